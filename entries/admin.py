@@ -1,0 +1,86 @@
+"""Admin for HR staff; every save and delete goes through entries.services."""
+
+import base64
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from . import services
+from .forms import FaceEntryForm
+from .models import FaceEntry
+
+
+@admin.register(FaceEntry)
+class FaceEntryAdmin(admin.ModelAdmin):
+    form = FaceEntryForm
+    list_display = ["thumbnail_tag", "employee_code", "name", "department", "gender", "created_at"]
+    list_display_links = ["thumbnail_tag", "employee_code"]
+    search_fields = ["employee_code", "name"]
+    list_filter = ["department", "gender"]
+    ordering = ["employee_code"]
+    readonly_fields = ["photo_preview", "embedding_summary", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["employee_code", "name", "gender", "department"]}),
+        ("Photo", {"fields": ["photo_preview", "photo", "largest_face"]}),
+        ("Face embedding", {"fields": ["embedding_summary", "created_at", "updated_at"]}),
+    ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("image", "embedding")
+
+    def get_urls(self):
+        photo = path("<int:pk>/photo/", self.admin_site.admin_view(self.photo_view), name="entries_faceentry_photo")
+        return [photo, *super().get_urls()]
+
+    def photo_view(self, request, pk):
+        """Serve a stored photo to staff allowed to view entries."""
+        entry = get_object_or_404(FaceEntry, pk=pk)
+        if not self.has_view_permission(request, entry):
+            raise PermissionDenied
+        response = HttpResponse(bytes(entry.image), content_type=entry.image_mime)
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "private, max-age=300"
+        return response
+
+    @admin.display(description="Photo")
+    def thumbnail_tag(self, entry):
+        if not entry.thumbnail:
+            return "-"
+        data = base64.b64encode(bytes(entry.thumbnail)).decode()
+        return format_html('<img src="data:image/jpeg;base64,{}" alt="{}" style="height:48px;border-radius:4px">',
+                           data, entry.employee_code)
+
+    @admin.display(description="Current photo")
+    def photo_preview(self, entry):
+        if not entry.pk:
+            return "-"
+        return format_html('<a href="{0}" target="_blank"><img src="{0}" alt="photo" style="max-height:240px"></a>',
+                           reverse("admin:entries_faceentry_photo", args=[entry.pk]))
+
+    @admin.display(description="Embedding")
+    def embedding_summary(self, entry):
+        if not entry.pk:
+            return "Computed from the photo when you save."
+        x, y, w, h = entry.face_box
+        return f"{entry.embedding_model}, {len(entry.vector)} dimensions; face at x={x}, y={y}, {w}x{h} px"
+
+    def save_model(self, request, obj, form, change):
+        metadata = {name: form.cleaned_data[name] for name in services.METADATA_FIELDS}
+        face = form.face
+        if change:
+            services.entry_update(entry=obj, image=face.image if face else None, face=face, **metadata)
+        else:
+            entry = services.entry_register(image=face.image, face=face, **metadata)
+            obj.pk, obj.created_at = entry.pk, entry.created_at
+            obj._state.adding = False
+
+    def delete_model(self, request, obj):
+        services.entry_delete(entry=obj)
+
+    def delete_queryset(self, request, queryset):
+        for entry in queryset:
+            services.entry_delete(entry=entry)

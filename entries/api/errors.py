@@ -1,0 +1,49 @@
+"""One exception handler: every API error is JSON with a message and a machine code.
+
+Body: {"code": "...", "message": "...", "details": {...}} (details optional,
+per-field messages for validation errors).
+"""
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_handler
+
+from ..exceptions import FaceRecError
+
+
+def _body(code, message, details=None):
+    body = {"code": code, "message": message}
+    if details:
+        body["details"] = details
+    return body
+
+
+def _first_message(detail):
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            message = _first_message(value)
+            return message if key == "non_field_errors" else f"{key}: {message}"
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    return str(detail)
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, FaceRecError):
+        return Response(_body(exc.code, exc.message, exc.details), status=exc.status)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(_body("request_too_large", "The request body is too large."),
+                        status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    response = drf_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = _body("invalid", _first_message(exc.detail), exc.detail)
+    elif isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        response.data = _body(codes if isinstance(codes, str) else exc.default_code, str(exc.detail))
+    return response

@@ -1,0 +1,101 @@
+"""API representation of face entries, in the original FaceRec field names."""
+
+import base64
+import binascii
+
+from rest_framework import serializers
+
+from .. import conf, images
+from ..exceptions import ImageTooLarge
+from ..models import FaceEntry, Gender
+from ..validators import employee_code_validator
+
+
+class Base64ImageField(serializers.Field):
+    """An image sent as a multipart file or as base64 text (a data: URI prefix is allowed); read as base64."""
+
+    default_error_messages = {
+        "invalid_base64": "Image must be a file upload or a base64-encoded string.",
+    }
+
+    def to_internal_value(self, data):
+        limit = conf.get("MAX_IMAGE_BYTES")
+        if hasattr(data, "read"):
+            if data.size > limit:
+                raise ImageTooLarge(f"The image is {data.size} bytes; the limit is {limit} bytes.",
+                                    size=data.size, limit=limit)
+            return data.read()
+        if not isinstance(data, str):
+            self.fail("invalid_base64")
+        text = data.partition(",")[2] if data.startswith("data:") else data
+        text = "".join(text.split())
+        if len(text) * 3 // 4 > limit + 3:
+            raise ImageTooLarge(f"The image is about {len(text) * 3 // 4} bytes; the limit is {limit} bytes.",
+                                limit=limit)
+        try:
+            raw = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            self.fail("invalid_base64")
+        images.check_size(raw)
+        return raw
+
+    def to_representation(self, value):
+        return base64.b64encode(bytes(value)).decode("ascii")
+
+
+class FaceEntryListSerializer(serializers.HyperlinkedModelSerializer):
+    """A list row: no photo and no embedding, just a link to the entry."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="entry-detail", lookup_field="employee_code")
+    Employeecode = serializers.CharField(source="employee_code", read_only=True)
+    Name = serializers.CharField(source="name", read_only=True)
+    Department = serializers.CharField(source="department", read_only=True)
+    time = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = FaceEntry
+        fields = ["id", "url", "Employeecode", "Name", "gender", "Department", "time"]
+
+
+class FaceEntrySerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="entry-detail", lookup_field="employee_code")
+    Employeecode = serializers.CharField(
+        source="employee_code", max_length=64, validators=[employee_code_validator],
+        help_text="Unique employee code: letters, digits, '-' and '_'.",
+    )
+    Name = serializers.CharField(source="name", max_length=200)
+    gender = serializers.ChoiceField(choices=Gender.choices, default=Gender.UNSPECIFIED)
+    Department = serializers.CharField(source="department", max_length=128, allow_blank=True, default="")
+    time = serializers.DateTimeField(source="created_at", read_only=True)
+    updated = serializers.DateTimeField(source="updated_at", read_only=True)
+    Image = Base64ImageField(
+        source="image", help_text="JPEG, PNG or WebP photo of one face: a file (multipart) or base64 (JSON).",
+    )
+    largest_face = serializers.BooleanField(
+        write_only=True, default=False,
+        help_text="If the photo shows several faces, register the largest instead of refusing.",
+    )
+    embeddings = serializers.SerializerMethodField(
+        help_text="The face embedding (only with ?include=embeddings).",
+    )
+    embedding_model = serializers.CharField(read_only=True)
+    face_box = serializers.JSONField(read_only=True, help_text="[x, y, width, height] of the face in the photo.")
+
+    class Meta:
+        model = FaceEntry
+        fields = [
+            "id", "url", "Employeecode", "Name", "gender", "Department", "time", "updated",
+            "Image", "largest_face", "embeddings", "embedding_model", "face_box",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance is not None:  # keep the photo unless a new one is sent
+            self.fields["Image"].required = False
+        request = self.context.get("request")
+        wanted = request.query_params.get("include", "").split(",") if request else []
+        if "embeddings" not in wanted:
+            self.fields.pop("embeddings")
+
+    def get_embeddings(self, entry) -> list[float]:
+        return [round(float(x), 7) for x in entry.vector]

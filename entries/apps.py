@@ -1,0 +1,17 @@
+from pathlib import Path
+
+from django.apps import AppConfig
+from django.conf import settings
+
+
+class EntriesConfig(AppConfig):
+    name = "entries"
+    verbose_name = "Face entries"
+
+    def ready(self):
+        from . import checks  # noqa: F401  (registers system checks)
+
+        # The embedded default needs nothing started, not even its folder made.
+        db = settings.DATABASES["default"]
+        if db["ENGINE"].endswith("sqlite3") and str(db["NAME"]) != ":memory:":
+            Path(db["NAME"]).parent.mkdir(parents=True, exist_ok=True)

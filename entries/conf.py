@@ -1,0 +1,17 @@
+"""FaceRec's own settings: one FACEREC dict with defaults, read lazily."""
+
+from django.conf import settings
+
+DEFAULTS = {
+    "MODEL": "Dlib",
+    "DETECT_MAX_SIDE": 640,
+    "DETECT_UPSAMPLE": 0,
+    "MAX_IMAGE_BYTES": 10 * 1024 * 1024,
+    "MAX_IMAGE_PIXELS": 40_000_000,
+    "THUMBNAIL_SIZE": 96,
+}
+
+
+def get(name: str):
+    """Return a FaceRec setting, honouring override_settings in tests."""
+    return getattr(settings, "FACEREC", {}).get(name, DEFAULTS[name])

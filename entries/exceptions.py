@@ -1,0 +1,38 @@
+"""Domain errors. Each carries a machine-readable code and the HTTP status the API maps it to."""
+
+
+class FaceRecError(Exception):
+    code = "error"
+    status = 400
+
+    def __init__(self, message: str, **details):
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class InvalidImage(FaceRecError):
+    """The bytes are not a JPEG, PNG or WebP photo."""
+
+    code = "unsupported_image"
+    status = 415
+
+
+class ImageTooLarge(FaceRecError):
+    code = "image_too_large"
+    status = 413
+
+
+class NoFaceFound(FaceRecError):
+    code = "no_face"
+    status = 422
+
+
+class MultipleFacesFound(FaceRecError):
+    code = "multiple_faces"
+    status = 422
+
+
+class DuplicateEmployeeCode(FaceRecError):
+    code = "duplicate_employee_code"
+    status = 409

@@ -1,0 +1,39 @@
+from django import forms
+
+from . import faces
+from .exceptions import FaceRecError
+from .models import FaceEntry
+
+
+class FaceEntryForm(forms.ModelForm):
+    """Admin form: metadata plus a photo, analysed in clean() so face problems show on the form."""
+
+    photo = forms.FileField(
+        required=False,
+        help_text="A JPEG, PNG or WebP photo showing one face, front-facing. Leave empty to keep the current photo.",
+    )
+    largest_face = forms.BooleanField(
+        required=False, label="Use the largest face",
+        help_text="If the photo shows several people, register the largest face instead of refusing the photo.",
+    )
+
+    class Meta:
+        model = FaceEntry
+        fields = ["employee_code", "name", "gender", "department"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.face = None
+        if self.instance._state.adding:
+            self.fields["photo"].required = True
+            self.fields["photo"].help_text = "A JPEG, PNG or WebP photo showing one face, front-facing."
+
+    def clean(self):
+        cleaned = super().clean()
+        upload = cleaned.get("photo")
+        if upload:
+            try:
+                self.face = faces.analyse(upload.read(), largest_face=cleaned.get("largest_face", False))
+            except FaceRecError as exc:
+                self.add_error("photo", forms.ValidationError(exc.message, code=exc.code))
+        return cleaned

@@ -1,0 +1,77 @@
+"""Photo decoding: trust the bytes, not the file name or declared type."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from . import conf
+from .exceptions import ImageTooLarge, InvalidImage
+
+ALLOWED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A decoded photo: upright RGB pixels plus what is needed to store it."""
+
+    data: bytes
+    mime_type: str
+    rgb: np.ndarray
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.rgb.shape[1], self.rgb.shape[0]
+
+
+def check_size(data: bytes) -> None:
+    limit = conf.get("MAX_IMAGE_BYTES")
+    if len(data) > limit:
+        raise ImageTooLarge(
+            f"The image is {len(data)} bytes; the limit is {limit} bytes.",
+            size=len(data), limit=limit,
+        )
+
+
+def decode(data: bytes) -> Photo:
+    """Decode JPEG, PNG or WebP bytes to upright RGB, or raise InvalidImage / ImageTooLarge."""
+    check_size(data)
+    if not data:
+        raise InvalidImage("The image is empty.")
+    max_pixels = conf.get("MAX_IMAGE_PIXELS")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS))
+            if image.width * image.height > max_pixels:
+                raise ImageTooLarge(
+                    f"The image has {image.width}x{image.height} pixels; the limit is {max_pixels} pixels.",
+                    limit=max_pixels,
+                )
+            mime_type = ALLOWED_FORMATS[image.format]
+            image = ImageOps.exif_transpose(image).convert("RGB")
+    except ImageTooLarge:
+        raise
+    except (Image.UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InvalidImage("The file is not a JPEG, PNG or WebP image.") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InvalidImage(f"The image could not be decoded: {exc}") from None
+    return Photo(data=data, mime_type=mime_type, rgb=np.asarray(image))
+
+
+def thumbnail(rgb: np.ndarray, box: tuple[int, int, int, int] | None, size: int) -> bytes:
+    """Return a small JPEG of the face (with some margin), or of the whole photo without a box."""
+    image = Image.fromarray(rgb)
+    if box:
+        x, y, w, h = box
+        margin = int(max(w, h) * 0.35)
+        image = image.crop((max(0, x - margin), max(0, y - margin),
+                            min(image.width, x + w + margin), min(image.height, y + h + margin)))
+    image.thumbnail((size, size))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=85)
+    return out.getvalue()

@@ -1,0 +1,90 @@
+"""Bulk import: read a folder or CSV manifest, analyse photos on every core, write through services."""
+
+from __future__ import annotations
+
+import csv
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import faces
+from .exceptions import FaceRecError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
+MANIFEST_COLUMNS = ("image", "Employeecode", "Name", "gender", "Department")
+
+
+@dataclass
+class Row:
+    """One photo to import and the entry it belongs to."""
+
+    path: Path
+    employee_code: str
+    name: str
+    gender: str = ""
+    department: str = ""
+
+
+@dataclass
+class Report:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+
+def read_rows(source: Path, pattern: str = "*") -> list[Row]:
+    """Rows from a folder of photos (the file name is the employee code) or a CSV manifest."""
+    if source.is_dir():
+        photos = sorted(p for p in source.glob(pattern) if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        return [Row(path=p, employee_code=p.stem, name=p.stem) for p in photos]
+    with source.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"image", "Employeecode"} - set(reader.fieldnames or [])
+        if missing:
+            raise ValueError(f"{source}: the manifest lacks the column(s) {', '.join(sorted(missing))}; "
+                             f"expected {', '.join(MANIFEST_COLUMNS)}")
+        return [
+            Row(
+                path=(source.parent / record["image"]).resolve(),
+                employee_code=(record.get("Employeecode") or "").strip(),
+                name=(record.get("Name") or "").strip() or (record.get("Employeecode") or "").strip(),
+                gender=(record.get("gender") or "").strip().lower(),
+                department=(record.get("Department") or "").strip(),
+            )
+            for record in reader
+        ]
+
+
+def analyse_file(path: Path, largest_face: bool):
+    """Worker: return (analysis, None) or (None, reason). Runs in a child process."""
+    try:
+        return faces.analyse(path.read_bytes(), largest_face=largest_face), None
+    except FaceRecError as exc:
+        return None, f"{exc.code}: {exc.message}"
+    except OSError as exc:
+        return None, f"unreadable: {exc.strerror or exc}"
+
+
+def _warm_up():
+    faces.get_engine()
+
+
+def analyse_all(rows: list[Row], *, largest_face: bool, workers: int):
+    """Yield (row, analysis, error) in input order, analysing on `workers` processes."""
+    if workers <= 1 or len(rows) < 2:
+        for row in rows:
+            yield (row, *analyse_file(row.path, largest_face))
+        return
+    # spawn: a fresh interpreter per worker, safe whatever the parent has loaded.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_warm_up) as pool:
+        results = pool.map(analyse_file, [r.path for r in rows], [largest_face] * len(rows), chunksize=1)
+        yield from ((row, *result) for row, result in zip(rows, results))
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -1,0 +1,61 @@
+import base64
+import csv
+import json
+import mimetypes
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from ...importing import MANIFEST_COLUMNS
+from ...models import FaceEntry
+
+
+class Command(BaseCommand):
+    help = (
+        "Export every entry: --format csv writes OUT/manifest.csv plus OUT/images/ (re-importable with "
+        "import_faces OUT/manifest.csv); --format json writes one JSON file with base64 images and embeddings."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("out", type=Path, help="A folder (csv) or a file (json).")
+        parser.add_argument("--format", choices=["csv", "json"], default="csv")
+
+    def handle(self, *args, out, format, **options):
+        entries = FaceEntry.objects.order_by("employee_code").iterator(chunk_size=200)
+        try:
+            count = self._csv(out, entries) if format == "csv" else self._json(out, entries)
+        except OSError as exc:
+            raise CommandError(f"{out}: {exc.strerror or exc}") from exc
+        self.stdout.write(f"Exported {count} entries to {out}")
+
+    @staticmethod
+    def _csv(out: Path, entries) -> int:
+        (out / "images").mkdir(parents=True, exist_ok=True)
+        count = 0
+        with (out / "manifest.csv").open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow([*MANIFEST_COLUMNS, "time"])
+            for entry in entries:
+                suffix = mimetypes.guess_extension(entry.image_mime) or ".jpg"
+                image = Path("images") / f"{entry.employee_code}{suffix}"
+                (out / image).write_bytes(bytes(entry.image))
+                writer.writerow([image.as_posix(), entry.employee_code, entry.name, entry.gender,
+                                 entry.department, entry.created_at.isoformat()])
+                count += 1
+        return count
+
+    @staticmethod
+    def _json(out: Path, entries) -> int:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        records = [
+            {
+                "Employeecode": e.employee_code, "Name": e.name, "gender": e.gender,
+                "Department": e.department, "time": e.created_at.isoformat(),
+                "Image": base64.b64encode(bytes(e.image)).decode("ascii"),
+                "embeddings": [float(x) for x in e.vector], "embedding_model": e.embedding_model,
+                "face_box": e.face_box,
+            }
+            for e in entries
+        ]
+        out.write_text(json.dumps(records), encoding="utf-8")
+        return len(records)

@@ -1,0 +1,84 @@
+from pathlib import Path
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from ... import faces, services
+from ...exceptions import FaceRecError
+from ...importing import Report, analyse_all, default_workers, read_rows
+from ...models import FaceEntry
+
+
+class Command(BaseCommand):
+    help = (
+        "Register faces from a folder of photos (file name = employee code) or a CSV manifest with "
+        "columns image,Employeecode,Name,gender,Department. Existing codes are updated; safe to re-run."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", type=Path, help="A folder of photos or a CSV manifest.")
+        parser.add_argument("--glob", default="*", help="In a folder, import only files matching this pattern.")
+        parser.add_argument("--skip-existing", action="store_true", help="Leave existing employee codes alone.")
+        parser.add_argument("--largest-face", action="store_true",
+                            help="Take the largest face from photos that show several.")
+        parser.add_argument("--workers", type=int, default=default_workers(),
+                            help="Processes that analyse photos (default: all cores).")
+        parser.add_argument("--no-progress", action="store_true", help="Do not draw a progress bar.")
+
+    def handle(self, *args, path, glob, skip_existing, largest_face, workers, no_progress, **options):
+        if not path.exists():
+            raise CommandError(f"{path}: no such file or folder")
+        try:
+            rows = read_rows(path, glob)
+        except (ValueError, OSError, UnicodeDecodeError) as exc:
+            raise CommandError(str(exc)) from exc
+        report = Report()
+        existing = {e.employee_code: e for e in FaceEntry.objects.defer("image", "embedding", "thumbnail")}
+        todo = []
+        for row in rows:
+            if skip_existing and row.employee_code in existing:
+                report.skipped += 1
+            else:
+                todo.append(row)
+
+        bar = tqdm(total=len(todo), unit="photo", disable=no_progress, file=self.stderr._out, desc="Importing")
+        for row, face, error in analyse_all(todo, largest_face=largest_face, workers=workers):
+            bar.update()
+            if error:
+                report.failures.append((str(row.path), error))
+                continue
+            try:
+                self._save(row, face, existing.get(row.employee_code), report)
+            except FaceRecError as exc:
+                report.failures.append((str(row.path), f"{exc.code}: {exc.message}"))
+            except ValidationError as exc:
+                problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+                report.failures.append((str(row.path), f"invalid: {problems}"))
+        bar.close()
+
+        for name, reason in report.failures:
+            self.stderr.write(f"FAILED {name}: {reason}")
+        self.stdout.write(
+            f"{len(rows)} photos: {report.created} created, {report.updated} updated, "
+            f"{report.unchanged} unchanged, {report.skipped} skipped, {len(report.failures)} failed."
+        )
+        if report.failures:
+            raise CommandError(f"{len(report.failures)} of {len(rows)} photos failed (listed above).")
+
+    @staticmethod
+    def _save(row, face: faces.FaceAnalysis, entry, report: Report):
+        metadata = {"name": row.name, "department": row.department}
+        if row.gender:
+            metadata["gender"] = row.gender
+        if entry is None:
+            services.entry_register(employee_code=row.employee_code, image=face.image, face=face, **metadata)
+            report.created += 1
+            return
+        same_photo = entry.image_sha256 == face.sha256 and entry.embedding_model == face.model_name
+        if same_photo and all(getattr(entry, k) == v for k, v in metadata.items()):
+            report.unchanged += 1
+            return
+        entry = FaceEntry.objects.get(pk=entry.pk)
+        services.entry_update(entry=entry, image=face.image, face=face, **metadata)
+        report.updated += 1

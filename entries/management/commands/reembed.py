@@ -1,0 +1,31 @@
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from ... import faces, services
+from ...exceptions import FaceRecError
+from ...models import FaceEntry
+
+
+class Command(BaseCommand):
+    help = "Recompute embeddings with the configured model: stale ones (another model) by default, or --all."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--all", action="store_true", help="Recompute every entry, not only stale ones.")
+        parser.add_argument("--no-progress", action="store_true")
+
+    def handle(self, *args, all, no_progress, **options):
+        model = faces.get_engine().model_name
+        queryset = FaceEntry.objects.all() if all else FaceEntry.objects.exclude(embedding_model=model)
+        failures = []
+        ids = list(queryset.values_list("pk", flat=True))
+        for pk in tqdm(ids, unit="entry", disable=no_progress, file=self.stderr._out, desc="Re-embedding"):
+            entry = FaceEntry.objects.get(pk=pk)
+            try:
+                services.entry_reembed(entry=entry)
+            except FaceRecError as exc:
+                failures.append(f"{entry.employee_code}: {exc.code}: {exc.message}")
+        for failure in failures:
+            self.stderr.write(f"FAILED {failure}")
+        self.stdout.write(f"Re-embedded {len(ids) - len(failures)} of {len(ids)} entries with {model}.")
+        if failures:
+            raise CommandError(f"{len(failures)} entries kept their previous embedding (listed above).")

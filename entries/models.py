@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import numpy as np
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+
+from .validators import employee_code_validator
+
+IMAGE_FIELDS = {"image", "image_sha256", "embedding", "embedding_sha256", "embedding_model", "face_box", "thumbnail"}
+
+
+class Gender(models.TextChoices):
+    MALE = "male", "Male"
+    FEMALE = "female", "Female"
+    OTHER = "other", "Other"
+    UNSPECIFIED = "unspecified", "Unspecified"
+
+
+class FaceEntryQuerySet(models.QuerySet):
+    def with_model(self, model_name: str):
+        return self.filter(embedding_model=model_name)
+
+    def update(self, **kwargs):
+        if IMAGE_FIELDS & kwargs.keys():
+            raise TypeError("Photos and embeddings change only through entries.services (entry_update).")
+        return super().update(**kwargs)
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        for obj in objs:
+            obj.ensure_embedding()
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        objs = list(objs)
+        if IMAGE_FIELDS & set(fields):
+            for obj in objs:
+                obj.ensure_embedding()
+            fields = set(fields) | IMAGE_FIELDS
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+
+class FaceEntry(models.Model):
+    """One employee's registered face: metadata, photo and the embedding computed from it."""
+
+    employee_code = models.CharField(
+        "employee code", max_length=64, unique=True, validators=[employee_code_validator],
+        help_text="Letters, digits, '-' and '_'; at most 64.",
+    )
+    name = models.CharField(max_length=200)
+    gender = models.CharField(max_length=16, choices=Gender.choices, default=Gender.UNSPECIFIED)
+    department = models.CharField(max_length=128, blank=True, db_index=True)
+    created_at = models.DateTimeField("created", auto_now_add=True)
+    updated_at = models.DateTimeField("updated", auto_now=True)
+
+    image = models.BinaryField(editable=False)
+    image_mime = models.CharField(max_length=32, editable=False)
+    image_sha256 = models.CharField(max_length=64, editable=False)
+    thumbnail = models.BinaryField(editable=False)
+    embedding = models.BinaryField(editable=False, help_text="float32 vector, little-endian")
+    embedding_model = models.CharField(max_length=64, editable=False, db_index=True)
+    embedding_sha256 = models.CharField(
+        max_length=64, editable=False, help_text="Digest of the photo the embedding was computed from."
+    )
+    face_box = models.JSONField(editable=False, help_text="[x, y, width, height] in photo pixels")
+
+    objects = FaceEntryQuerySet.as_manager()
+
+    class Meta:
+        db_table = "faceEntries"
+        verbose_name = "face entry"
+        verbose_name_plural = "face entries"
+        ordering = ["employee_code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(embedding_sha256=F("image_sha256")), name="embedding_matches_image"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.employee_code} {self.name}"
+
+    def save(self, *args, **kwargs):
+        self.ensure_embedding()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("entry-detail", kwargs={"employee_code": self.employee_code})
+
+    @property
+    def vector(self) -> np.ndarray:
+        return np.frombuffer(bytes(self.embedding), dtype="<f4")
+
+    def embedding_is_current(self) -> bool:
+        from .faces import digest
+
+        return bool(self.image) and self.embedding_sha256 == digest(bytes(self.image))
+
+    def ensure_embedding(self, *, largest_face: bool = False) -> None:
+        """Recompute the embedding when the photo changed without it (e.g. from the shell)."""
+        if not self.embedding_is_current():
+            from .faces import analyse
+
+            self.apply_face(analyse(bytes(self.image or b""), largest_face=largest_face))
+
+    def apply_face(self, face) -> None:
+        """Store a photo together with the embedding computed from it."""
+        self.image = face.image
+        self.image_mime = face.mime_type
+        self.image_sha256 = face.sha256
+        self.thumbnail = face.thumbnail
+        self.embedding = face.embedding.astype("<f4").tobytes()
+        self.embedding_model = face.model_name
+        self.embedding_sha256 = face.sha256
+        self.face_box = list(face.box)

@@ -1,0 +1,96 @@
+"""Business operations on face entries. Admin, API and commands all call these."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+
+from . import faces
+from .exceptions import DuplicateEmployeeCode
+from .models import FaceEntry
+
+METADATA_FIELDS = ("employee_code", "name", "gender", "department")
+
+
+def _duplicate(code: str) -> DuplicateEmployeeCode:
+    return DuplicateEmployeeCode(
+        f"An entry with employee code {code!r} already exists.", employee_code=code
+    )
+
+
+def _face_for(image: bytes, face: faces.FaceAnalysis | None, largest_face: bool) -> faces.FaceAnalysis:
+    """Reuse a face analysed earlier (e.g. by a form or a worker) only if it is of these bytes."""
+    if face is not None and face.sha256 == faces.digest(image) and face.model_name == faces.get_engine().model_name:
+        return face
+    return faces.analyse(image, largest_face=largest_face)
+
+
+def entry_register(
+    *,
+    employee_code: str,
+    name: str,
+    image: bytes,
+    gender: str = "",
+    department: str = "",
+    largest_face: bool = False,
+    face: faces.FaceAnalysis | None = None,
+) -> FaceEntry:
+    """Create an entry; the embedding is computed before anything is written."""
+    if FaceEntry.objects.filter(employee_code=employee_code).exists():
+        raise _duplicate(employee_code)
+    entry = FaceEntry(employee_code=employee_code, name=name, department=department)
+    if gender:
+        entry.gender = gender
+    entry.apply_face(_face_for(image, face, largest_face))
+    entry.full_clean(validate_unique=False)
+    try:
+        with transaction.atomic():
+            entry.save()
+    except IntegrityError as exc:
+        if FaceEntry.objects.filter(employee_code=employee_code).exists():
+            raise _duplicate(employee_code) from exc
+        raise
+    return entry
+
+
+def entry_update(
+    *,
+    entry: FaceEntry,
+    image: bytes | None = None,
+    largest_face: bool = False,
+    face: faces.FaceAnalysis | None = None,
+    **fields,
+) -> FaceEntry:
+    """Change metadata and/or the photo; a new photo re-embeds, metadata alone does not."""
+    unknown = set(fields) - set(METADATA_FIELDS)
+    if unknown:
+        raise TypeError(f"cannot update {', '.join(sorted(unknown))}")
+    code = fields.get("employee_code")
+    if code and code != entry.employee_code and FaceEntry.objects.filter(employee_code=code).exists():
+        raise _duplicate(code)
+    if image is not None and faces.digest(image) != entry.image_sha256:
+        entry.apply_face(_face_for(image, face, largest_face))
+    for name, value in fields.items():
+        setattr(entry, name, value)
+    entry.full_clean(validate_unique=False)
+    try:
+        with transaction.atomic():
+            entry.save()
+    except IntegrityError as exc:
+        raise _duplicate(code or entry.employee_code) from exc
+    return entry
+
+
+def entry_delete(*, entry: FaceEntry) -> None:
+    with transaction.atomic():
+        entry.delete()
+
+
+def entry_reembed(*, entry: FaceEntry, largest_face: bool = True) -> FaceEntry:
+    """Recompute an entry's embedding with the configured model (e.g. after a model change).
+
+    A photo registered with largest_face would otherwise fail again, so the largest face is taken.
+    """
+    entry.apply_face(faces.analyse(bytes(entry.image), largest_face=largest_face))
+    with transaction.atomic():
+        entry.save()
+    return entry
