@@ -107,7 +107,7 @@ class Engine:
             if not rects:  # small faces: one more pass at twice the resolution
                 rects, scores, _ = self._detector.run(small, self.upsample + 1, 0.0)
             faces = []
-            for rect, score in zip(rects, scores):
+            for rect, score in zip(rects, scores, strict=False):
                 full = self._dlib.rectangle(
                     round(rect.left() / scale), round(rect.top() / scale),
                     round(rect.right() / scale), round(rect.bottom() / scale),

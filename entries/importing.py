@@ -83,7 +83,7 @@ def analyse_all(rows: list[Row], *, largest_face: bool, workers: int):
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_warm_up) as pool:
         results = pool.map(analyse_file, [r.path for r in rows], [largest_face] * len(rows), chunksize=1)
-        yield from ((row, *result) for row, result in zip(rows, results))
+        yield from ((row, *result) for row, result in zip(rows, results, strict=False))
 
 
 def default_workers() -> int:

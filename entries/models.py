@@ -22,7 +22,8 @@ class FaceEntryQuerySet(models.QuerySet):
         return self.filter(embedding_model=model_name)
 
     def update(self, **kwargs):
-        if IMAGE_FIELDS & kwargs.keys():
+        # bulk_update() sends all photo fields together, after ensure_embedding().
+        if IMAGE_FIELDS & kwargs.keys() and not IMAGE_FIELDS <= kwargs.keys():
             raise TypeError("Photos and embeddings change only through entries.services (entry_update).")
         return super().update(**kwargs)
 
@@ -86,7 +87,7 @@ class FaceEntry(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self):
-        return reverse("entry-detail", kwargs={"employee_code": self.employee_code})
+        return reverse("entry-detail", kwargs={"Employeecode": self.employee_code})
 
     @property
     def vector(self) -> np.ndarray:

@@ -43,10 +43,16 @@ class Base64ImageField(serializers.Field):
         return base64.b64encode(bytes(value)).decode("ascii")
 
 
+def entry_link():
+    return serializers.HyperlinkedIdentityField(
+        view_name="entry-detail", lookup_field="employee_code", lookup_url_kwarg="Employeecode"
+    )
+
+
 class FaceEntryListSerializer(serializers.HyperlinkedModelSerializer):
     """A list row: no photo and no embedding, just a link to the entry."""
 
-    url = serializers.HyperlinkedIdentityField(view_name="entry-detail", lookup_field="employee_code")
+    url = entry_link()
     Employeecode = serializers.CharField(source="employee_code", read_only=True)
     Name = serializers.CharField(source="name", read_only=True)
     Department = serializers.CharField(source="department", read_only=True)
@@ -58,7 +64,7 @@ class FaceEntryListSerializer(serializers.HyperlinkedModelSerializer):
 
 
 class FaceEntrySerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="entry-detail", lookup_field="employee_code")
+    url = entry_link()
     Employeecode = serializers.CharField(
         source="employee_code", max_length=64, validators=[employee_code_validator],
         help_text="Unique employee code: letters, digits, '-' and '_'.",

@@ -22,6 +22,7 @@ class FaceEntryViewSet(viewsets.ModelViewSet):
 
     queryset = FaceEntry.objects.all()
     lookup_field = "employee_code"
+    lookup_url_kwarg = "Employeecode"
     lookup_value_regex = r"[A-Za-z0-9_-]{1,64}"
     parser_classes = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
     filterset_fields = ["department", "gender"]

@@ -1,0 +1,30 @@
+# FaceRec tasks. `make run` and `make test` are the README's two commands.
+PY := .venv/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run superuser serve test lint bench
+
+install:
+	scripts/install.sh
+
+run: install  ## install, migrate and start the app on SQLite (development server)
+	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
+
+superuser:  ## create the first admin user
+	DEBUG=1 $(PY) manage.py createsuperuser
+
+serve: install  ## production-style: gunicorn (needs SECRET_KEY and ALLOWED_HOSTS)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput -v0
+	.venv/bin/gunicorn facerec.wsgi --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-2} --timeout 60
+
+test:  ## install and run every test (SQLite, then PostgreSQL when reachable)
+	scripts/test.sh
+
+lint:
+	.venv/bin/ruff check .
+
+bench: install  ## registration speed against DeepFace's own pipeline on the shared photos
+	$(PY) bench/register.py

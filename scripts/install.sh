@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Create .venv and install FaceRec's pinned dependencies (add "dev" for tests and lint).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+if [ "${1:-}" = "dev" ]; then
+  .venv/bin/python -m pip install --quiet -r requirements-dev.txt
+else
+  .venv/bin/python -m pip install --quiet -r requirements.txt
+fi

@@ -1,0 +1,8 @@
+"""Helpers to register shared photos in tests."""
+
+from entries import services
+
+
+def register(photo, code="E001", image="img1.jpg", **fields):
+    fields.setdefault("name", f"Employee {code}")
+    return services.entry_register(employee_code=code, image=photo(image), **fields)

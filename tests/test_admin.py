@@ -1,0 +1,101 @@
+"""The Django admin as HR staff use it."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from entries.models import FaceEntry
+from tests.factories import register
+
+pytestmark = [pytest.mark.django_db, pytest.mark.faces]
+CHANGELIST = "/admin/entries/faceentry/"
+
+
+def upload(data, name="photo.jpg"):
+    return SimpleUploadedFile(name, data, content_type="image/jpeg")
+
+
+def form(photo_bytes=None, **fields):
+    data = {"employee_code": "E001", "name": "Ann Lee", "gender": "female", "department": "HR", **fields}
+    if photo_bytes is not None:
+        data["photo"] = upload(photo_bytes)
+    return data
+
+
+def test_register_from_the_add_page_then_see_it_listed_with_its_thumbnail(admin_client, photo):
+    response = admin_client.post(f"{CHANGELIST}add/", form(photo("img1.jpg")))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    entry = FaceEntry.objects.get(employee_code="E001")
+    assert entry.embedding_is_current()
+    page = admin_client.get(CHANGELIST).content.decode()
+    assert "E001" in page and "data:image/jpeg;base64," in page
+
+
+def test_a_photo_without_a_face_is_refused_with_a_clear_message(admin_client, no_face_jpeg):
+    response = admin_client.post(f"{CHANGELIST}add/", form(no_face_jpeg))
+    assert response.status_code == 200
+    assert "No face was found" in response.content.decode()
+    assert not FaceEntry.objects.exists()
+
+
+def test_a_group_photo_is_refused_unless_the_largest_face_is_chosen(admin_client, photo):
+    response = admin_client.post(f"{CHANGELIST}add/", form(photo("couple.jpg")))
+    assert "2 faces were found" in response.content.decode()
+    assert not FaceEntry.objects.exists()
+    response = admin_client.post(f"{CHANGELIST}add/", form(photo("couple.jpg"), largest_face="on"))
+    assert response.status_code == 302
+
+
+def test_a_file_that_is_not_an_image_is_refused(admin_client):
+    response = admin_client.post(f"{CHANGELIST}add/", form(b"GIF89a nonsense"))
+    assert "not a JPEG, PNG or WebP" in response.content.decode()
+
+
+def test_duplicate_employee_code_is_a_form_error(admin_client, photo):
+    register(photo, code="E001")
+    response = admin_client.post(f"{CHANGELIST}add/", form(photo("img3.jpg")))
+    assert response.status_code == 200 and "already exists" in response.content.decode()
+
+
+def test_change_department_keeps_the_embedding_and_a_new_photo_replaces_it(admin_client, photo):
+    entry = register(photo, code="E001")
+    before = entry.vector.copy()
+    url = f"{CHANGELIST}{entry.pk}/change/"
+    page = admin_client.get(url).content.decode()
+    assert "Dlib, 128 dimensions" in page and 'name="embedding"' not in page  # read-only
+    assert admin_client.post(url, form(department="Sales")).status_code == 302
+    entry.refresh_from_db()
+    assert entry.department == "Sales" and (entry.vector == before).all()
+    assert admin_client.post(url, form(photo("img3.jpg"), department="Sales")).status_code == 302
+    entry.refresh_from_db()
+    assert (entry.vector != before).any() and bytes(entry.image) == photo("img3.jpg")
+
+
+def test_search_and_filters(admin_client, photo):
+    register(photo, code="E001", name="Ann", department="HR")
+    register(photo, code="E002", name="Bob", department="IT", image="img3.jpg")
+    assert "E002" not in admin_client.get(CHANGELIST, {"q": "Ann"}).content.decode()
+    page = admin_client.get(CHANGELIST, {"department": "IT"}).content.decode()
+    assert "E002" in page and "E001" not in page
+
+
+def test_photo_is_served_only_to_staff_who_may_view(admin_client, client, photo, django_user_model):
+    entry = register(photo)
+    url = f"{CHANGELIST}{entry.pk}/photo/"
+    response = admin_client.get(url)
+    assert response.status_code == 200 and response.content == photo("img1.jpg")
+    assert response["Content-Type"] == "image/jpeg"
+    client.logout()
+    staff = django_user_model.objects.create_user("staff", password="pw", is_staff=True)
+    client.force_login(staff)
+    assert client.get(url).status_code == 403
+
+
+def test_delete_and_bulk_delete(admin_client, photo):
+    first = register(photo, code="E001")
+    register(photo, code="E002", image="img3.jpg")
+    register(photo, code="E003", image="img8.jpg")
+    assert admin_client.post(f"{CHANGELIST}{first.pk}/delete/", {"post": "yes"}).status_code == 302
+    ids = list(FaceEntry.objects.values_list("pk", flat=True))
+    response = admin_client.post(CHANGELIST, {"action": "delete_selected", "_selected_action": ids, "post": "yes"})
+    assert response.status_code == 302
+    assert not FaceEntry.objects.exists()

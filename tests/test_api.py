@@ -1,0 +1,203 @@
+"""The REST API: CRUD by employee code, base64 or multipart photos, JSON errors with codes."""
+
+import base64
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import override_settings
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from entries.models import FaceEntry
+from tests.factories import register
+
+pytestmark = [pytest.mark.django_db]
+URL = "/api/entries/"
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def body(photo, code="E001", image="img1.jpg", **extra):
+    return {"Employeecode": code, "Name": "Ann Lee", "gender": "female", "Department": "HR",
+            "Image": b64(photo(image)), **extra}
+
+
+def assert_error(response, status, code):
+    assert response.status_code == status, response.content
+    assert response.json()["code"] == code
+    assert response.json()["message"]
+
+
+# --- reading and writing -------------------------------------------------------------------------
+
+@pytest.mark.faces
+def test_create_with_base64_json_returns_the_entry_in_facerec_field_names(api, photo):
+    response = api.post(URL, body(photo), format="json")
+    assert response.status_code == 201, response.content
+    data = response.json()
+    assert {"id", "Employeecode", "Name", "gender", "Department", "time", "Image"} <= data.keys()
+    assert data["Employeecode"] == "E001" and data["Department"] == "HR"
+    assert base64.b64decode(data["Image"]) == photo("img1.jpg")
+    assert data["embedding_model"] == "Dlib" and len(data["face_box"]) == 4
+    assert "embeddings" not in data
+
+
+@pytest.mark.faces
+def test_create_with_a_multipart_upload(api, photo):
+    upload = SimpleUploadedFile("any-name.bin", photo("img1.jpg"), content_type="application/octet-stream")
+    response = api.post(URL, {"Employeecode": "E9", "Name": "Multi", "Image": upload}, format="multipart")
+    assert response.status_code == 201, response.content
+    assert FaceEntry.objects.get().embedding_is_current()
+
+
+@pytest.mark.faces
+def test_a_data_uri_is_accepted(api, photo):
+    data = body(photo, Image="data:image/jpeg;base64," + b64(photo("img1.jpg")))
+    assert api.post(URL, data, format="json").status_code == 201
+
+
+@pytest.mark.faces
+def test_read_by_employee_code_with_embeddings_only_when_asked(api, photo):
+    register(photo, code="E001")
+    plain = api.get(f"{URL}E001/").json()
+    assert "embeddings" not in plain and plain["Image"]
+    full = api.get(f"{URL}E001/?include=embeddings").json()
+    assert len(full["embeddings"]) == 128
+
+
+@pytest.mark.faces
+def test_list_is_paginated_filterable_searchable_and_carries_no_photo(api, photo):
+    register(photo, code="E001", name="Ann", department="HR", gender="female")
+    register(photo, code="E002", name="Bob", department="IT", gender="male", image="img3.jpg")
+    page = api.get(URL).json()
+    assert page["count"] == 2
+    row = page["results"][0]
+    assert "Image" not in row and "embeddings" not in row
+    assert row["url"].endswith("/api/entries/E001/")
+    assert [r["Employeecode"] for r in api.get(URL, {"department": "IT"}).json()["results"]] == ["E002"]
+    assert [r["Employeecode"] for r in api.get(URL, {"gender": "female"}).json()["results"]] == ["E001"]
+    assert [r["Employeecode"] for r in api.get(URL, {"search": "bob"}).json()["results"]] == ["E002"]
+
+
+@pytest.mark.faces
+def test_patch_metadata_keeps_the_embedding_and_a_new_photo_replaces_it(api, photo):
+    register(photo, code="E001")
+    before = FaceEntry.objects.get().vector.copy()
+    assert api.patch(f"{URL}E001/", {"Department": "Sales"}, format="json").status_code == 200
+    entry = FaceEntry.objects.get()
+    assert entry.department == "Sales" and (entry.vector == before).all()
+    assert api.patch(f"{URL}E001/", {"Image": b64(photo("img3.jpg"))}, format="json").status_code == 200
+    assert (FaceEntry.objects.get().vector != before).any()
+
+
+@pytest.mark.faces
+def test_put_replaces_metadata(api, photo):
+    register(photo, code="E001")
+    response = api.put(f"{URL}E001/", {"Employeecode": "E001", "Name": "New Name", "Department": "Ops"},
+                       format="json")
+    assert response.status_code == 200, response.content
+    assert FaceEntry.objects.get().name == "New Name"
+
+
+@pytest.mark.faces
+def test_delete(api, photo):
+    register(photo, code="E001")
+    assert api.delete(f"{URL}E001/").status_code == 204
+    assert not FaceEntry.objects.exists()
+
+
+# --- errors --------------------------------------------------------------------------------------
+
+def test_bad_fields_are_400_with_per_field_messages(api):
+    response = api.post(URL, {"Employeecode": "bad code!", "Name": "", "gender": "robot", "Image": "%%%"},
+                        format="json")
+    assert_error(response, 400, "invalid")
+    assert {"Employeecode", "Name", "gender", "Image"} <= response.json()["details"].keys()
+
+
+def test_unknown_employee_code_is_404(api):
+    assert_error(api.get(f"{URL}NOPE/"), 404, "not_found")
+
+
+@pytest.mark.faces
+def test_duplicate_employee_code_is_409_and_the_first_entry_is_kept(api, photo):
+    api.post(URL, body(photo), format="json")
+    assert_error(api.post(URL, body(photo, image="img3.jpg", Name="Other"), format="json"),
+                 409, "duplicate_employee_code")
+    assert FaceEntry.objects.get().name == "Ann Lee"
+
+
+@override_settings(FACEREC={"MAX_IMAGE_BYTES": 1000})
+def test_too_large_is_413(api):
+    assert_error(api.post(URL, {"Employeecode": "E1", "Name": "A", "Image": b64(b"x" * 5000)}, format="json"),
+                 413, "image_too_large")
+    upload = SimpleUploadedFile("big.jpg", b"x" * 5000, content_type="image/jpeg")
+    assert_error(api.post(URL, {"Employeecode": "E1", "Name": "A", "Image": upload}, format="multipart"),
+                 413, "image_too_large")
+
+
+def test_not_an_image_is_415_whatever_its_name_or_declared_type(api):
+    upload = SimpleUploadedFile("photo.jpg", b"%PDF-1.4 not a photo", content_type="image/jpeg")
+    assert_error(api.post(URL, {"Employeecode": "E1", "Name": "A", "Image": upload}, format="multipart"),
+                 415, "unsupported_image")
+    assert not FaceEntry.objects.exists()
+
+
+@pytest.mark.faces
+def test_no_face_and_several_faces_are_422_and_nothing_is_stored(api, photo, no_face_jpeg):
+    assert_error(api.post(URL, {**body(photo), "Image": b64(no_face_jpeg)}, format="json"), 422, "no_face")
+    response = api.post(URL, body(photo, image="couple.jpg"), format="json")
+    assert_error(response, 422, "multiple_faces")
+    assert response.json()["details"]["count"] == 2
+    assert not FaceEntry.objects.exists()
+    assert api.post(URL, body(photo, image="couple.jpg", largest_face=True), format="json").status_code == 201
+
+
+@pytest.mark.faces
+def test_a_failed_photo_replacement_keeps_the_old_photo(api, photo, no_face_jpeg):
+    register(photo, code="E001")
+    assert_error(api.patch(f"{URL}E001/", {"Image": b64(no_face_jpeg), "Name": "X"}, format="json"), 422, "no_face")
+    entry = FaceEntry.objects.get()
+    assert bytes(entry.image) == photo("img1.jpg") and entry.name != "X"
+
+
+# --- who may do what -----------------------------------------------------------------------------
+
+def test_anonymous_clients_get_nothing(db):
+    client = APIClient()
+    for response in (client.get(URL), client.get(f"{URL}E1/"), client.post(URL, {}), client.get("/api/schema/")):
+        assert response.status_code == 401
+
+
+@pytest.mark.faces
+def test_model_permissions_decide(viewer, photo):
+    register(photo, code="E001")
+    client = APIClient()
+    client.force_authenticate(viewer)
+    assert client.get(URL).status_code == 200
+    assert client.get(f"{URL}E001/").status_code == 200
+    assert_error(client.delete(f"{URL}E001/"), 403, "permission_denied")
+    assert_error(client.post(URL, body(photo), format="json"), 403, "permission_denied")
+
+
+def test_a_user_without_view_permission_reads_nothing(db, django_user_model):
+    user = django_user_model.objects.create_user("nobody", password="pw")
+    client = APIClient()
+    client.force_authenticate(user)
+    assert client.get(URL).status_code == 403
+
+
+def test_token_authentication(superuser):
+    token = Token.objects.create(user=superuser)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert client.get(URL).status_code == 200
+
+
+def test_openapi_schema_and_docs_pages(api):
+    schema = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema.status_code == 200
+    assert "/api/entries/{Employeecode}/" in schema.content.decode()
+    assert api.get("/api/docs/").status_code == 200

@@ -1,0 +1,76 @@
+"""Services: the one path every entry point takes."""
+
+import pytest
+
+from entries import faces, services
+from entries.exceptions import DuplicateEmployeeCode, MultipleFacesFound, NoFaceFound
+from entries.models import FaceEntry
+from tests.factories import register
+
+pytestmark = [pytest.mark.django_db, pytest.mark.faces]
+
+
+def test_register_stores_metadata_photo_and_embedding(photo):
+    entry = register(photo, code="E001", name="Ann", gender="female", department="HR")
+    stored = FaceEntry.objects.get(employee_code="E001")
+    assert (stored.name, stored.gender, stored.department) == ("Ann", "female", "HR")
+    assert bytes(stored.image) == photo("img1.jpg")
+    assert stored.embedding_is_current() and stored.pk == entry.pk
+
+
+def test_duplicate_employee_code_is_refused_and_the_first_entry_kept(photo):
+    register(photo, code="E001", name="Ann")
+    with pytest.raises(DuplicateEmployeeCode):
+        register(photo, code="E001", name="Bob", image="img3.jpg")
+    assert FaceEntry.objects.get().name == "Ann"
+
+
+def test_failed_detection_leaves_the_database_as_it_was(photo, no_face_jpeg):
+    with pytest.raises(NoFaceFound):
+        services.entry_register(employee_code="E1", name="X", image=no_face_jpeg)
+    with pytest.raises(MultipleFacesFound):
+        services.entry_register(employee_code="E1", name="X", image=photo("couple.jpg"))
+    assert not FaceEntry.objects.exists()
+
+
+def test_largest_face_registers_a_group_photo_when_asked(photo):
+    entry = services.entry_register(employee_code="E1", name="X", image=photo("couple.jpg"), largest_face=True)
+    assert entry.embedding_is_current()
+
+
+def test_metadata_update_does_not_recompute_the_embedding(photo, monkeypatch):
+    entry = register(photo)
+    monkeypatch.setattr(faces, "analyse", lambda *a, **k: pytest.fail("re-embedded on a metadata change"))
+    services.entry_update(entry=entry, department="Sales", name="Ann B")
+    assert FaceEntry.objects.get().department == "Sales"
+
+
+def test_new_photo_re_embeds_and_a_bad_one_changes_nothing(photo, no_face_jpeg):
+    entry = register(photo)
+    old = entry.vector.copy()
+    services.entry_update(entry=entry, image=photo("img3.jpg"))
+    assert (FaceEntry.objects.get().vector != old).any()
+    entry = FaceEntry.objects.get()
+    with pytest.raises(NoFaceFound):
+        services.entry_update(entry=entry, image=no_face_jpeg, department="Never saved")
+    stored = FaceEntry.objects.get()
+    assert stored.department == "" and bytes(stored.image) == photo("img3.jpg")
+
+
+def test_renaming_to_a_taken_code_is_refused(photo):
+    register(photo, code="E1")
+    second = register(photo, code="E2", image="img3.jpg")
+    with pytest.raises(DuplicateEmployeeCode):
+        services.entry_update(entry=second, employee_code="E1")
+
+
+def test_delete(photo):
+    services.entry_delete(entry=register(photo))
+    assert not FaceEntry.objects.exists()
+
+
+def test_a_prepared_face_of_other_bytes_is_not_trusted(photo):
+    prepared = faces.analyse(photo("img3.jpg"))
+    entry = services.entry_register(employee_code="E1", name="X", image=photo("img1.jpg"), face=prepared)
+    assert entry.embedding_sha256 == faces.digest(photo("img1.jpg"))
+    assert (entry.vector != prepared.embedding).any()
