@@ -6,11 +6,13 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from . import services
-from .forms import FaceEntryForm
+from . import images, recognition, services
+from .exceptions import FaceRecError
+from .forms import FaceEntryForm, IdentifyForm
 from .models import FaceEntry
 
 
@@ -25,16 +27,39 @@ class FaceEntryAdmin(admin.ModelAdmin):
     readonly_fields = ["photo_preview", "embedding_summary", "created_at", "updated_at"]
     fieldsets = [
         (None, {"fields": ["employee_code", "name", "gender", "department"]}),
-        ("Photo", {"fields": ["photo_preview", "photo", "largest_face"]}),
+        ("Photo", {"fields": ["photo_preview", "photo", "largest_face", "allow_duplicate_face"]}),
         ("Face embedding", {"fields": ["embedding_summary", "created_at", "updated_at"]}),
     ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("image", "embedding")
 
+    change_list_template = "admin/entries/faceentry/change_list.html"
+
     def get_urls(self):
-        photo = path("<int:pk>/photo/", self.admin_site.admin_view(self.photo_view), name="entries_faceentry_photo")
-        return [photo, *super().get_urls()]
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/photo/", view(self.photo_view), name="entries_faceentry_photo"),
+            path("identify/", view(self.identify_view), name="entries_faceentry_identify"),
+            *super().get_urls(),
+        ]
+
+    def identify_view(self, request):
+        """Upload a photo, see each face boxed and who it is."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = IdentifyForm(request.POST or None, request.FILES or None)
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
+                   "title": "Identify a photo"}
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data["photo"].read()
+            try:
+                result = recognition.identify(image=data, department=form.cleaned_data["department"] or None)
+            except FaceRecError as exc:
+                form.add_error("photo", exc.message)
+            else:
+                context.update(result=result, annotated=images.annotate(data, result.faces))
+        return TemplateResponse(request, "admin/entries/faceentry/identify.html", context)
 
     def photo_view(self, request, pk):
         """Serve a stored photo to staff allowed to view entries."""
@@ -70,11 +95,12 @@ class FaceEntryAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         metadata = {name: form.cleaned_data[name] for name in services.METADATA_FIELDS}
-        face = form.face
+        face, allow = form.face, form.cleaned_data.get("allow_duplicate_face", False)
         if change:
-            services.entry_update(entry=obj, image=face.image if face else None, face=face, **metadata)
+            services.entry_update(entry=obj, image=face.image if face else None, face=face,
+                                  allow_duplicate_face=allow, **metadata)
         else:
-            entry = services.entry_register(image=face.image, face=face, **metadata)
+            entry = services.entry_register(image=face.image, face=face, allow_duplicate_face=allow, **metadata)
             obj.pk, obj.created_at = entry.pk, entry.created_at
             obj._state.adding = False
 

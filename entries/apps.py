@@ -9,7 +9,7 @@ class EntriesConfig(AppConfig):
     verbose_name = "Face entries"
 
     def ready(self):
-        from . import checks  # noqa: F401  (registers system checks)
+        from . import checks, signals  # noqa: F401  (registers checks and signal handlers)
 
         # The embedded default needs nothing started, not even its folder made.
         db = settings.DATABASES["default"]

@@ -36,3 +36,17 @@ class MultipleFacesFound(FaceRecError):
 class DuplicateEmployeeCode(FaceRecError):
     code = "duplicate_employee_code"
     status = 409
+
+
+class DuplicateFace(FaceRecError):
+    """The face already belongs to another employee (allow it explicitly for twins)."""
+
+    code = "duplicate_face"
+    status = 409
+
+
+class StaleEmbedding(FaceRecError):
+    """The entry's embedding was made by another model; run `manage.py reembed`."""
+
+    code = "stale_embedding"
+    status = 409

@@ -1,8 +1,13 @@
 from django import forms
 
-from . import faces
+from . import faces, recognition
 from .exceptions import FaceRecError
 from .models import FaceEntry
+
+
+class IdentifyForm(forms.Form):
+    photo = forms.FileField(help_text="A JPEG, PNG or WebP photo with one or more faces.")
+    department = forms.CharField(required=False, help_text="Search only this department (optional).")
 
 
 class FaceEntryForm(forms.ModelForm):
@@ -15,6 +20,11 @@ class FaceEntryForm(forms.ModelForm):
     largest_face = forms.BooleanField(
         required=False, label="Use the largest face",
         help_text="If the photo shows several people, register the largest face instead of refusing the photo.",
+    )
+
+    allow_duplicate_face = forms.BooleanField(
+        required=False, label="Allow a duplicate face",
+        help_text="Register even though the face matches another employee (e.g. twins).",
     )
 
     class Meta:
@@ -36,4 +46,12 @@ class FaceEntryForm(forms.ModelForm):
                 self.face = faces.analyse(upload.read(), largest_face=cleaned.get("largest_face", False))
             except FaceRecError as exc:
                 self.add_error("photo", forms.ValidationError(exc.message, code=exc.code))
+                return cleaned
+            other = recognition.duplicate_of(self.face, exclude_id=self.instance.pk)
+            if other and not cleaned.get("allow_duplicate_face"):
+                self.add_error("photo", forms.ValidationError(
+                    f"This face matches employee {other.employee_code} ({other.name}), similarity "
+                    f"{other.similarity:.3f}. Tick \"Allow a duplicate face\" if they really are different people.",
+                    code="duplicate_face",
+                ))
         return cleaned

@@ -75,3 +75,28 @@ def thumbnail(rgb: np.ndarray, box: tuple[int, int, int, int] | None, size: int)
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=85)
     return out.getvalue()
+
+
+def annotate(data: bytes, faces) -> str:
+    """Return the photo as a JPEG data URI with each face boxed and labelled (for the admin)."""
+    import base64
+
+    from PIL import ImageDraw
+
+    photo = decode(data)
+    image = Image.fromarray(photo.rgb)
+    scale = min(1.0, 1024 / max(image.size))
+    if scale < 1.0:
+        image = image.resize((round(image.width * scale), round(image.height * scale)))
+    draw = ImageDraw.Draw(image)
+    for number, face in enumerate(faces, start=1):
+        x, y, w, h = (round(v * scale) for v in face.box)
+        colour = (40, 167, 69) if face.match else (220, 53, 69)
+        draw.rectangle((x, y, x + w, y + h), outline=colour, width=max(2, image.width // 300))
+        label = f"{number}. {face.decision}"
+        left, top, right, bottom = draw.textbbox((x, y), label)
+        draw.rectangle((x, y - (bottom - top) - 6, x + (right - left) + 6, y), fill=colour)
+        draw.text((x + 3, y - (bottom - top) - 4), label, fill=(255, 255, 255))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=88)
+    return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")

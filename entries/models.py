@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 from django.urls import reverse
 
 from .validators import employee_code_validator
@@ -25,6 +26,7 @@ class FaceEntryQuerySet(models.QuerySet):
         # bulk_update() sends all photo fields together, after ensure_embedding().
         if IMAGE_FIELDS & kwargs.keys() and not IMAGE_FIELDS <= kwargs.keys():
             raise TypeError("Photos and embeddings change only through entries.services (entry_update).")
+        kwargs.setdefault("updated_at", timezone.now())  # search indexes notice changes by this
         return super().update(**kwargs)
 
     def bulk_create(self, objs, *args, **kwargs):
@@ -53,7 +55,7 @@ class FaceEntry(models.Model):
     gender = models.CharField(max_length=16, choices=Gender.choices, default=Gender.UNSPECIFIED)
     department = models.CharField(max_length=128, blank=True, db_index=True)
     created_at = models.DateTimeField("created", auto_now_add=True)
-    updated_at = models.DateTimeField("updated", auto_now=True)
+    updated_at = models.DateTimeField("updated", auto_now=True, db_index=True)
 
     image = models.BinaryField(editable=False)
     image_mime = models.CharField(max_length=32, editable=False)

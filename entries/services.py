@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-from . import faces
-from .exceptions import DuplicateEmployeeCode
+from . import faces, recognition
+from .exceptions import DuplicateEmployeeCode, DuplicateFace
 from .models import FaceEntry
 
 METADATA_FIELDS = ("employee_code", "name", "gender", "department")
@@ -24,6 +24,16 @@ def _face_for(image: bytes, face: faces.FaceAnalysis | None, largest_face: bool)
     return faces.analyse(image, largest_face=largest_face)
 
 
+def _refuse_duplicate_face(face: faces.FaceAnalysis, *, exclude_id: int | None) -> None:
+    other = recognition.duplicate_of(face, exclude_id=exclude_id)
+    if other is not None:
+        raise DuplicateFace(
+            f"This face matches employee {other.employee_code} ({other.name}) with similarity "
+            f"{other.similarity:.3f}. If they really are different people (e.g. twins), allow duplicate faces.",
+            employee_code=other.employee_code, similarity=other.similarity,
+        )
+
+
 def entry_register(
     *,
     employee_code: str,
@@ -32,16 +42,19 @@ def entry_register(
     gender: str = "",
     department: str = "",
     largest_face: bool = False,
+    allow_duplicate_face: bool = False,
     face: faces.FaceAnalysis | None = None,
 ) -> FaceEntry:
-    """Create an entry; the embedding is computed before anything is written."""
+    """Create an entry; the embedding is computed, and checked against others, before anything is written."""
     if FaceEntry.objects.filter(employee_code=employee_code).exists():
         raise _duplicate(employee_code)
     entry = FaceEntry(employee_code=employee_code, name=name, department=department)
     if gender:
         entry.gender = gender
-    entry.apply_face(_face_for(image, face, largest_face))
+    entry.apply_face(face := _face_for(image, face, largest_face))
     entry.full_clean(validate_unique=False)
+    if not allow_duplicate_face:
+        _refuse_duplicate_face(face, exclude_id=None)
     try:
         with transaction.atomic():
             entry.save()
@@ -57,6 +70,7 @@ def entry_update(
     entry: FaceEntry,
     image: bytes | None = None,
     largest_face: bool = False,
+    allow_duplicate_face: bool = False,
     face: faces.FaceAnalysis | None = None,
     **fields,
 ) -> FaceEntry:
@@ -68,7 +82,9 @@ def entry_update(
     if code and code != entry.employee_code and FaceEntry.objects.filter(employee_code=code).exists():
         raise _duplicate(code)
     if image is not None and faces.digest(image) != entry.image_sha256:
-        entry.apply_face(_face_for(image, face, largest_face))
+        entry.apply_face(new_face := _face_for(image, face, largest_face))
+        if not allow_duplicate_face:
+            _refuse_duplicate_face(new_face, exclude_id=entry.pk)
     for name, value in fields.items():
         setattr(entry, name, value)
     entry.full_clean(validate_unique=False)

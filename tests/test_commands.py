@@ -33,7 +33,7 @@ def manifest(tmp_path, rows):
 
 
 def test_import_a_folder_on_two_workers_and_re_run_without_duplicates(faces_dir):
-    out = run("import_faces", str(faces_dir), "--glob", "img1*.jpg", "--workers", "2")
+    out = run("import_faces", str(faces_dir), "--glob", "img1*.jpg", "--workers", "2", "--allow-duplicate-faces")
     codes = sorted(FaceEntry.objects.values_list("employee_code", flat=True))
     assert codes == sorted(p.stem for p in faces_dir.glob("img1*.jpg"))
     assert "0 failed" in out

@@ -81,6 +81,10 @@ class FaceEntrySerializer(serializers.ModelSerializer):
         write_only=True, default=False,
         help_text="If the photo shows several faces, register the largest instead of refusing.",
     )
+    allow_duplicate_face = serializers.BooleanField(
+        write_only=True, default=False,
+        help_text="Register even if the face matches another employee (e.g. twins).",
+    )
     embeddings = serializers.SerializerMethodField(
         help_text="The face embedding (only with ?include=embeddings).",
     )
@@ -91,7 +95,7 @@ class FaceEntrySerializer(serializers.ModelSerializer):
         model = FaceEntry
         fields = [
             "id", "url", "Employeecode", "Name", "gender", "Department", "time", "updated",
-            "Image", "largest_face", "embeddings", "embedding_model", "face_box",
+            "Image", "largest_face", "allow_duplicate_face", "embeddings", "embedding_model", "face_box",
         ]
 
     def __init__(self, *args, **kwargs):
@@ -105,3 +109,58 @@ class FaceEntrySerializer(serializers.ModelSerializer):
 
     def get_embeddings(self, entry) -> list[float]:
         return [round(float(x), 7) for x in entry.vector]
+
+
+class IdentifyRequestSerializer(serializers.Serializer):
+    Image = Base64ImageField(help_text="JPEG, PNG or WebP photo: a file (multipart) or base64 (JSON).")
+    k = serializers.IntegerField(min_value=1, max_value=50, default=3, help_text="Candidates per face.")
+    threshold = serializers.FloatField(
+        min_value=0.5, max_value=1.0, required=False,
+        help_text="Similarity a match must reach; default: calibrated for the gallery size.",
+    )
+    department = serializers.CharField(required=False, help_text="Search only this department.")
+    max_faces = serializers.IntegerField(min_value=1, max_value=50, default=10)
+
+
+class VerifyRequestSerializer(serializers.Serializer):
+    Image = Base64ImageField(help_text="JPEG, PNG or WebP photo; its largest face is compared.")
+    Employeecode = serializers.CharField(max_length=64, validators=[employee_code_validator])
+    threshold = serializers.FloatField(min_value=0.5, max_value=1.0, required=False)
+
+
+class BoxSerializer(serializers.Serializer):
+    x = serializers.IntegerField()
+    y = serializers.IntegerField()
+    w = serializers.IntegerField()
+    h = serializers.IntegerField()
+
+
+class CandidateSerializer(serializers.Serializer):
+    Employeecode = serializers.CharField(source="employee_code")
+    Name = serializers.CharField(source="name")
+    Department = serializers.CharField(source="department")
+    similarity = serializers.FloatField(help_text="Cosine similarity of the embeddings, in [0, 1].")
+    distance = serializers.FloatField(help_text="Cosine distance, 1 - similarity.")
+
+
+class IdentifiedFaceSerializer(serializers.Serializer):
+    box = BoxSerializer()
+    decision = serializers.CharField(help_text="The matched Employeecode, or 'unknown'.")
+    match = CandidateSerializer(allow_null=True)
+    candidates = CandidateSerializer(many=True)
+
+
+class IdentifyResponseSerializer(serializers.Serializer):
+    faces = IdentifiedFaceSerializer(many=True)
+    threshold = serializers.FloatField()
+    gallery_size = serializers.IntegerField()
+    model = serializers.CharField(source="model_name")
+
+
+class VerifyResponseSerializer(serializers.Serializer):
+    Employeecode = serializers.CharField(source="entry.employee_code")
+    match = serializers.BooleanField()
+    similarity = serializers.FloatField()
+    distance = serializers.FloatField()
+    threshold = serializers.FloatField()
+    box = BoxSerializer()

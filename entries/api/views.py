@@ -47,6 +47,7 @@ class FaceEntryViewSet(viewsets.ModelViewSet):
             entry=serializer.instance,
             image=data.pop("image", None),
             largest_face=data.pop("largest_face", False),
+            allow_duplicate_face=data.pop("allow_duplicate_face", False),
             **data,
         )
 

@@ -22,11 +22,14 @@ class Command(BaseCommand):
         parser.add_argument("--skip-existing", action="store_true", help="Leave existing employee codes alone.")
         parser.add_argument("--largest-face", action="store_true",
                             help="Take the largest face from photos that show several.")
+        parser.add_argument("--allow-duplicate-faces", action="store_true",
+                            help="Register faces that match another employee (e.g. twins, or test sets).")
         parser.add_argument("--workers", type=int, default=default_workers(),
                             help="Processes that analyse photos (default: all cores).")
         parser.add_argument("--no-progress", action="store_true", help="Do not draw a progress bar.")
 
-    def handle(self, *args, path, glob, skip_existing, largest_face, workers, no_progress, **options):
+    def handle(self, *args, path, glob, skip_existing, largest_face, allow_duplicate_faces, workers, no_progress,
+               **options):
         if not path.exists():
             raise CommandError(f"{path}: no such file or folder")
         try:
@@ -49,7 +52,7 @@ class Command(BaseCommand):
                 report.failures.append((str(row.path), error))
                 continue
             try:
-                self._save(row, face, existing.get(row.employee_code), report)
+                self._save(row, face, existing.get(row.employee_code), report, allow_duplicate_faces)
             except FaceRecError as exc:
                 report.failures.append((str(row.path), f"{exc.code}: {exc.message}"))
             except ValidationError as exc:
@@ -67,12 +70,13 @@ class Command(BaseCommand):
             raise CommandError(f"{len(report.failures)} of {len(rows)} photos failed (listed above).")
 
     @staticmethod
-    def _save(row, face: faces.FaceAnalysis, entry, report: Report):
+    def _save(row, face: faces.FaceAnalysis, entry, report: Report, allow_duplicate_face: bool):
         metadata = {"name": row.name, "department": row.department}
         if row.gender:
             metadata["gender"] = row.gender
         if entry is None:
-            services.entry_register(employee_code=row.employee_code, image=face.image, face=face, **metadata)
+            services.entry_register(employee_code=row.employee_code, image=face.image, face=face,
+                                    allow_duplicate_face=allow_duplicate_face, **metadata)
             report.created += 1
             return
         same_photo = entry.image_sha256 == face.sha256 and entry.embedding_model == face.model_name
@@ -80,5 +84,6 @@ class Command(BaseCommand):
             report.unchanged += 1
             return
         entry = FaceEntry.objects.get(pk=entry.pk)
-        services.entry_update(entry=entry, image=face.image, face=face, **metadata)
+        services.entry_update(entry=entry, image=face.image, face=face,
+                              allow_duplicate_face=allow_duplicate_face, **metadata)
         report.updated += 1

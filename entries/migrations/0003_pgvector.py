@@ -1,0 +1,23 @@
+"""On PostgreSQL with pgvector installed: the face_vectors table and its HNSW index. Elsewhere: nothing."""
+
+from django.db import migrations
+
+
+def forwards(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        from entries import pgvector
+
+        if pgvector.create_schema(schema_editor.connection):
+            pgvector.backfill(schema_editor.connection)
+
+
+def backwards(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        from entries import pgvector
+
+        pgvector.drop_schema(schema_editor.connection)
+
+
+class Migration(migrations.Migration):
+    dependencies = [("entries", "0002_updated_at_index")]
+    operations = [migrations.RunPython(forwards, backwards, elidable=False)]

@@ -1,0 +1,119 @@
+"""PostgreSQL + pgvector: the face_vectors table, its HNSW index and nearest-neighbour queries.
+
+face_vectors mirrors each entry's normalised embedding (faceEntries stays the source of truth);
+it is written in the same transaction as the entry (post_save signal) and rows vanish with
+their entry (ON DELETE CASCADE).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from django.db import connection as default_connection
+
+log = logging.getLogger(__name__)
+TABLE = "face_vectors"
+# One HNSW index per (model, dimension); add a line for another model's dimension.
+INDEXED = {"Dlib": 128}
+_available: dict[str, bool] = {}
+
+
+def literal(vector: np.ndarray) -> str:
+    return "[" + ",".join(f"{x:.7g}" for x in np.asarray(vector, dtype=np.float32)) + "]"
+
+
+def available(connection=default_connection) -> bool:
+    """Whether this database is PostgreSQL with the face_vectors table (checked once per process)."""
+    if connection.vendor != "postgresql":
+        return False
+    key = f"{connection.alias}:{connection.settings_dict['NAME']}"
+    if not _available.get(key):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [TABLE])
+            _available[key] = cursor.fetchone()[0]
+    return _available[key]
+
+
+def extension_installable(cursor) -> bool:
+    cursor.execute("SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'")
+    return cursor.fetchone()[0] > 0
+
+
+def create_schema(connection) -> bool:
+    """Create the extension, table and indexes when pgvector is installed on the server."""
+    with connection.cursor() as cursor:
+        if not extension_installable(cursor):
+            log.warning("pgvector is not installed on this PostgreSQL server; using exact in-process search.")
+            return False
+        cursor.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        cursor.execute(
+            f"""CREATE TABLE IF NOT EXISTS {TABLE} (
+                entry_id bigint PRIMARY KEY REFERENCES "faceEntries"(id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
+                model varchar(64) NOT NULL,
+                embedding vector NOT NULL)"""
+        )
+        for model, dimension in INDEXED.items():
+            cursor.execute(
+                f"CREATE INDEX IF NOT EXISTS {TABLE}_{model.lower()}_hnsw ON {TABLE} "
+                f"USING hnsw ((embedding::vector({dimension})) vector_cosine_ops) WHERE model = %s",
+                [model],
+            )
+    _available.clear()
+    return True
+
+
+def drop_schema(connection) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
+    _available.clear()
+
+
+def upsert(entry_id: int, model: str, embedding: bytes, connection=default_connection) -> None:
+    vector = np.frombuffer(bytes(embedding), dtype="<f4")
+    vector = vector / max(float(np.linalg.norm(vector)), 1e-12)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {TABLE} (entry_id, model, embedding) VALUES (%s, %s, %s::vector) "
+            "ON CONFLICT (entry_id) DO UPDATE SET model = EXCLUDED.model, embedding = EXCLUDED.embedding",
+            [entry_id, model, literal(vector)],
+        )
+
+
+def backfill(connection=default_connection, batch: int = 1000) -> int:
+    """Copy every entry's embedding into face_vectors (after installing pgvector on a live system)."""
+    from .models import FaceEntry
+
+    count = 0
+    rows = FaceEntry.objects.values_list("id", "embedding_model", "embedding").iterator(chunk_size=batch)
+    for pk, model, embedding in rows:
+        upsert(pk, model, embedding, connection)
+        count += 1
+    return count
+
+
+def nearest(vector: np.ndarray, model: str, dimension: int, k: int, department: str | None,
+            exclude_id: int | None, connection=default_connection):
+    """Return (id, code, name, department, similarity) rows, most similar first."""
+    filters, params = ["v.model = %s"], [model]
+    if department is not None:
+        filters.append("e.department = %s")
+        params.append(department)
+    if exclude_id is not None:
+        filters.append("e.id <> %s")
+        params.append(exclude_id)
+    query = literal(vector)
+    with connection.cursor() as cursor:
+        # Filtered HNSW scans keep searching until k rows pass the filter (pgvector >= 0.8).
+        cursor.execute("SET hnsw.iterative_scan = relaxed_order")
+        cursor.execute(
+            f"""SELECT e.id, e.employee_code, e.name, e.department,
+                       1 - (v.embedding::vector({dimension}) <=> %s::vector({dimension})) AS similarity
+                FROM {TABLE} v JOIN "faceEntries" e ON e.id = v.entry_id
+                WHERE {' AND '.join(filters)}
+                ORDER BY v.embedding::vector({dimension}) <=> %s::vector({dimension})
+                LIMIT %s""",
+            [query, *params, query, k],
+        )
+        rows = cursor.fetchall()
+    return sorted(rows, key=lambda row: -row[4])

@@ -1,0 +1,14 @@
+from django.db import connections
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from . import pgvector
+from .models import FaceEntry
+
+
+@receiver(post_save, sender=FaceEntry)
+def mirror_embedding_to_pgvector(sender, instance, using, **kwargs):
+    """Keep face_vectors in step with the entry, inside the same transaction."""
+    connection = connections[using]
+    if pgvector.available(connection):
+        pgvector.upsert(instance.pk, instance.embedding_model, instance.embedding, connection)
