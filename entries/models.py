@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 from django.db import models
 from django.db.models import F, Q
-from django.utils import timezone
 from django.urls import reverse
+from django.utils import timezone
 
 from .validators import employee_code_validator
 
@@ -33,7 +33,9 @@ class FaceEntryQuerySet(models.QuerySet):
         objs = list(objs)
         for obj in objs:
             obj.ensure_embedding()
-        return super().bulk_create(objs, *args, **kwargs)
+        created = super().bulk_create(objs, *args, **kwargs)
+        self._mirror(created)  # bulk_create sends no post_save
+        return created
 
     def bulk_update(self, objs, fields, *args, **kwargs):
         objs = list(objs)
@@ -41,7 +43,21 @@ class FaceEntryQuerySet(models.QuerySet):
             for obj in objs:
                 obj.ensure_embedding()
             fields = set(fields) | IMAGE_FIELDS
-        return super().bulk_update(objs, fields, *args, **kwargs)
+        updated = super().bulk_update(objs, fields, *args, **kwargs)
+        if IMAGE_FIELDS & set(fields):
+            self._mirror(objs)
+        return updated
+
+    def _mirror(self, objs):
+        from django.db import connections
+
+        from . import pgvector
+
+        connection = connections[self.db]
+        if pgvector.available(connection):
+            for obj in objs:
+                if obj.pk is not None:
+                    pgvector.upsert(obj.pk, obj.embedding_model, obj.embedding, connection)
 
 
 class FaceEntry(models.Model):

@@ -1,8 +1,9 @@
 """PostgreSQL + pgvector: the face_vectors table, its HNSW index and nearest-neighbour queries.
 
-face_vectors mirrors each entry's normalised embedding (faceEntries stays the source of truth);
-it is written in the same transaction as the entry (post_save signal) and rows vanish with
-their entry (ON DELETE CASCADE).
+face_vectors mirrors each entry's normalised embedding (faceEntries stays the source of truth).
+Rows are written and deleted in the same transaction as their entry (signals, bulk operations).
+There is deliberately no foreign key: `manage.py flush` truncates only Django's tables. Searches
+join faceEntries, so a row left behind by raw SQL is never returned; `backfill` removes it.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def create_schema(connection) -> bool:
         cursor.execute("CREATE EXTENSION IF NOT EXISTS vector")
         cursor.execute(
             f"""CREATE TABLE IF NOT EXISTS {TABLE} (
-                entry_id bigint PRIMARY KEY REFERENCES "faceEntries"(id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
+                entry_id bigint PRIMARY KEY,
                 model varchar(64) NOT NULL,
                 embedding vector NOT NULL)"""
         )
@@ -80,10 +81,19 @@ def upsert(entry_id: int, model: str, embedding: bytes, connection=default_conne
         )
 
 
+def delete(entry_ids, connection=default_connection) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {TABLE} WHERE entry_id = ANY(%s)", [list(entry_ids)])
+
+
 def backfill(connection=default_connection, batch: int = 1000) -> int:
-    """Copy every entry's embedding into face_vectors (after installing pgvector on a live system)."""
+    """Copy every entry's embedding into face_vectors and drop rows of vanished entries."""
     from .models import FaceEntry
 
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'DELETE FROM {TABLE} v WHERE NOT EXISTS (SELECT 1 FROM "faceEntries" e WHERE e.id = v.entry_id)'
+        )
     count = 0
     rows = FaceEntry.objects.values_list("id", "embedding_model", "embedding").iterator(chunk_size=batch)
     for pk, model, embedding in rows:

@@ -1,5 +1,5 @@
 from django.db import connections
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from . import pgvector
@@ -12,3 +12,10 @@ def mirror_embedding_to_pgvector(sender, instance, using, **kwargs):
     connection = connections[using]
     if pgvector.available(connection):
         pgvector.upsert(instance.pk, instance.embedding_model, instance.embedding, connection)
+
+
+@receiver(post_delete, sender=FaceEntry)
+def drop_embedding_from_pgvector(sender, instance, using, **kwargs):
+    connection = connections[using]
+    if pgvector.available(connection):
+        pgvector.delete([instance.pk], connection)

@@ -24,6 +24,7 @@ except Exception as exc:
     sys.exit(1)
 PYEOF
 then
+  scripts/install-pgvector.sh
   echo "== tests on PostgreSQL ($POSTGRES_URL)"
   DATABASE_URL=$POSTGRES_URL $PY -m pytest "$@"
 fi

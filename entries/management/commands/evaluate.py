@@ -77,7 +77,8 @@ class Command(BaseCommand):
                 predicted = 1 - (1 - (1 - NormalDist(mean, std).cdf(threshold))) ** size
                 write(f"| {size} | {threshold:.4f} | {predicted:.2%} | {(genuine >= threshold).mean():.2%} |")
         if write_calibration:
-            table = json.loads(calibration.CALIBRATION_FILE.read_text()) if calibration.CALIBRATION_FILE.exists() else {}
+            path = calibration.CALIBRATION_FILE
+            table = json.loads(path.read_text()) if path.exists() else {}
             table[model] = {**table.get(model, {}), **calibration_row, "source": f"evaluate --pairs {pairs.name}"}
             calibration.CALIBRATION_FILE.write_text(json.dumps(table, indent=2) + "\n")
             calibration._table.cache_clear()

@@ -1,0 +1,209 @@
+"""Identify (1:N) and verify (1:1) on real faces, thresholds, the duplicate-face guard."""
+
+import base64
+import csv
+
+import pytest
+from django.test import override_settings
+from rest_framework.test import APIClient
+
+from entries import calibration, recognition, services
+from entries.exceptions import DuplicateFace, NoFaceFound
+from entries.models import FaceEntry
+from tests.factories import register
+
+pytestmark = [pytest.mark.django_db, pytest.mark.faces]
+
+
+def b64(data):
+    return base64.b64encode(data).decode()
+
+
+@pytest.fixture
+def identities(faces_dir):
+    with (faces_dir / "identities.csv").open() as handle:
+        return {row["image"]: row["person"] for row in csv.DictReader(handle)}
+
+
+@pytest.fixture
+def enrolled(photo, identities):
+    """The first 8 of the 13 people, one photo each (their lowest-numbered), as employees P01..P08."""
+    people = sorted(set(identities.values()))[:8]
+    first = {}
+    for name in sorted(identities, key=lambda n: (len(n), n)):
+        first.setdefault(identities[name], name)
+    for person in people:
+        register(photo, code=person.replace("person", "P"), name=person, image=first[person],
+                 department="A" if person <= "person04" else "B")
+    return {person: first[person] for person in people}
+
+
+def test_enrolled_people_are_found_at_rank_1_and_strangers_are_unknown(photo, identities, enrolled):
+    hits = total = rejected = strangers = 0
+    for name, person in identities.items():
+        if name in enrolled.values():
+            continue
+        decision = recognition.identify(image=photo(name)).faces[0].decision
+        if person in enrolled:
+            total += 1
+            hits += decision == person.replace("person", "P")
+            assert decision in ("unknown", person.replace("person", "P")), f"{name} taken for {decision}"
+        else:
+            strangers += 1
+            rejected += decision == "unknown"
+    print(f"rank-1 {hits}/{total}, strangers rejected {rejected}/{strangers}")
+    assert rejected == strangers  # no stranger is ever taken for an employee
+    assert hits / total >= 0.95
+
+
+def test_identify_reports_candidates_with_similarities_and_the_threshold(photo, enrolled):
+    result = recognition.identify(image=photo("img2.jpg"), k=3)
+    face = result.faces[0]
+    assert face.decision == "P01"
+    assert len(face.candidates) == 3
+    assert face.candidates[0].similarity > face.candidates[1].similarity >= face.candidates[2].similarity
+    assert 0 <= face.candidates[-1].similarity <= 1
+    assert face.candidates[0].distance == pytest.approx(1 - face.candidates[0].similarity)
+    assert result.gallery_size == 8
+    assert result.threshold == calibration.identify_threshold("Dlib", 8)
+
+
+def test_identify_within_a_department(photo, enrolled):
+    assert recognition.identify(image=photo("img2.jpg"), department="A").faces[0].decision == "P01"
+    result = recognition.identify(image=photo("img2.jpg"), department="B")
+    assert result.faces[0].decision == "unknown" and result.gallery_size == 4
+
+
+def test_identify_boxes_every_face_largest_first(photo, enrolled):
+    result = recognition.identify(image=photo("couple.jpg"))
+    areas = [f.box[2] * f.box[3] for f in result.faces]
+    assert len(areas) == 2 and areas == sorted(areas, reverse=True)
+    assert len(recognition.identify(image=photo("couple.jpg"), max_faces=1).faces) == 1
+
+
+def test_identify_threshold_rises_with_the_gallery_size():
+    thresholds = [calibration.identify_threshold("Dlib", n) for n in (1, 10, 100, 1000)]
+    assert thresholds == sorted(thresholds) and thresholds[0] >= calibration.verify_threshold("Dlib")
+    assert calibration.expected_fpir("Dlib", thresholds[2], 100) == pytest.approx(0.01, abs=0.002)
+
+
+def test_verify_both_ways(photo):
+    ann = register(photo, code="E001", image="img1.jpg")
+    same = recognition.verify(image=photo("img2.jpg"), entry=ann)
+    other = recognition.verify(image=photo("img3.jpg"), entry=ann)
+    assert same.match and not other.match
+    assert same.similarity > same.threshold > other.similarity
+    assert same.threshold == calibration.verify_threshold("Dlib")
+
+
+def test_nothing_enrolled_means_unknown(photo):
+    assert recognition.identify(image=photo("img1.jpg")).faces[0].decision == "unknown"
+
+
+def test_a_photo_without_a_face_cannot_be_identified(no_face_jpeg, faces_dir):
+    with pytest.raises(NoFaceFound):
+        recognition.identify(image=no_face_jpeg)
+
+
+# --- duplicate-face guard ------------------------------------------------------------------------
+
+def test_the_same_face_cannot_be_registered_for_another_employee(photo):
+    register(photo, code="E001", image="img1.jpg")
+    with pytest.raises(DuplicateFace) as caught:
+        register(photo, code="E002", image="img2.jpg")  # the same person, another photo
+    assert caught.value.details["employee_code"] == "E001"
+    assert FaceEntry.objects.count() == 1
+    register(photo, code="E002", image="img2.jpg", allow_duplicate_face=True)  # twins exist
+    assert FaceEntry.objects.count() == 2
+
+
+def test_replacing_a_photo_with_another_employees_face_is_refused(photo):
+    register(photo, code="E001", image="img1.jpg")
+    bob = register(photo, code="E002", image="img3.jpg")
+    with pytest.raises(DuplicateFace):
+        services.entry_update(entry=bob, image=photo("img2.jpg"))
+    assert bytes(FaceEntry.objects.get(employee_code="E002").image) == photo("img3.jpg")
+
+
+def test_re_registering_an_employees_own_face_is_fine(photo):
+    ann = register(photo, code="E001", image="img1.jpg")
+    services.entry_update(entry=ann, image=photo("img2.jpg"))
+    services.entry_update(entry=ann, image=photo("img1.jpg"))
+
+
+# --- API -----------------------------------------------------------------------------------------
+
+def test_api_identify_and_verify(api, photo, enrolled):
+    response = api.post("/api/identify/", {"Image": b64(photo("img2.jpg")), "k": 2}, format="json")
+    assert response.status_code == 200, response.content
+    data = response.json()
+    face = data["faces"][0]
+    assert face["decision"] == "P01" and face["match"]["Employeecode"] == "P01"
+    assert set(face["box"]) == {"x", "y", "w", "h"} and len(face["candidates"]) == 2
+    assert data["gallery_size"] == 8 and data["model"] == "Dlib" and 0.9 < data["threshold"] < 1
+    stranger = api.post("/api/identify/", {"Image": b64(photo("img38.jpg"))}, format="json").json()
+    assert stranger["faces"][0]["decision"] == "unknown" and stranger["faces"][0]["match"] is None
+
+    yes = api.post("/api/verify/", {"Image": b64(photo("img2.jpg")), "Employeecode": "P01"}, format="json").json()
+    no = api.post("/api/verify/", {"Image": b64(photo("img3.jpg")), "Employeecode": "P01"}, format="json").json()
+    assert yes["match"] is True and no["match"] is False
+    assert yes["similarity"] > yes["threshold"] > no["similarity"]
+
+
+def test_api_recognition_errors(api, photo, no_face_jpeg, enrolled):
+    assert api.post("/api/verify/", {"Image": b64(photo("img2.jpg")), "Employeecode": "NOPE"},
+                    format="json").status_code == 404
+    assert api.post("/api/identify/", {"Image": b64(no_face_jpeg)}, format="json").json()["code"] == "no_face"
+    bad = api.post("/api/identify/", {"Image": b64(photo("img2.jpg")), "threshold": 3, "k": 0}, format="json")
+    assert bad.status_code == 400 and {"threshold", "k"} <= bad.json()["details"].keys()
+    assert api.post("/api/identify/", {"Image": b64(b"plain text")}, format="json").status_code == 415
+
+
+def test_api_recognition_needs_the_view_permission(db, photo, django_user_model):
+    client = APIClient()
+    assert client.post("/api/identify/", {}, format="json").status_code == 401
+    client.force_authenticate(django_user_model.objects.create_user("nobody"))
+    assert client.post("/api/identify/", {"Image": b64(photo("img1.jpg"))}, format="json").status_code == 403
+
+
+def test_api_duplicate_face_is_409_unless_allowed(api, photo):
+    body = {"Employeecode": "E001", "Name": "Ann", "Image": b64(photo("img1.jpg"))}
+    assert api.post("/api/entries/", body, format="json").status_code == 201
+    twin = {**body, "Employeecode": "E002", "Image": b64(photo("img2.jpg"))}
+    response = api.post("/api/entries/", twin, format="json")
+    assert response.status_code == 409 and response.json()["code"] == "duplicate_face"
+    assert response.json()["details"]["employee_code"] == "E001"
+    assert api.post("/api/entries/", {**twin, "allow_duplicate_face": True}, format="json").status_code == 201
+
+
+@override_settings(FACEREC={"VERIFY_THRESHOLD": 0.5})
+def test_thresholds_can_be_set_by_configuration(photo):
+    ann = register(photo, code="E001", image="img1.jpg")
+    assert recognition.verify(image=photo("img3.jpg"), entry=ann).match  # absurdly loose, as configured
+
+
+# --- admin ---------------------------------------------------------------------------------------
+
+def test_admin_identify_page_boxes_the_faces(admin_client, photo, enrolled):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    changelist = admin_client.get("/admin/entries/faceentry/").content.decode()
+    assert "/admin/entries/faceentry/identify/" in changelist
+    response = admin_client.post("/admin/entries/faceentry/identify/",
+                                 {"photo": SimpleUploadedFile("couple.jpg", photo("couple.jpg"))})
+    page = response.content.decode()
+    assert response.status_code == 200 and "2 faces found" in page
+    assert "data:image/jpeg;base64," in page
+
+
+def test_admin_warns_about_a_duplicate_face(admin_client, photo):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    register(photo, code="E001", image="img1.jpg")
+    data = {"employee_code": "E002", "name": "Twin", "gender": "unspecified", "department": "",
+            "photo": SimpleUploadedFile("p.jpg", photo("img2.jpg"))}
+    page = admin_client.post("/admin/entries/faceentry/add/", data).content.decode()
+    assert "matches employee E001" in page
+    data["photo"] = SimpleUploadedFile("p.jpg", photo("img2.jpg"))
+    data["allow_duplicate_face"] = "on"
+    assert admin_client.post("/admin/entries/faceentry/add/", data).status_code == 302
