@@ -6,7 +6,7 @@ Kept free of models and the ORM so bulk-import worker processes can use it.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -39,9 +39,12 @@ def get_engine():
 
 
 def detect(data: bytes):
-    """Decode a photo and return it with every face in it, largest first."""
-    photo = images.decode(data)
-    return photo, get_engine().faces(photo.rgb)
+    """Decode a photo and return it with every face in it, largest first, boxed in photo pixels."""
+    engine = get_engine()
+    # Decoding at twice the detection size keeps faces sharp enough for the 150 px chip.
+    photo = images.decode(data, keep_side=2 * engine.detect_max_side)
+    found = [replace(face, box=photo.to_photo(face.box)) for face in engine.faces(photo.rgb)]
+    return photo, found
 
 
 def analyse(data: bytes, *, largest_face: bool = False) -> FaceAnalysis:
@@ -67,7 +70,7 @@ def analyse(data: bytes, *, largest_face: bool = False) -> FaceAnalysis:
         embedding=face.embedding,
         model_name=get_engine().model_name,
         box=face.box,
-        thumbnail=images.thumbnail(photo.rgb, face.box, conf.get("THUMBNAIL_SIZE")),
+        thumbnail=images.thumbnail(photo.rgb, photo.to_decoded(face.box), conf.get("THUMBNAIL_SIZE")),
     )
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import uuid
+
 import numpy as np
 from django.db import models
 from django.db.models import F, Q
@@ -27,7 +29,9 @@ class FaceEntryQuerySet(models.QuerySet):
         if IMAGE_FIELDS & kwargs.keys() and not IMAGE_FIELDS <= kwargs.keys():
             raise TypeError("Photos and embeddings change only through entries.services (entry_update).")
         kwargs.setdefault("updated_at", timezone.now())  # search indexes notice changes by this
-        return super().update(**kwargs)
+        updated = super().update(**kwargs)
+        GalleryState.bump(self.db)
+        return updated
 
     def bulk_create(self, objs, *args, **kwargs):
         objs = list(objs)
@@ -35,6 +39,7 @@ class FaceEntryQuerySet(models.QuerySet):
             obj.ensure_embedding()
         created = super().bulk_create(objs, *args, **kwargs)
         self._mirror(created)  # bulk_create sends no post_save
+        GalleryState.bump(self.db)
         return created
 
     def bulk_update(self, objs, fields, *args, **kwargs):
@@ -46,6 +51,7 @@ class FaceEntryQuerySet(models.QuerySet):
         updated = super().bulk_update(objs, fields, *args, **kwargs)
         if IMAGE_FIELDS & set(fields):
             self._mirror(objs)
+        GalleryState.bump(self.db)
         return updated
 
     def _mirror(self, objs):
@@ -133,3 +139,32 @@ class FaceEntry(models.Model):
         self.embedding_model = face.model_name
         self.embedding_sha256 = face.sha256
         self.face_box = list(face.box)
+
+
+class GalleryState(models.Model):
+    """A token renewed, in the same transaction, by every write to face entries.
+
+    Each process's search index compares it (one primary-key read) before a search and
+    re-reads the entries only when it changed: workers agree without a restart or a broker.
+    A random token rather than a counter: after a rolled-back write a counter could return
+    to a value an index already saw with different rows.
+    """
+
+    version = models.BigIntegerField(default=0)
+    token = models.CharField(max_length=32, default="")
+
+    class Meta:
+        db_table = "facerec_gallery_state"
+
+    def __str__(self):
+        return f"gallery version {self.version}"
+
+    @classmethod
+    def bump(cls, using: str = "default") -> None:
+        token = uuid.uuid4().hex
+        if not cls.objects.using(using).filter(pk=1).update(version=F("version") + 1, token=token):
+            cls.objects.using(using).get_or_create(pk=1, defaults={"version": 1, "token": token})
+
+    @classmethod
+    def current(cls, using: str = "default") -> str:
+        return cls.objects.using(using).filter(pk=1).values_list("token", flat=True).first() or ""

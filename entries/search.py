@@ -1,7 +1,8 @@
 """Nearest-face search behind one interface; the database stays the single source of truth.
 
-- ExactIndex: a normalised float32 matrix in each process, refreshed from the database whenever
-  its fingerprint (row count, latest update) changes, so every gunicorn worker sees an entry
+- ExactIndex: a normalised float32 matrix in each process. Before each search it reads the
+  gallery version (one primary-key lookup, bumped by every write); when it moved, it re-reads
+  the rows changed since (or everything, after deletions). So every gunicorn worker sees an entry
   registered or deleted through any other on its next search. Exact; fine to about a million faces.
 - PgVectorIndex: on PostgreSQL with the pgvector extension, an HNSW index in the database itself
   (table face_vectors, kept in step with faceEntries in the same transaction).
@@ -18,7 +19,7 @@ from django.db import connection
 from django.db.models import Count, Max
 
 from . import conf
-from .models import FaceEntry
+from .models import FaceEntry, GalleryState
 
 # A row saved in a transaction that commits late can carry an older timestamp than one already
 # seen; re-reading a margin of recent rows makes the incremental refresh catch it.
@@ -55,7 +56,7 @@ class ExactIndex:
     def __init__(self, model_name: str):
         self.model_name = model_name
         self._lock = threading.Lock()
-        self._fingerprint = None
+        self._version = None
         self._reset()
 
     def _reset(self):
@@ -76,17 +77,18 @@ class ExactIndex:
         return self._size
 
     def refresh(self) -> None:
-        """Bring the matrix up to date with the database (cheap when nothing changed)."""
+        """Bring the matrix up to date with the database (one primary-key read when nothing changed)."""
+        version = GalleryState.current()
+        if version == self._version:
+            return
         fingerprint = self._queryset().aggregate(count=Count("id"), latest=Max("updated_at"))
         with self._lock:
-            if fingerprint == self._fingerprint:
-                return
             if self._latest is not None and fingerprint["count"] >= self._size:
                 self._load(self._queryset().filter(updated_at__gte=self._latest - REFRESH_MARGIN))
             if self._latest is None or self._size != fingerprint["count"]:  # first load, or rows deleted
                 self._reset()
                 self._load(self._queryset())
-            self._fingerprint = fingerprint
+            self._version = version
 
     def _load(self, queryset) -> None:
         rows = queryset.values_list("id", "employee_code", "name", "department", "embedding", "updated_at")

@@ -3,7 +3,7 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from . import pgvector
-from .models import FaceEntry
+from .models import FaceEntry, GalleryState
 
 
 @receiver(post_save, sender=FaceEntry)
@@ -12,6 +12,7 @@ def mirror_embedding_to_pgvector(sender, instance, using, **kwargs):
     connection = connections[using]
     if pgvector.available(connection):
         pgvector.upsert(instance.pk, instance.embedding_model, instance.embedding, connection)
+    GalleryState.bump(using)
 
 
 @receiver(post_delete, sender=FaceEntry)
@@ -19,3 +20,4 @@ def drop_embedding_from_pgvector(sender, instance, using, **kwargs):
     connection = connections[using]
     if pgvector.available(connection):
         pgvector.delete([instance.pk], connection)
+    GalleryState.bump(using)
