@@ -26,5 +26,8 @@ test:  ## install and run every test (SQLite, then PostgreSQL when reachable)
 lint:
 	.venv/bin/ruff check .
 
-bench: install  ## registration speed against DeepFace's own pipeline on the shared photos
+bench: install  ## every benchmark: ratios against a baseline measured in the same run
 	$(PY) bench/register.py
+	$(PY) bench/identify.py
+	$(PY) bench/search.py
+	$(PY) bench/bulk_import.py

@@ -87,6 +87,10 @@ def main():
         client.post("/api/identify/", data, format="json")
         all_photos.append(time.perf_counter() - start)
 
+    import resource
+
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before DeepFace's own runs
+
     from deepface import DeepFace
     from deepface.modules import recognition as deepface_recognition
 
@@ -122,6 +126,7 @@ def main():
     print(f"{'FaceRec identify, every shared photo (' + str(len(photos)) + ')':52}{a50 * 1e3:9.0f}{a95 * 1e3:9.0f}")
     print(f"{'DeepFace.represent (Dlib/dlib), embedding only':52}{r50 * 1e3:9.0f}{r95 * 1e3:9.0f}")
     print(f"{'DeepFace.find (Dlib/dlib), same gallery, cached':52}{f50 * 1e3:9.0f}{f95 * 1e3:9.0f}")
+    print(f"peak memory of this FaceRec process (engine, {args.gallery} faces, Django): {peak_mb:.0f} MB")
     print(f"identify vs DeepFace.represent: {r50 / o50:.1f}x faster (p50)")
     print(f"identify vs DeepFace.find at {len(vectors)}: {f50 / o50:.1f}x faster (p50)")
 

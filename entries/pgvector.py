@@ -18,6 +18,7 @@ TABLE = "face_vectors"
 # One HNSW index per (model, dimension); add a line for another model's dimension.
 INDEXED = {"Dlib": 128}
 _available: dict[str, bool] = {}
+EF_SEARCH = 100
 
 
 def literal(vector: np.ndarray) -> str:
@@ -114,8 +115,10 @@ def nearest(vector: np.ndarray, model: str, dimension: int, k: int, department: 
         params.append(exclude_id)
     query = literal(vector)
     with connection.cursor() as cursor:
-        # Filtered HNSW scans keep searching until k rows pass the filter (pgvector >= 0.8).
+        # Filtered HNSW scans keep searching until k rows pass the filter (pgvector >= 0.8);
+        # a wider candidate list than the default 40 buys recall for a fraction of a millisecond.
         cursor.execute("SET hnsw.iterative_scan = relaxed_order")
+        cursor.execute(f"SET hnsw.ef_search = {EF_SEARCH}")
         cursor.execute(
             f"""SELECT e.id, e.employee_code, e.name, e.department,
                        1 - (v.embedding::vector({dimension}) <=> %s::vector({dimension})) AS similarity
