@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import calibration, faces
+from . import calibration, conf, faces
 from .exceptions import NoFaceFound, StaleEmbedding
 from .models import FaceEntry
 from .search import Match, get_index, similarity_of
@@ -35,8 +35,7 @@ class Identification:
 
 
 def index():
-    engine = faces.get_engine()
-    return get_index(engine.model_name, engine.dimension)
+    return get_index(conf.get("MODEL"))
 
 
 def identify(*, image: bytes, k: int = 3, threshold: float | None = None, department: str | None = None,

@@ -150,9 +150,13 @@ class ExactIndex:
 class PgVectorIndex:
     """Approximate nearest neighbours in PostgreSQL (pgvector HNSW on cosine distance)."""
 
-    def __init__(self, model_name: str, dimension: int = 128):
+    def __init__(self, model_name: str):
+        from . import pgvector
+
+        if model_name not in pgvector.INDEXED:
+            raise LookupError(f"no pgvector index for model {model_name!r}; add it to pgvector.INDEXED")
         self.model_name = model_name
-        self.dimension = dimension
+        self.dimension = pgvector.INDEXED[model_name]
 
     def search(self, vector: np.ndarray, k: int = 1, department: str | None = None,
                exclude_id: int | None = None) -> list[Match]:
@@ -173,15 +177,15 @@ _indexes: dict[tuple, object] = {}
 _indexes_lock = threading.Lock()
 
 
-def get_index(model_name: str, dimension: int = 128):
+def get_index(model_name: str):
     """Return this process's index for a model, by the SEARCH_BACKEND setting."""
     backend = conf.get("SEARCH_BACKEND")
     if backend == "auto":
         from . import pgvector
 
-        backend = "pgvector" if pgvector.available() else "exact"
+        backend = "pgvector" if pgvector.available() and model_name in pgvector.INDEXED else "exact"
     key = (backend, model_name, connection.alias, connection.settings_dict["NAME"])
     with _indexes_lock:
         if key not in _indexes:
-            _indexes[key] = PgVectorIndex(model_name, dimension) if backend == "pgvector" else ExactIndex(model_name)
+            _indexes[key] = PgVectorIndex(model_name) if backend == "pgvector" else ExactIndex(model_name)
         return _indexes[key]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-from . import faces, recognition
+from . import conf, faces, recognition
 from .exceptions import DuplicateEmployeeCode, DuplicateFace
 from .models import FaceEntry
 
@@ -19,7 +19,7 @@ def _duplicate(code: str) -> DuplicateEmployeeCode:
 
 def _face_for(image: bytes, face: faces.FaceAnalysis | None, largest_face: bool) -> faces.FaceAnalysis:
     """Reuse a face analysed earlier (e.g. by a form or a worker) only if it is of these bytes."""
-    if face is not None and face.sha256 == faces.digest(image) and face.model_name == faces.get_engine().model_name:
+    if face is not None and face.sha256 == faces.digest(image) and face.model_name == conf.get("MODEL"):
         return face
     return faces.analyse(image, largest_face=largest_face)
 
