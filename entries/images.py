@@ -99,9 +99,10 @@ def annotate(data: bytes, faces) -> str:
 
     photo = decode(data, keep_side=1024)
     image = Image.fromarray(photo.rgb)
-    scale = min(1.0, 1024 / max(image.size)) / photo.scale
-    if scale < 1.0:
-        image = image.resize((round(image.width * scale), round(image.height * scale)))
+    display = min(1.0, 1024 / max(image.size))
+    if display < 1.0:
+        image = image.resize((round(image.width * display), round(image.height * display)))
+    scale = display / photo.scale  # face boxes are in the photo's own pixels
     draw = ImageDraw.Draw(image)
     for number, face in enumerate(faces, start=1):
         x, y, w, h = (round(v * scale) for v in face.box)

@@ -207,3 +207,23 @@ def test_admin_warns_about_a_duplicate_face(admin_client, photo):
     data["photo"] = SimpleUploadedFile("p.jpg", photo("img2.jpg"))
     data["allow_duplicate_face"] = "on"
     assert admin_client.post("/admin/entries/faceentry/add/", data).status_code == 302
+
+
+def test_the_annotated_photo_boxes_each_face_where_it_is(photo, enrolled):
+    import io
+
+    from PIL import Image
+
+    from entries import images
+
+    data = photo("couple.jpg")  # 2280x1588: decoded at half size, shown at 1024 px
+    result = recognition.identify(image=data)
+    uri = images.annotate(data, result.faces)
+    shown = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).convert("RGB")
+    assert shown.width == 1024
+    scale = 1024 / 2280
+    for face in result.faces:
+        x, y, w, h = face.box
+        # the middle of the box's left edge is painted green (match) or red (unknown)
+        r, g, b = shown.getpixel((round(x * scale), round((y + h / 2) * scale)))
+        assert (g > 120 and r < 100) or (r > 180 and g < 100), (r, g, b)
