@@ -1,9 +1,16 @@
 from django.db import connections
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from . import pgvector
 from .models import FaceEntry, GalleryState
+
+
+@receiver(pre_save, sender=FaceEntry)
+def embed_raw_saves(sender, instance, raw, **kwargs):
+    """loaddata saves fixtures raw, around FaceEntry.save(): embed them here too."""
+    if raw:
+        instance.ensure_embedding()
 
 
 @receiver(post_save, sender=FaceEntry)

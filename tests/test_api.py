@@ -201,3 +201,11 @@ def test_openapi_schema_and_docs_pages(api):
     assert schema.status_code == 200
     assert "/api/entries/{Employeecode}/" in schema.content.decode()
     assert api.get("/api/docs/").status_code == 200
+
+
+def test_the_openapi_schema_generates_without_warnings(db):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("spectacular", "--validate", "--fail-on-warn", stdout=StringIO(), stderr=StringIO())

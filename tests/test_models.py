@@ -65,3 +65,21 @@ def test_the_database_rejects_an_embedding_of_another_photo(photo):
     # Even code that goes around the queryset guard meets the check constraint.
     with pytest.raises(IntegrityError), transaction.atomic():
         QuerySet.update(FaceEntry.objects.filter(pk=entry.pk), embedding_sha256="0" * 64)
+
+
+def test_fixtures_loaded_with_loaddata_get_their_embedding_computed(photo, tmp_path):
+    import base64
+    import json
+
+    from django.core.management import call_command
+
+    fixture = tmp_path / "entries.json"
+    fixture.write_text(json.dumps([{"model": "entries.faceentry", "pk": 7, "fields": {
+        "employee_code": "F1", "name": "From a fixture", "gender": "unspecified", "department": "",
+        "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+        "image": base64.b64encode(photo("img1.jpg")).decode(), "image_mime": "image/jpeg",
+        "image_sha256": "stale", "thumbnail": "", "embedding": "", "embedding_model": "Dlib",
+        "embedding_sha256": "stale", "face_box": [0, 0, 1, 1]}}]))
+    call_command("loaddata", str(fixture), verbosity=0)
+    entry = FaceEntry.objects.get(pk=7)
+    assert entry.embedding_is_current() and len(entry.vector) == 128

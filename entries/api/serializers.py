@@ -3,6 +3,8 @@
 import base64
 import binascii
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .. import conf, images
@@ -11,6 +13,7 @@ from ..models import FaceEntry, Gender
 from ..validators import employee_code_validator
 
 
+@extend_schema_field(OpenApiTypes.BYTE)  # base64 in JSON; a file part in multipart requests
 class Base64ImageField(serializers.Field):
     """An image sent as a multipart file or as base64 text (a data: URI prefix is allowed); read as base64."""
 
