@@ -25,6 +25,14 @@ def _table() -> dict:
     return json.loads(CALIBRATION_FILE.read_text())
 
 
+def save(model_name: str, values: dict) -> None:
+    """Store a model's calibration (from `evaluate --write-calibration`) and use it from now on."""
+    table = json.loads(CALIBRATION_FILE.read_text()) if CALIBRATION_FILE.exists() else {}
+    table[model_name] = {**table.get(model_name, {}), **values}
+    CALIBRATION_FILE.write_text(json.dumps(table, indent=2) + "\n")
+    _table.cache_clear()
+
+
 def for_model(model_name: str) -> dict:
     try:
         return _table()[model_name]
@@ -39,8 +47,16 @@ def verify_threshold(model_name: str) -> float:
     return float(configured) if configured is not None else for_model(model_name)["verify_threshold"]
 
 
-def false_match_rate_for(fpir: float, gallery_size: int) -> float:
-    return 1.0 - (1.0 - fpir) ** (1.0 / max(1, gallery_size))
+def threshold_for(impostor_mean: float, impostor_std: float, fpir: float, gallery_size: int) -> float:
+    """The similarity at which strangers match one of `gallery_size` faces with probability `fpir`."""
+    false_match_rate = 1.0 - (1.0 - fpir) ** (1.0 / max(1, gallery_size))
+    return NormalDist(impostor_mean, impostor_std).inv_cdf(1.0 - false_match_rate)
+
+
+def fpir_at(impostor_mean: float, impostor_std: float, threshold: float, gallery_size: int) -> float:
+    """The false-positive identification rate the impostor fit predicts for a threshold."""
+    false_match_rate = 1.0 - NormalDist(impostor_mean, impostor_std).cdf(threshold)
+    return 1.0 - (1.0 - false_match_rate) ** max(1, gallery_size)
 
 
 def identify_threshold(model_name: str, gallery_size: int) -> float:
@@ -49,14 +65,6 @@ def identify_threshold(model_name: str, gallery_size: int) -> float:
     if configured is not None:
         return float(configured)
     cal = for_model(model_name)
-    fmr = false_match_rate_for(conf.get("IDENTIFY_FPIR"), gallery_size)
-    threshold = NormalDist(cal["impostor_mean"], cal["impostor_std"]).inv_cdf(1.0 - fmr)
+    threshold = threshold_for(cal["impostor_mean"], cal["impostor_std"], conf.get("IDENTIFY_FPIR"), gallery_size)
     # Never looser than the 1:1 threshold, never unreachable.
     return round(min(max(threshold, cal["verify_threshold"]), 0.999), 4)
-
-
-def expected_fpir(model_name: str, threshold: float, gallery_size: int) -> float:
-    """The FPIR the impostor fit predicts for a threshold and gallery size."""
-    cal = for_model(model_name)
-    fmr = 1.0 - NormalDist(cal["impostor_mean"], cal["impostor_std"]).cdf(threshold)
-    return 1.0 - (1.0 - fmr) ** max(1, gallery_size)

@@ -36,7 +36,6 @@ class Face:
 
     box: tuple[int, int, int, int]
     embedding: np.ndarray
-    score: float
 
     @property
     def area(self) -> int:
@@ -103,11 +102,11 @@ class Engine:
         scale = min(1.0, self.detect_max_side / max(height, width))
         small = rgb if scale == 1.0 else _resize(rgb, scale)
         with self._run_lock:
-            rects, scores, _ = self._detector.run(small, self.upsample, 0.0)
+            rects = self._detector(small, self.upsample)
             if not rects:  # small faces: one more pass at twice the resolution
-                rects, scores, _ = self._detector.run(small, self.upsample + 1, 0.0)
+                rects = self._detector(small, self.upsample + 1)
             faces = []
-            for rect, score in zip(rects, scores, strict=False):
+            for rect in rects:
                 full = self._dlib.rectangle(
                     round(rect.left() / scale), round(rect.top() / scale),
                     round(rect.right() / scale), round(rect.bottom() / scale),
@@ -115,7 +114,7 @@ class Engine:
                 shape = self._predictor(rgb, full)
                 chip = self._dlib.get_face_chip(rgb, shape, size=150, padding=0.25)
                 box = _clip_box(full, width, height)
-                faces.append(Face(box=box, embedding=self._embed(chip), score=float(score)))
+                faces.append(Face(box=box, embedding=self._embed(chip)))
         faces.sort(key=lambda face: face.area, reverse=True)
         return faces
 

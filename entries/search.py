@@ -72,10 +72,6 @@ class ExactIndex:
     def _queryset(self):
         return FaceEntry.objects.with_model(self.model_name)
 
-    def __len__(self):
-        self.refresh()
-        return self._size
-
     def refresh(self) -> None:
         """Bring the matrix up to date with the database (one primary-key read when nothing changed)."""
         version = GalleryState.current()

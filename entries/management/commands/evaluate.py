@@ -1,6 +1,4 @@
-import json
 from pathlib import Path
-from statistics import NormalDist
 
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError
@@ -72,16 +70,11 @@ class Command(BaseCommand):
             write("| --- | --- | --- | --- |")
             genuine = report.scores[report.same]
             for size in (10, 100, 1000, 10000):
-                fmr = calibration.false_match_rate_for(0.01, size)
-                threshold = max(NormalDist(mean, std).inv_cdf(1 - fmr), best)
-                predicted = 1 - (1 - (1 - NormalDist(mean, std).cdf(threshold))) ** size
+                threshold = max(calibration.threshold_for(mean, std, 0.01, size), best)
+                predicted = calibration.fpir_at(mean, std, threshold, size)
                 write(f"| {size} | {threshold:.4f} | {predicted:.2%} | {(genuine >= threshold).mean():.2%} |")
         if write_calibration:
-            path = calibration.CALIBRATION_FILE
-            table = json.loads(path.read_text()) if path.exists() else {}
-            table[model] = {**table.get(model, {}), **calibration_row, "source": f"evaluate --pairs {pairs.name}"}
-            calibration.CALIBRATION_FILE.write_text(json.dumps(table, indent=2) + "\n")
-            calibration._table.cache_clear()
+            calibration.save(model, {**calibration_row, "source": f"evaluate --pairs {pairs.name}"})
             write(f"\nwrote {calibration.CALIBRATION_FILE}")
         if ids:
             result = evaluation.open_set(ids, embedded, enroll, model)
