@@ -27,6 +27,11 @@ class FaceAnalysis:
     thumbnail: bytes
 
 
+def box_dict(box) -> dict[str, int]:
+    """A face box (x, y, w, h) as the API and error details show it."""
+    return dict(zip("xywh", box, strict=True))
+
+
 def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -56,7 +61,7 @@ def analyse(data: bytes, *, largest_face: bool = False) -> FaceAnalysis:
     if not faces:
         raise NoFaceFound("No face was found in the photo. Use a clear, front-facing photo of one person.")
     if len(faces) > 1 and not largest_face:
-        boxes = [dict(zip("xywh", face.box, strict=False)) for face in faces]
+        boxes = [box_dict(face.box) for face in faces]
         raise MultipleFacesFound(
             f"{len(faces)} faces were found in the photo (at {_describe(faces)}); "
             "use a photo of one person, or ask for the largest face.",

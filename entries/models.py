@@ -38,8 +38,7 @@ class FaceEntryQuerySet(models.QuerySet):
         for obj in objs:
             obj.ensure_embedding()
         created = super().bulk_create(objs, *args, **kwargs)
-        self._mirror(created)  # bulk_create sends no post_save
-        GalleryState.bump(self.db)
+        entries_changed(created, self.db)  # bulk_create sends no post_save
         return created
 
     def bulk_update(self, objs, fields, *args, **kwargs):
@@ -49,21 +48,8 @@ class FaceEntryQuerySet(models.QuerySet):
                 obj.ensure_embedding()
             fields = set(fields) | IMAGE_FIELDS
         updated = super().bulk_update(objs, fields, *args, **kwargs)
-        if IMAGE_FIELDS & set(fields):
-            self._mirror(objs)
-        GalleryState.bump(self.db)
+        entries_changed(objs if IMAGE_FIELDS & set(fields) else [], self.db)
         return updated
-
-    def _mirror(self, objs):
-        from django.db import connections
-
-        from . import pgvector
-
-        connection = connections[self.db]
-        if pgvector.available(connection):
-            for obj in objs:
-                if obj.pk is not None:
-                    pgvector.upsert(obj.pk, obj.embedding_model, obj.embedding, connection)
 
 
 class FaceEntry(models.Model):
@@ -141,6 +127,16 @@ class FaceEntry(models.Model):
         self.face_box = list(face.box)
 
 
+def entries_changed(entries, using: str) -> None:
+    """After a write (in its transaction): mirror new embeddings to pgvector, tell search indexes."""
+    from django.db import connections
+
+    from . import pgvector
+
+    pgvector.mirror([e for e in entries if e.pk is not None], connections[using])
+    GalleryState.bump(using)
+
+
 class GalleryState(models.Model):
     """A token renewed, in the same transaction, by every write to face entries.
 
@@ -150,20 +146,19 @@ class GalleryState(models.Model):
     to a value an index already saw with different rows.
     """
 
-    version = models.BigIntegerField(default=0)
     token = models.CharField(max_length=32, default="")
 
     class Meta:
         db_table = "facerec_gallery_state"
 
     def __str__(self):
-        return f"gallery version {self.version}"
+        return f"gallery state {self.token}"
 
     @classmethod
     def bump(cls, using: str = "default") -> None:
         token = uuid.uuid4().hex
-        if not cls.objects.using(using).filter(pk=1).update(version=F("version") + 1, token=token):
-            cls.objects.using(using).get_or_create(pk=1, defaults={"version": 1, "token": token})
+        if not cls.objects.using(using).filter(pk=1).update(token=token):
+            cls.objects.using(using).get_or_create(pk=1, defaults={"token": token})
 
     @classmethod
     def current(cls, using: str = "default") -> str:

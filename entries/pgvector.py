@@ -71,9 +71,17 @@ def drop_schema(connection) -> None:
     _available.clear()
 
 
+def mirror(entries, connection=default_connection) -> None:
+    """Write these entries' embeddings to face_vectors, when this database has it."""
+    if available(connection):
+        for entry in entries:
+            upsert(entry.pk, entry.embedding_model, entry.embedding, connection)
+
+
 def upsert(entry_id: int, model: str, embedding: bytes, connection=default_connection) -> None:
-    vector = np.frombuffer(bytes(embedding), dtype="<f4")
-    vector = vector / max(float(np.linalg.norm(vector)), 1e-12)
+    from .search import normalise
+
+    vector = normalise(np.frombuffer(bytes(embedding), dtype="<f4"))
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {TABLE} (entry_id, model, embedding) VALUES (%s, %s, %s::vector) "

@@ -1,7 +1,7 @@
 """Nearest-face search behind one interface; the database stays the single source of truth.
 
 - ExactIndex: a normalised float32 matrix in each process. Before each search it reads the
-  gallery version (one primary-key lookup, bumped by every write); when it moved, it re-reads
+  gallery state (one primary-key lookup, renewed by every write); when it changed, it re-reads
   the rows changed since (or everything, after deletions). So every gunicorn worker sees an entry
   registered or deleted through any other on its next search. Exact; fine to about a million faces.
 - PgVectorIndex: on PostgreSQL with the pgvector extension, an HNSW index in the database itself
@@ -56,7 +56,7 @@ class ExactIndex:
     def __init__(self, model_name: str):
         self.model_name = model_name
         self._lock = threading.Lock()
-        self._version = None
+        self._state = None
         self._reset()
 
     def _reset(self):
@@ -74,8 +74,8 @@ class ExactIndex:
 
     def refresh(self) -> None:
         """Bring the matrix up to date with the database (one primary-key read when nothing changed)."""
-        version = GalleryState.current()
-        if version == self._version:
+        state = GalleryState.current()
+        if state == self._state:
             return
         fingerprint = self._queryset().aggregate(count=Count("id"), latest=Max("updated_at"))
         with self._lock:
@@ -84,7 +84,7 @@ class ExactIndex:
             if self._latest is None or self._size != fingerprint["count"]:  # first load, or rows deleted
                 self._reset()
                 self._load(self._queryset())
-            self._version = version
+            self._state = state
 
     def _load(self, queryset) -> None:
         rows = queryset.values_list("id", "employee_code", "name", "department", "embedding", "updated_at")

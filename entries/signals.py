@@ -3,7 +3,7 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from . import pgvector
-from .models import FaceEntry, GalleryState
+from .models import FaceEntry, GalleryState, entries_changed
 
 
 @receiver(pre_save, sender=FaceEntry)
@@ -14,16 +14,13 @@ def embed_raw_saves(sender, instance, raw, **kwargs):
 
 
 @receiver(post_save, sender=FaceEntry)
-def mirror_embedding_to_pgvector(sender, instance, using, **kwargs):
-    """Keep face_vectors in step with the entry, inside the same transaction."""
-    connection = connections[using]
-    if pgvector.available(connection):
-        pgvector.upsert(instance.pk, instance.embedding_model, instance.embedding, connection)
-    GalleryState.bump(using)
+def saved(sender, instance, using, **kwargs):
+    """Keep face_vectors and the gallery state in step with the entry, inside the same transaction."""
+    entries_changed([instance], using)
 
 
 @receiver(post_delete, sender=FaceEntry)
-def drop_embedding_from_pgvector(sender, instance, using, **kwargs):
+def deleted(sender, instance, using, **kwargs):
     connection = connections[using]
     if pgvector.available(connection):
         pgvector.delete([instance.pk], connection)

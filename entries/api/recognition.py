@@ -24,10 +24,6 @@ class CanViewEntries(BasePermission):
         return bool(request.user and request.user.has_perm("entries.view_faceentry"))
 
 
-def box(values):
-    return dict(zip("xywh", values, strict=True))
-
-
 class RecognitionViewSet(viewsets.ViewSet):
     permission_classes = [CanViewEntries]
     parser_classes = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
@@ -41,8 +37,6 @@ class RecognitionViewSet(viewsets.ViewSet):
         data = params.validated_data
         result = recognition.identify(image=data["Image"], k=data["k"], threshold=data.get("threshold"),
                                       department=data.get("department"), max_faces=data["max_faces"])
-        for face in result.faces:
-            face.box = box(face.box)
         return Response(IdentifyResponseSerializer(result).data)
 
     @extend_schema(request=VerifyRequestSerializer, responses=VerifyResponseSerializer)
@@ -54,5 +48,4 @@ class RecognitionViewSet(viewsets.ViewSet):
         data = params.validated_data
         entry = get_object_or_404(FaceEntry, employee_code=data["Employeecode"])
         result = recognition.verify(image=data["Image"], entry=entry, threshold=data.get("threshold"))
-        result.box = box(result.box)
         return Response(VerifyResponseSerializer(result).data)

@@ -7,7 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .. import conf, images
+from .. import conf, faces, images
 from ..exceptions import ImageTooLarge
 from ..models import FaceEntry, Gender
 from ..validators import employee_code_validator
@@ -138,6 +138,14 @@ class BoxSerializer(serializers.Serializer):
     h = serializers.IntegerField()
 
 
+@extend_schema_field(BoxSerializer)
+class BoxField(serializers.Field):
+    """A face box, stored as (x, y, w, h), shown as {"x", "y", "w", "h"} in photo pixels."""
+
+    def to_representation(self, value):
+        return faces.box_dict(value)
+
+
 class CandidateSerializer(serializers.Serializer):
     Employeecode = serializers.CharField(source="employee_code")
     Name = serializers.CharField(source="name")
@@ -147,7 +155,7 @@ class CandidateSerializer(serializers.Serializer):
 
 
 class IdentifiedFaceSerializer(serializers.Serializer):
-    box = BoxSerializer()
+    box = BoxField()
     decision = serializers.CharField(help_text="The matched Employeecode, or 'unknown'.")
     match = CandidateSerializer(allow_null=True)
     candidates = CandidateSerializer(many=True)
@@ -166,4 +174,4 @@ class VerifyResponseSerializer(serializers.Serializer):
     similarity = serializers.FloatField()
     distance = serializers.FloatField()
     threshold = serializers.FloatField()
-    box = BoxSerializer()
+    box = BoxField()
