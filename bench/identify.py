@@ -47,8 +47,9 @@ def main():
     from django.db.models import QuerySet
     from rest_framework.test import APIClient
 
-    from entries import faces, services
+    from entries import services
     from entries.models import FaceEntry
+    from entries.recognition import faces
 
     faces.get_engine()
     firsts = {}

@@ -10,10 +10,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from . import images, recognition, services
+from . import identification, services
 from .exceptions import FaceRecError
 from .forms import FaceEntryForm, IdentifyForm
 from .models import FaceEntry
+from .recognition import images
 
 
 @admin.register(FaceEntry)
@@ -54,7 +55,7 @@ class FaceEntryAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data["photo"].read()
             try:
-                result = recognition.identify(image=data, department=form.cleaned_data["department"] or None)
+                result = identification.identify(image=data, department=form.cleaned_data["department"] or None)
             except FaceRecError as exc:
                 form.add_error("photo", exc.message)
             else:

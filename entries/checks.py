@@ -10,7 +10,7 @@ def check_face_model(app_configs, **kwargs):
     errors = []
     model = conf.get("MODEL")
     if model != "Dlib":
-        from .engine import deepface_home
+        from .recognition.engine import deepface_home
 
         weights = deepface_home() / ".deepface" / "weights"
         if not weights.is_dir() or not any(weights.iterdir()):

@@ -9,7 +9,7 @@ DEFAULTS = {
     "MAX_IMAGE_BYTES": 10 * 1024 * 1024,
     "MAX_IMAGE_PIXELS": 40_000_000,
     "THUMBNAIL_SIZE": 96,
-    # Recognition: None means "use the calibrated value" (entries/calibration.json).
+    # Recognition: None means "use the calibrated value" (entries/recognition/calibration.json).
     "VERIFY_THRESHOLD": None,
     "IDENTIFY_THRESHOLD": None,
     "IDENTIFY_FPIR": 0.01,

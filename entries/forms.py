@@ -1,8 +1,9 @@
 from django import forms
 
-from . import faces, recognition
+from . import identification
 from .exceptions import FaceRecError
 from .models import FaceEntry
+from .recognition import faces
 
 
 class IdentifyForm(forms.Form):
@@ -47,7 +48,7 @@ class FaceEntryForm(forms.ModelForm):
             except FaceRecError as exc:
                 self.add_error("photo", forms.ValidationError(exc.message, code=exc.code))
                 return cleaned
-            other = recognition.duplicate_of(self.face, exclude_id=self.instance.pk)
+            other = identification.duplicate_of(self.face, exclude_id=self.instance.pk)
             if other and not cleaned.get("allow_duplicate_face"):
                 self.add_error("photo", forms.ValidationError(
                     f"This face matches employee {other.employee_code} ({other.name}), similarity "

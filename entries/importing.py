@@ -9,8 +9,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import faces
 from .exceptions import FaceRecError
+from .recognition import faces
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 MANIFEST_COLUMNS = ("image", "Employeecode", "Name", "gender", "Department")

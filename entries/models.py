@@ -104,14 +104,14 @@ class FaceEntry(models.Model):
         return np.frombuffer(bytes(self.embedding), dtype="<f4")
 
     def embedding_is_current(self) -> bool:
-        from .faces import digest
+        from .recognition.faces import digest
 
         return bool(self.image) and self.embedding_sha256 == digest(bytes(self.image))
 
     def ensure_embedding(self, *, largest_face: bool = False) -> None:
         """Recompute the embedding when the photo changed without it (e.g. from the shell)."""
         if not self.embedding_is_current():
-            from .faces import analyse
+            from .recognition.faces import analyse
 
             self.apply_face(analyse(bytes(self.image or b""), largest_face=largest_face))
 
@@ -131,7 +131,7 @@ def entries_changed(entries, using: str) -> None:
     """After a write (in its transaction): mirror new embeddings to pgvector, tell search indexes."""
     from django.db import connections
 
-    from . import pgvector
+    from .recognition import pgvector
 
     pgvector.mirror([e for e in entries if e.pk is not None], connections[using])
     GalleryState.bump(using)

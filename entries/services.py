@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-from . import conf, faces, recognition
+from . import conf, identification
 from .exceptions import DuplicateEmployeeCode, DuplicateFace
 from .models import FaceEntry
+from .recognition import faces
 
 METADATA_FIELDS = ("employee_code", "name", "gender", "department")
 
@@ -25,7 +26,7 @@ def _face_for(image: bytes, face: faces.FaceAnalysis | None, largest_face: bool)
 
 
 def _refuse_duplicate_face(face: faces.FaceAnalysis, *, exclude_id: int | None) -> None:
-    other = recognition.duplicate_of(face, exclude_id=exclude_id)
+    other = identification.duplicate_of(face, exclude_id=exclude_id)
     if other is not None:
         raise DuplicateFace(
             f"This face matches employee {other.employee_code} ({other.name}) with similarity "

@@ -2,8 +2,8 @@ from django.db import connections
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from . import pgvector
 from .models import FaceEntry, GalleryState, entries_changed
+from .recognition import pgvector
 
 
 @receiver(pre_save, sender=FaceEntry)

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from entries import faces, images
-from entries.engine import deepface_home, get_engine
 from entries.exceptions import MultipleFacesFound, NoFaceFound
+from entries.recognition import faces, images
+from entries.recognition.engine import deepface_home, get_engine
 from tests.conftest import encode
 
 pytestmark = pytest.mark.faces

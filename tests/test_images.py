@@ -4,8 +4,8 @@ import pytest
 from django.test import override_settings
 from PIL import Image
 
-from entries import images
 from entries.exceptions import ImageTooLarge, InvalidImage
+from entries.recognition import images
 from tests.conftest import encode
 
 

@@ -5,9 +5,9 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 
-from entries import faces
 from entries.exceptions import NoFaceFound
 from entries.models import FaceEntry
+from entries.recognition import faces
 from tests.factories import register
 
 pytestmark = [pytest.mark.django_db, pytest.mark.faces]

@@ -7,9 +7,10 @@ import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from entries import calibration, recognition, services
+from entries import identification, services
 from entries.exceptions import DuplicateFace, NoFaceFound
 from entries.models import FaceEntry
+from entries.recognition import calibration
 from tests.factories import register
 
 pytestmark = [pytest.mark.django_db, pytest.mark.faces]
@@ -43,7 +44,7 @@ def test_enrolled_people_are_found_at_rank_1_and_strangers_are_unknown(photo, id
     for name, person in identities.items():
         if name in enrolled.values():
             continue
-        decision = recognition.identify(image=photo(name)).faces[0].decision
+        decision = identification.identify(image=photo(name)).faces[0].decision
         if person in enrolled:
             total += 1
             hits += decision == person.replace("person", "P")
@@ -57,7 +58,7 @@ def test_enrolled_people_are_found_at_rank_1_and_strangers_are_unknown(photo, id
 
 
 def test_identify_reports_candidates_with_similarities_and_the_threshold(photo, enrolled):
-    result = recognition.identify(image=photo("img2.jpg"), k=3)
+    result = identification.identify(image=photo("img2.jpg"), k=3)
     face = result.faces[0]
     assert face.decision == "P01"
     assert len(face.candidates) == 3
@@ -69,16 +70,16 @@ def test_identify_reports_candidates_with_similarities_and_the_threshold(photo, 
 
 
 def test_identify_within_a_department(photo, enrolled):
-    assert recognition.identify(image=photo("img2.jpg"), department="A").faces[0].decision == "P01"
-    result = recognition.identify(image=photo("img2.jpg"), department="B")
+    assert identification.identify(image=photo("img2.jpg"), department="A").faces[0].decision == "P01"
+    result = identification.identify(image=photo("img2.jpg"), department="B")
     assert result.faces[0].decision == "unknown" and result.gallery_size == 4
 
 
 def test_identify_boxes_every_face_largest_first(photo, enrolled):
-    result = recognition.identify(image=photo("couple.jpg"))
+    result = identification.identify(image=photo("couple.jpg"))
     areas = [f.box[2] * f.box[3] for f in result.faces]
     assert len(areas) == 2 and areas == sorted(areas, reverse=True)
-    assert len(recognition.identify(image=photo("couple.jpg"), max_faces=1).faces) == 1
+    assert len(identification.identify(image=photo("couple.jpg"), max_faces=1).faces) == 1
 
 
 def test_identify_threshold_rises_with_the_gallery_size():
@@ -91,20 +92,20 @@ def test_identify_threshold_rises_with_the_gallery_size():
 
 def test_verify_both_ways(photo):
     ann = register(photo, code="E001", image="img1.jpg")
-    same = recognition.verify(image=photo("img2.jpg"), entry=ann)
-    other = recognition.verify(image=photo("img3.jpg"), entry=ann)
+    same = identification.verify(image=photo("img2.jpg"), entry=ann)
+    other = identification.verify(image=photo("img3.jpg"), entry=ann)
     assert same.match and not other.match
     assert same.similarity > same.threshold > other.similarity
     assert same.threshold == calibration.verify_threshold("Dlib")
 
 
 def test_nothing_enrolled_means_unknown(photo):
-    assert recognition.identify(image=photo("img1.jpg")).faces[0].decision == "unknown"
+    assert identification.identify(image=photo("img1.jpg")).faces[0].decision == "unknown"
 
 
 def test_a_photo_without_a_face_cannot_be_identified(no_face_jpeg, faces_dir):
     with pytest.raises(NoFaceFound):
-        recognition.identify(image=no_face_jpeg)
+        identification.identify(image=no_face_jpeg)
 
 
 # --- duplicate-face guard ------------------------------------------------------------------------
@@ -181,7 +182,7 @@ def test_api_duplicate_face_is_409_unless_allowed(api, photo):
 @override_settings(FACEREC={"VERIFY_THRESHOLD": 0.5})
 def test_thresholds_can_be_set_by_configuration(photo):
     ann = register(photo, code="E001", image="img1.jpg")
-    assert recognition.verify(image=photo("img3.jpg"), entry=ann).match  # absurdly loose, as configured
+    assert identification.verify(image=photo("img3.jpg"), entry=ann).match  # absurdly loose, as configured
 
 
 # --- admin ---------------------------------------------------------------------------------------
@@ -216,10 +217,10 @@ def test_the_annotated_photo_boxes_each_face_where_it_is(photo, enrolled):
 
     from PIL import Image
 
-    from entries import images
+    from entries.recognition import images
 
     data = photo("couple.jpg")  # 2280x1588: decoded at half size, shown at 1024 px
-    result = recognition.identify(image=data)
+    result = identification.identify(image=data)
     uri = images.annotate(data, result.faces)
     shown = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1]))).convert("RGB")
     assert shown.width == 1024

@@ -14,9 +14,9 @@ import requests
 from django.db import connection
 from django.db.models import QuerySet
 
-from entries import pgvector
 from entries.models import FaceEntry
-from entries.search import ExactIndex, PgVectorIndex, normalise
+from entries.recognition import pgvector
+from entries.recognition.search import ExactIndex, PgVectorIndex, normalise
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -2,9 +2,10 @@
 
 import pytest
 
-from entries import faces, services
+from entries import services
 from entries.exceptions import DuplicateEmployeeCode, MultipleFacesFound, NoFaceFound
 from entries.models import FaceEntry
+from entries.recognition import faces
 from tests.factories import register
 
 pytestmark = [pytest.mark.django_db, pytest.mark.faces]

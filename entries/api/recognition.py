@@ -7,7 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 
-from .. import recognition
+from .. import identification
 from ..models import FaceEntry
 from .serializers import (
     IdentifyRequestSerializer,
@@ -35,7 +35,7 @@ class RecognitionViewSet(viewsets.ViewSet):
         params = IdentifyRequestSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        result = recognition.identify(image=data["Image"], k=data["k"], threshold=data.get("threshold"),
+        result = identification.identify(image=data["Image"], k=data["k"], threshold=data.get("threshold"),
                                       department=data.get("department"), max_faces=data["max_faces"])
         return Response(IdentifyResponseSerializer(result).data)
 
@@ -47,5 +47,5 @@ class RecognitionViewSet(viewsets.ViewSet):
         params.is_valid(raise_exception=True)
         data = params.validated_data
         entry = get_object_or_404(FaceEntry, employee_code=data["Employeecode"])
-        result = recognition.verify(image=data["Image"], entry=entry, threshold=data.get("threshold"))
+        result = identification.verify(image=data["Image"], entry=entry, threshold=data.get("threshold"))
         return Response(VerifyResponseSerializer(result).data)

@@ -7,9 +7,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .. import conf, faces, images
+from .. import conf
 from ..exceptions import ImageTooLarge
 from ..models import FaceEntry, Gender
+from ..recognition import faces, images
 from ..validators import employee_code_validator
 
 

@@ -5,7 +5,7 @@ from django.db import migrations
 
 def forwards(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        from entries import pgvector
+        from entries.recognition import pgvector
 
         if pgvector.create_schema(schema_editor.connection):
             pgvector.backfill(schema_editor.connection)
@@ -13,7 +13,7 @@ def forwards(apps, schema_editor):
 
 def backwards(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        from entries import pgvector
+        from entries.recognition import pgvector
 
         pgvector.drop_schema(schema_editor.connection)
 

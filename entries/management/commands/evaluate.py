@@ -3,7 +3,7 @@ from pathlib import Path
 import numpy as np
 from django.core.management.base import BaseCommand, CommandError
 
-from ... import calibration, evaluation, faces
+from ...recognition import calibration, evaluation, faces
 
 
 class Command(BaseCommand):

@@ -4,10 +4,11 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from ... import faces, services
+from ... import services
 from ...exceptions import FaceRecError
 from ...importing import Report, analyse_all, default_workers, read_rows
 from ...models import FaceEntry
+from ...recognition import faces
 
 
 class Command(BaseCommand):

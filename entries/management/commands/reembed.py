@@ -1,9 +1,10 @@
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from ... import faces, services
+from ... import services
 from ...exceptions import FaceRecError
 from ...models import FaceEntry
+from ...recognition import faces
 
 
 class Command(BaseCommand):

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..exceptions import FaceRecError
 from . import calibration, faces
-from .exceptions import FaceRecError
 from .search import normalise
 
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageOps
 
-from . import conf
-from .exceptions import ImageTooLarge, InvalidImage
+from .. import conf
+from ..exceptions import ImageTooLarge, InvalidImage
 
 ALLOWED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 

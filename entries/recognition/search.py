@@ -18,8 +18,8 @@ import numpy as np
 from django.db import connection
 from django.db.models import Count, Max
 
-from . import conf
-from .models import FaceEntry, GalleryState
+from .. import conf
+from ..models import FaceEntry, GalleryState
 
 # A row saved in a transaction that commits late can carry an older timestamp than one already
 # seen; re-reading a margin of recent rows makes the incremental refresh catch it.

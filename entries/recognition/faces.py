@@ -10,8 +10,9 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from . import conf, images
-from .exceptions import MultipleFacesFound, NoFaceFound
+from .. import conf
+from ..exceptions import MultipleFacesFound, NoFaceFound
+from . import images
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,7 @@ def delete(entry_ids, connection=default_connection) -> None:
 
 def backfill(connection=default_connection, batch: int = 1000) -> int:
     """Copy every entry's embedding into face_vectors and drop rows of vanished entries."""
-    from .models import FaceEntry
+    from ..models import FaceEntry
 
     with connection.cursor() as cursor:
         cursor.execute(

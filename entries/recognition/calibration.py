@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from statistics import NormalDist
 
-from . import conf
+from .. import conf
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import calibration, conf, faces
+from . import conf
 from .exceptions import NoFaceFound, StaleEmbedding
 from .models import FaceEntry
-from .search import Match, get_index, similarity_of
+from .recognition import calibration, faces
+from .recognition.search import Match, get_index, similarity_of
 
 
 @dataclass
