@@ -10,16 +10,40 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from . import identification, services
+from . import conf, identification, services
 from .exceptions import FaceRecError
-from .forms import FaceEntryForm, IdentifyForm
-from .models import FaceEntry
-from .recognition import images
+from .forms import FaceEntryForm, FacePhotoInlineForm, IdentifyForm
+from .models import FaceEntry, FacePhoto
+from .recognition import calibration, images
+
+
+def thumbnail_html(photo, height=48):
+    if not photo.thumbnail:
+        return "-"
+    data = base64.b64encode(bytes(photo.thumbnail)).decode()
+    return format_html('<img src="data:image/jpeg;base64,{}" alt="face" style="height:{}px;border-radius:4px">',
+                       data, height)
+
+
+class FacePhotoInline(admin.TabularInline):
+    """More photos of the employee: identify and the duplicate-face guard score them all."""
+
+    model = FacePhoto
+    form = FacePhotoInlineForm
+    extra = 1
+    fields = ["face", "photo", "embedding_model", "created_at"]
+    readonly_fields = ["face", "embedding_model", "created_at"]
+    verbose_name_plural = "more photos of this employee (recognised better than from one photo)"
+
+    @admin.display(description="Face")
+    def face(self, photo):
+        return thumbnail_html(photo) if photo.pk else "-"
 
 
 @admin.register(FaceEntry)
 class FaceEntryAdmin(admin.ModelAdmin):
     form = FaceEntryForm
+    inlines = [FacePhotoInline]
     list_display = ["thumbnail_tag", "employee_code", "name", "department", "gender", "created_at"]
     list_display_links = ["thumbnail_tag", "employee_code"]
     search_fields = ["employee_code", "name"]
@@ -74,11 +98,18 @@ class FaceEntryAdmin(admin.ModelAdmin):
 
     @admin.display(description="Photo")
     def thumbnail_tag(self, entry):
-        if not entry.thumbnail:
-            return "-"
-        data = base64.b64encode(bytes(entry.thumbnail)).decode()
-        return format_html('<img src="data:image/jpeg;base64,{}" alt="{}" style="height:48px;border-radius:4px">',
-                           data, entry.employee_code)
+        return thumbnail_html(entry)
+
+    def changelist_view(self, request, extra_context=None):
+        """Show which recognition model is active and the identify threshold it uses now."""
+        model = conf.get("MODEL")
+        context = {"recognition_model": model}
+        try:
+            search = identification.index()
+            context["identify_threshold"] = calibration.identify_threshold(model, max(1, search.photo_count()))
+        except LookupError:
+            pass
+        return super().changelist_view(request, {**context, **(extra_context or {})})
 
     @admin.display(description="Current photo")
     def photo_preview(self, entry):
@@ -92,7 +123,10 @@ class FaceEntryAdmin(admin.ModelAdmin):
         if not entry.pk:
             return "Computed from the photo when you save."
         x, y, w, h = entry.face_box
-        return f"{entry.embedding_model}, {len(entry.vector)} dimensions; face at x={x}, y={y}, {w}x{h} px"
+        active = conf.get("MODEL")
+        stale = "" if entry.embedding_model == active else f" (stale: the active model is {active}; run reembed)"
+        return (f"{entry.embedding_model}, {len(entry.vector)} dimensions; face at x={x}, y={y}, {w}x{h} px; "
+                f"{1 + entry.photos.count()} photo(s) enrolled{stale}")
 
     def save_model(self, request, obj, form, change):
         metadata = {name: form.cleaned_data[name] for name in services.METADATA_FIELDS}
@@ -104,6 +138,19 @@ class FaceEntryAdmin(admin.ModelAdmin):
             entry = services.entry_register(image=face.image, face=face, allow_duplicate_face=allow, **metadata)
             obj.pk, obj.created_at = entry.pk, entry.created_at
             obj._state.adding = False
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not FacePhoto:
+            return super().save_formset(request, form, formset, change)
+        for inline in formset.forms:
+            if not hasattr(inline, "cleaned_data"):
+                continue
+            if inline.cleaned_data.get("DELETE") and inline.instance.pk:
+                services.photo_remove(photo=inline.instance)
+            elif inline.face is not None:
+                services.photo_add(entry=form.instance, image=inline.face.image, face=inline.face,
+                                   allow_duplicate_face=True)  # the inline form already refused duplicates
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
     def delete_model(self, request, obj):
         services.entry_delete(entry=obj)

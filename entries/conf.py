@@ -1,14 +1,23 @@
 """FaceRec's own settings: one FACEREC dict with defaults, read lazily."""
 
+from pathlib import Path
+
 from django.conf import settings
 
 DEFAULTS = {
-    "MODEL": "Dlib",
+    "MODEL": "MobileFaceNet",
+    "MODELS_DIR": str(Path(__file__).resolve().parent.parent / "models"),  # scripts/install-models.sh puts weights
     "DETECT_MAX_SIDE": 640,
     "DETECT_UPSAMPLE": 0,
+    "DETECT_FALLBACK_MAX_SIDE": 320,  # dlib's CNN detector when HOG finds no face; 0 turns it off
+    # Enrolment quality gate (entries.recognition.quality); identify accepts any face.
+    "QUALITY_MIN_EYE_DISTANCE": 20,
+    "QUALITY_MIN_SHARPNESS": 20.0,
+    "QUALITY_MAX_YAW": 0.4,
     "MAX_IMAGE_BYTES": 10 * 1024 * 1024,
     "MAX_IMAGE_PIXELS": 40_000_000,
     "THUMBNAIL_SIZE": 96,
+    "MAX_PHOTOS_PER_ENTRY": 10,
     # Recognition: None means "use the calibrated value" (entries/recognition/calibration.json).
     "VERIFY_THRESHOLD": None,
     "IDENTIFY_THRESHOLD": None,

@@ -50,3 +50,20 @@ class StaleEmbedding(FaceRecError):
 
     code = "stale_embedding"
     status = 409
+
+
+class PoorFaceQuality(FaceRecError):
+    """The face is too small, blurred or turned to make a reliable template (enrolment only)."""
+
+    code = "poor_face_quality"
+    status = 422
+
+
+class TooManyPhotos(FaceRecError):
+    code = "too_many_photos"
+    status = 409
+
+
+class PhotoAlreadyEnrolled(FaceRecError):
+    code = "photo_already_enrolled"
+    status = 409

@@ -2,7 +2,7 @@ from django import forms
 
 from . import identification
 from .exceptions import FaceRecError
-from .models import FaceEntry
+from .models import FaceEntry, FacePhoto
 from .recognition import faces
 
 
@@ -55,4 +55,34 @@ class FaceEntryForm(forms.ModelForm):
                     f"{other.similarity:.3f}. Tick \"Allow a duplicate face\" if they really are different people.",
                     code="duplicate_face",
                 ))
+        return cleaned
+
+
+class FacePhotoInlineForm(forms.ModelForm):
+    """One more photo of the employee, analysed in clean() so face problems show beside it."""
+
+    photo = forms.FileField(required=False, help_text="Another clear, front-facing photo of the same employee.")
+
+    class Meta:
+        model = FacePhoto
+        fields = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.face = None
+
+    def clean(self):
+        cleaned = super().clean()
+        upload = cleaned.get("photo")
+        if upload and not self.instance.pk:
+            try:
+                self.face = faces.analyse(upload.read())
+            except FaceRecError as exc:
+                self.add_error("photo", forms.ValidationError(exc.message, code=exc.code))
+                return cleaned
+            other = identification.duplicate_of(self.face, exclude_id=self.instance.entry_id)
+            if other:
+                self.add_error("photo", forms.ValidationError(
+                    f"This face matches employee {other.employee_code} ({other.name}), similarity "
+                    f"{other.similarity:.3f}.", code="duplicate_face"))
         return cleaned

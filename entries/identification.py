@@ -1,4 +1,4 @@
-"""Identify (1:N) and verify (1:1): photo in, decisions out."""
+"""Identify (1:N) and verify (1:1): photo in, decisions with calibrated confidences out."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from . import conf
 from .exceptions import NoFaceFound, StaleEmbedding
 from .models import FaceEntry
 from .recognition import calibration, faces
-from .recognition.search import Match, get_index, similarity_of
+from .recognition.search import Match, get_index
 
 
 @dataclass
@@ -16,11 +16,16 @@ class FaceResult:
     box: tuple[int, int, int, int]
     candidates: list[Match]
     threshold: float
+    model_name: str
+    gallery_size: int
     match: Match | None = field(init=False)
+    confidence: float = field(init=False)
 
     def __post_init__(self):
         best = self.candidates[0] if self.candidates else None
         self.match = best if best and best.similarity >= self.threshold else None
+        self.confidence = calibration.identify_confidence(
+            self.model_name, best.similarity if best else None, self.gallery_size, self.match is not None)
 
     @property
     def decision(self) -> str:
@@ -41,18 +46,19 @@ def index():
 
 def identify(*, image: bytes, k: int = 3, threshold: float | None = None, department: str | None = None,
              max_faces: int = 10) -> Identification:
-    """Find who each face in a photo is (largest faces first), or 'unknown'."""
-    _, found = faces.detect(image)
+    """Find who each face in a photo is (the largest `max_faces` faces, largest first), or 'unknown'."""
+    _, found = faces.find(image, limit=max_faces)
     if not found:
         raise NoFaceFound("No face was found in the photo.")
     search = index()
-    model = faces.get_engine().model_name
+    model = conf.get("MODEL")
     gallery_size = search.gallery_size(department)
     if threshold is None:
-        threshold = calibration.identify_threshold(model, gallery_size)
+        threshold = calibration.identify_threshold(model, search.photo_count(department))
     results = [
-        FaceResult(face.box, search.search(face.embedding, k=k, department=department), threshold)
-        for face in found[:max_faces]
+        FaceResult(face.box, search.search(face.embedding, k=k, department=department), threshold, model,
+                   gallery_size)
+        for face in found
     ]
     return Identification(results, model, gallery_size, threshold)
 
@@ -63,6 +69,7 @@ class Verification:
     box: tuple[int, int, int, int]
     similarity: float
     threshold: float
+    model_name: str
 
     @property
     def match(self) -> bool:
@@ -72,27 +79,32 @@ class Verification:
     def distance(self) -> float:
         return round(1.0 - self.similarity, 6)
 
+    @property
+    def confidence(self) -> float:
+        return calibration.verify_confidence(self.model_name, self.similarity, self.match)
+
 
 def verify(*, image: bytes, entry: FaceEntry, threshold: float | None = None) -> Verification:
-    """Whether the largest face in a photo is this employee's."""
-    _, found = faces.detect(image)
-    if not found:
-        raise NoFaceFound("No face was found in the photo.")
-    model = faces.get_engine().model_name
-    if entry.embedding_model != model:
+    """Whether the largest face in a photo is this employee's (scored against each of their photos)."""
+    model = conf.get("MODEL")
+    templates = entry.templates(model)
+    if not templates:
         raise StaleEmbedding(
-            f"{entry.employee_code}'s embedding was made by {entry.embedding_model}, not {model}; "
+            f"{entry.employee_code}'s photos were embedded by {entry.embedding_model}, not {model}; "
             "run `manage.py reembed`.", employee_code=entry.employee_code,
         )
+    _, found = faces.find(image, limit=1)
+    if not found:
+        raise NoFaceFound("No face was found in the photo.")
     if threshold is None:
         threshold = calibration.verify_threshold(model)
-    similarity = round(similarity_of(found[0].embedding, entry.vector), 6)
-    return Verification(entry, found[0].box, similarity, threshold)
+    similarity = round(float(max(0.0, min(1.0, max(float(t @ found[0].embedding) for t in templates)))), 6)
+    return Verification(entry, found[0].box, similarity, threshold, model)
 
 
 def duplicate_of(face: faces.FaceAnalysis, *, exclude_id: int | None = None) -> Match | None:
     """Another employee whose face matches this one as identify would decide, or None."""
     search = index()
-    threshold = calibration.identify_threshold(face.model_name, max(1, search.gallery_size()))
+    threshold = calibration.identify_threshold(face.model_name, max(1, search.photo_count()))
     best = search.search(face.embedding, k=1, exclude_id=exclude_id)
     return best[0] if best and best[0].similarity >= threshold else None

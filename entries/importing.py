@@ -30,6 +30,7 @@ class Row:
 @dataclass
 class Report:
     created: int = 0
+    photos_added: int = 0
     updated: int = 0
     unchanged: int = 0
     skipped: int = 0
@@ -37,10 +38,21 @@ class Report:
 
 
 def read_rows(source: Path, pattern: str = "*") -> list[Row]:
-    """Rows from a folder of photos (the file name is the employee code) or a CSV manifest."""
+    """Rows from a folder or a CSV manifest; an employee's first row is their main photo, later ones add photos.
+
+    In a folder, a photo's file name is the employee code, and a sub-folder's name is the code of an
+    employee whose photos it holds. In a manifest, an Employeecode may appear on several rows.
+    """
     if source.is_dir():
-        photos = sorted(p for p in source.glob(pattern) if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-        return [Row(path=p, employee_code=p.stem, name=p.stem) for p in photos]
+        rows = []
+        for path in sorted(source.glob(pattern)):
+            if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+                rows.append(Row(path=path, employee_code=path.stem, name=path.stem))
+        for folder in sorted(p for p in source.iterdir() if p.is_dir()):
+            for path in sorted(folder.glob(pattern)):
+                if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
+                    rows.append(Row(path=path, employee_code=folder.name, name=folder.name))
+        return rows
     with source.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         missing = {"image", "Employeecode"} - set(reader.fieldnames or [])

@@ -52,18 +52,8 @@ class FaceEntryQuerySet(models.QuerySet):
         return updated
 
 
-class FaceEntry(models.Model):
-    """One employee's registered face: metadata, photo and the embedding computed from it."""
-
-    employee_code = models.CharField(
-        "employee code", max_length=64, unique=True, validators=[employee_code_validator],
-        help_text="Letters, digits, '-' and '_'; at most 64.",
-    )
-    name = models.CharField(max_length=200)
-    gender = models.CharField(max_length=16, choices=Gender.choices, default=Gender.UNSPECIFIED)
-    department = models.CharField(max_length=128, blank=True, db_index=True)
-    created_at = models.DateTimeField("created", auto_now_add=True)
-    updated_at = models.DateTimeField("updated", auto_now=True, db_index=True)
+class PhotoFields(models.Model):
+    """A photo together with the embedding computed from it (an entry's own photo, or one more)."""
 
     image = models.BinaryField(editable=False)
     image_mime = models.CharField(max_length=32, editable=False)
@@ -75,6 +65,54 @@ class FaceEntry(models.Model):
         max_length=64, editable=False, help_text="Digest of the photo the embedding was computed from."
     )
     face_box = models.JSONField(editable=False, help_text="[x, y, width, height] in photo pixels")
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        self.ensure_embedding()
+        super().save(*args, **kwargs)
+
+    @property
+    def vector(self) -> np.ndarray:
+        return np.frombuffer(bytes(self.embedding), dtype="<f4")
+
+    def embedding_is_current(self) -> bool:
+        from .recognition.faces import digest
+
+        return bool(self.image) and self.embedding_sha256 == digest(bytes(self.image))
+
+    def ensure_embedding(self, *, largest_face: bool = False) -> None:
+        """Recompute the embedding when the photo changed without it (e.g. from the shell)."""
+        if not self.embedding_is_current():
+            from .recognition.faces import analyse
+
+            self.apply_face(analyse(bytes(self.image or b""), largest_face=largest_face, check_quality=False))
+
+    def apply_face(self, face) -> None:
+        """Store a photo together with the embedding computed from it."""
+        self.image = face.image
+        self.image_mime = face.mime_type
+        self.image_sha256 = face.sha256
+        self.thumbnail = face.thumbnail
+        self.embedding = face.embedding.astype("<f4").tobytes()
+        self.embedding_model = face.model_name
+        self.embedding_sha256 = face.sha256
+        self.face_box = list(face.box)
+
+
+class FaceEntry(PhotoFields):
+    """One employee's registered face: metadata, their main photo and its embedding (more photos: FacePhoto)."""
+
+    employee_code = models.CharField(
+        "employee code", max_length=64, unique=True, validators=[employee_code_validator],
+        help_text="Letters, digits, '-' and '_'; at most 64.",
+    )
+    name = models.CharField(max_length=200)
+    gender = models.CharField(max_length=16, choices=Gender.choices, default=Gender.UNSPECIFIED)
+    department = models.CharField(max_length=128, blank=True, db_index=True)
+    created_at = models.DateTimeField("created", auto_now_add=True)
+    updated_at = models.DateTimeField("updated", auto_now=True, db_index=True)
 
     objects = FaceEntryQuerySet.as_manager()
 
@@ -92,48 +130,50 @@ class FaceEntry(models.Model):
     def __str__(self):
         return f"{self.employee_code} {self.name}"
 
-    def save(self, *args, **kwargs):
-        self.ensure_embedding()
-        super().save(*args, **kwargs)
-
     def get_absolute_url(self):
         return reverse("entry-detail", kwargs={"Employeecode": self.employee_code})
 
-    @property
-    def vector(self) -> np.ndarray:
-        return np.frombuffer(bytes(self.embedding), dtype="<f4")
+    def all_photos(self) -> list[PhotoFields]:
+        """The main photo, then the extra ones, oldest first."""
+        return [self, *self.photos.all()]
 
-    def embedding_is_current(self) -> bool:
-        from .recognition.faces import digest
+    def templates(self, model_name: str) -> list[np.ndarray]:
+        """Unit-length embeddings of every photo made by this model (what recognition compares)."""
+        from .recognition.search import normalise
 
-        return bool(self.image) and self.embedding_sha256 == digest(bytes(self.image))
-
-    def ensure_embedding(self, *, largest_face: bool = False) -> None:
-        """Recompute the embedding when the photo changed without it (e.g. from the shell)."""
-        if not self.embedding_is_current():
-            from .recognition.faces import analyse
-
-            self.apply_face(analyse(bytes(self.image or b""), largest_face=largest_face))
-
-    def apply_face(self, face) -> None:
-        """Store a photo together with the embedding computed from it."""
-        self.image = face.image
-        self.image_mime = face.mime_type
-        self.image_sha256 = face.sha256
-        self.thumbnail = face.thumbnail
-        self.embedding = face.embedding.astype("<f4").tobytes()
-        self.embedding_model = face.model_name
-        self.embedding_sha256 = face.sha256
-        self.face_box = list(face.box)
+        return [normalise(p.vector) for p in self.all_photos() if p.embedding_model == model_name]
 
 
-def entries_changed(entries, using: str) -> None:
-    """After a write (in its transaction): mirror new embeddings to pgvector, tell search indexes."""
+class FacePhoto(PhotoFields):
+    """One more photo of an employee: identify and the duplicate-face guard use all of them."""
+
+    entry = models.ForeignKey(FaceEntry, on_delete=models.CASCADE, related_name="photos")
+    created_at = models.DateTimeField("added", auto_now_add=True)
+
+    class Meta:
+        db_table = "facePhotos"
+        ordering = ["id"]
+        verbose_name = "extra photo"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(embedding_sha256=F("image_sha256")), name="photo_embedding_matches_image"
+            ),
+        ]
+
+    def __str__(self):
+        return f"photo {self.pk} of {self.entry_id}"
+
+
+def entries_changed(photos, using: str) -> None:
+    """After a write (in its transaction): mirror new embeddings to pgvector, tell search indexes.
+
+    photos: saved entries (their main photo) or extra photos.
+    """
     from django.db import connections
 
     from .recognition import pgvector
 
-    pgvector.mirror([e for e in entries if e.pk is not None], connections[using])
+    pgvector.mirror([p for p in photos if p.pk is not None], connections[using])
     GalleryState.bump(using)
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 
 from . import conf, identification
-from .exceptions import DuplicateEmployeeCode, DuplicateFace
-from .models import FaceEntry
+from .exceptions import DuplicateEmployeeCode, DuplicateFace, PhotoAlreadyEnrolled, TooManyPhotos
+from .models import FaceEntry, FacePhoto
 from .recognition import faces
 
 METADATA_FIELDS = ("employee_code", "name", "gender", "department")
@@ -102,12 +102,45 @@ def entry_delete(*, entry: FaceEntry) -> None:
         entry.delete()
 
 
-def entry_reembed(*, entry: FaceEntry, largest_face: bool = True) -> FaceEntry:
-    """Recompute an entry's embedding with the configured model (e.g. after a model change).
-
-    A photo registered with largest_face would otherwise fail again, so the largest face is taken.
-    """
-    entry.apply_face(faces.analyse(bytes(entry.image), largest_face=largest_face))
+def photo_add(
+    *,
+    entry: FaceEntry,
+    image: bytes,
+    largest_face: bool = False,
+    allow_duplicate_face: bool = False,
+    face: faces.FaceAnalysis | None = None,
+) -> FacePhoto:
+    """Enrol one more photo of an employee: identify and the duplicate-face guard then use them all."""
+    limit = conf.get("MAX_PHOTOS_PER_ENTRY")
+    if 1 + entry.photos.count() >= limit:
+        raise TooManyPhotos(f"{entry.employee_code} already has {limit} photos, the most allowed; "
+                            "remove one first.", employee_code=entry.employee_code, limit=limit)
+    face = _face_for(image, face, largest_face)
+    if face.sha256 == entry.image_sha256 or entry.photos.filter(image_sha256=face.sha256).exists():
+        raise PhotoAlreadyEnrolled(f"This photo is already one of {entry.employee_code}'s.",
+                                   employee_code=entry.employee_code)
+    if not allow_duplicate_face:
+        _refuse_duplicate_face(face, exclude_id=entry.pk)
+    photo = FacePhoto(entry=entry)
+    photo.apply_face(face)
     with transaction.atomic():
-        entry.save()
+        photo.save()
+    return photo
+
+
+def photo_remove(*, photo: FacePhoto) -> None:
+    with transaction.atomic():
+        photo.delete()
+
+
+def entry_reembed(*, entry: FaceEntry, largest_face: bool = True) -> FaceEntry:
+    """Recompute the embeddings of all an entry's photos with the configured model (e.g. after a model change).
+
+    A photo registered with largest_face would otherwise fail again, so the largest face is taken; photos
+    already enrolled are not refused by the quality gate again.
+    """
+    with transaction.atomic():
+        for photo in entry.all_photos():
+            photo.apply_face(faces.analyse(bytes(photo.image), largest_face=largest_face, check_quality=False))
+            photo.save()
     return entry

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv and install FaceRec's pinned dependencies (add "dev" for tests and lint).
+# Create .venv, install FaceRec's pinned dependencies (add "dev" for tests and lint) and the face model weights.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -12,3 +12,4 @@ if [ "${1:-}" = "dev" ]; then
 else
   .venv/bin/python -m pip install --quiet -r requirements.txt
 fi
+scripts/install-models.sh

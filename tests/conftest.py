@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 
 REPO = Path(__file__).resolve().parent.parent
 FACES_DIR = Path(os.environ.get("FACEREC_FACES_DIR", REPO.parent / "shared" / "faces"))
+LFW_DIR = Path(os.environ.get("FACEREC_LFW_DIR", REPO.parent / "shared" / "lfw-dev"))
 
 
 @pytest.fixture(scope="session")
@@ -18,6 +19,19 @@ def faces_dir() -> Path:
     if not (FACES_DIR / "identities.csv").is_file():
         pytest.skip(f"real face photos not found in {FACES_DIR} (set FACEREC_FACES_DIR)")
     return FACES_DIR
+
+
+@pytest.fixture(scope="session")
+def lfw_dir() -> Path:
+    if not (LFW_DIR / "pairs.csv").is_file():
+        pytest.skip(f"the LFW development set was not found in {LFW_DIR} (set FACEREC_LFW_DIR)")
+    return LFW_DIR
+
+
+@pytest.fixture(scope="session")
+def lfw_photo(lfw_dir):
+    """Return the bytes of an LFW photo by person and number (Zhang_Ziyi, 1)."""
+    return lambda person, number: (lfw_dir / "images" / person / f"{person}_{number:04d}.jpg").read_bytes()
 
 
 @pytest.fixture(scope="session")

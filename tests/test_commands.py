@@ -98,7 +98,7 @@ def test_export_json_carries_base64_images_and_embeddings(tmp_path, photo):
     register(photo, code="E001")
     run("export_faces", str(tmp_path / "all.json"), "--format", "json")
     [record] = json.loads((tmp_path / "all.json").read_text())
-    assert record["Employeecode"] == "E001" and len(record["embeddings"]) == 128 and record["Image"]
+    assert record["Employeecode"] == "E001" and [len(e) for e in record["embeddings"]] == [192] and record["Image"]
 
 
 def test_reembed_recomputes_stale_embeddings(photo):
@@ -106,7 +106,7 @@ def test_reembed_recomputes_stale_embeddings(photo):
     QuerySet.update(FaceEntry.objects.filter(pk=entry.pk), embedding_model="OldModel")  # as an old release left it
     out = run("reembed")
     assert "Re-embedded 1 of 1" in out
-    assert FaceEntry.objects.get().embedding_model == "Dlib"
+    assert FaceEntry.objects.get().embedding_model == "MobileFaceNet"
     assert "Re-embedded 0 of 0" in run("reembed")
     assert "Re-embedded 1 of 1" in run("reembed", "--all")
 

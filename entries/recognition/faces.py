@@ -1,4 +1,4 @@
-"""From photo bytes to one face embedding: decode, detect, choose, thumbnail.
+"""From photo bytes to face embeddings: decode, detect, choose, measure, thumbnail.
 
 Kept free of models and the ORM so bulk-import worker processes can use it.
 """
@@ -6,13 +6,13 @@ Kept free of models and the ORM so bulk-import worker processes can use it.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from .. import conf
 from ..exceptions import MultipleFacesFound, NoFaceFound
-from . import images
+from . import images, quality
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,15 @@ class FaceAnalysis:
     model_name: str
     box: tuple[int, int, int, int]
     thumbnail: bytes
+    quality: quality.Quality | None = None
+
+
+@dataclass(frozen=True)
+class FoundFace:
+    """A face to search for: its box in photo pixels and its embedding."""
+
+    box: tuple[int, int, int, int]
+    embedding: np.ndarray
 
 
 def box_dict(box) -> dict[str, int]:
@@ -41,44 +50,56 @@ def get_engine():
     """Return this process's engine for the configured model (loaded on first use)."""
     from .engine import get_engine as load
 
-    return load(conf.get("MODEL"), conf.get("DETECT_MAX_SIDE"), conf.get("DETECT_UPSAMPLE"))
+    return load(conf.get("MODEL"), conf.get("DETECT_MAX_SIDE"), conf.get("DETECT_UPSAMPLE"),
+                conf.get("MODELS_DIR"), conf.get("DETECT_FALLBACK_MAX_SIDE"))
 
 
-def detect(data: bytes):
-    """Decode a photo and return it with every face in it, largest first, boxed in photo pixels."""
-    engine = get_engine()
-    # Decoding at twice the detection size keeps faces sharp enough for the 150 px chip.
-    photo = images.decode(data, keep_side=2 * engine.detect_max_side)
-    found = [replace(face, box=photo.to_photo(face.box)) for face in engine.faces(photo.rgb)]
-    return photo, found
+def _decode(data: bytes):
+    # Decoding at twice the detection size keeps faces sharp enough for alignment.
+    return images.decode(data, keep_side=2 * get_engine().detect_max_side)
 
 
-def analyse(data: bytes, *, largest_face: bool = False) -> FaceAnalysis:
-    """Return the embedding of the one face in a photo.
+def find(data: bytes, *, limit: int) -> tuple[list[tuple[int, int, int, int]], list[FoundFace]]:
+    """Every face's box (largest first) and the embeddings of the largest `limit` of them."""
+    photo = _decode(data)
+    detections, embedded = get_engine().faces(photo.rgb, limit=limit)
+    boxes = [photo.to_photo(d.box) for d in detections]
+    return boxes, [FoundFace(photo.to_photo(f.box), f.embedding) for f in embedded]
 
-    Raise NoFaceFound, or MultipleFacesFound unless largest_face asks to take the largest.
+
+def analyse(data: bytes, *, largest_face: bool = False, check_quality: bool = True) -> FaceAnalysis:
+    """Return the embedding of the one face in a photo, ready to enrol.
+
+    Raise NoFaceFound, MultipleFacesFound unless largest_face asks to take the largest, or
+    PoorFaceQuality when the face is too small, blurred or turned (unless check_quality is off).
     """
-    photo, faces = detect(data)
-    if not faces:
+    photo = _decode(data)
+    engine = get_engine()
+    detections = engine.detect(photo.rgb)
+    if not detections:
         raise NoFaceFound("No face was found in the photo. Use a clear, front-facing photo of one person.")
-    if len(faces) > 1 and not largest_face:
-        boxes = [box_dict(face.box) for face in faces]
+    if len(detections) > 1 and not largest_face:
+        boxes = [box_dict(photo.to_photo(d.box)) for d in detections]
         raise MultipleFacesFound(
-            f"{len(faces)} faces were found in the photo (at {_describe(faces)}); "
+            f"{len(detections)} faces were found in the photo (at {_describe(boxes)}); "
             "use a photo of one person, or ask for the largest face.",
-            count=len(faces), boxes=boxes,
+            count=len(detections), boxes=boxes,
         )
-    face = faces[0]
+    measured = quality.measure(photo.rgb, detections[0], photo.scale)
+    if check_quality:
+        quality.check(measured)
+    (face,) = engine.embed(photo.rgb, detections[:1])
     return FaceAnalysis(
         image=photo.data,
         mime_type=photo.mime_type,
         sha256=digest(photo.data),
         embedding=face.embedding,
-        model_name=get_engine().model_name,
-        box=face.box,
-        thumbnail=images.thumbnail(photo.rgb, photo.to_decoded(face.box), conf.get("THUMBNAIL_SIZE")),
+        model_name=engine.model_name,
+        box=photo.to_photo(face.box),
+        thumbnail=images.thumbnail(photo.rgb, face.box, conf.get("THUMBNAIL_SIZE")),
+        quality=measured,
     )
 
 
-def _describe(faces) -> str:
-    return ", ".join(f"x={f.box[0]} y={f.box[1]} {f.box[2]}x{f.box[3]}px" for f in faces)
+def _describe(boxes) -> str:
+    return ", ".join(f"x={b['x']} y={b['y']} {b['w']}x{b['h']}px" for b in boxes)

@@ -1,6 +1,7 @@
 """PostgreSQL + pgvector: the face_vectors table, its HNSW index and nearest-neighbour queries.
 
-face_vectors mirrors each entry's normalised embedding (faceEntries stays the source of truth).
+face_vectors mirrors the normalised embedding of every photo (faceEntries and facePhotos stay
+the source of truth): photo_id 0 is an entry's main photo, others are facePhotos ids.
 Rows are written and deleted in the same transaction as their entry (signals, bulk operations).
 There is deliberately no foreign key: `manage.py flush` truncates only Django's tables. Searches
 join faceEntries, so a row left behind by raw SQL is never returned; `backfill` removes it.
@@ -16,7 +17,7 @@ from django.db import connection as default_connection
 log = logging.getLogger(__name__)
 TABLE = "face_vectors"
 # One HNSW index per (model, dimension); add a line for another model's dimension.
-INDEXED = {"Dlib": 128}
+INDEXED = {"Dlib": 128, "MobileFaceNet": 192}
 _available: dict[str, bool] = {}
 EF_SEARCH = 100
 
@@ -51,9 +52,11 @@ def create_schema(connection) -> bool:
         cursor.execute("CREATE EXTENSION IF NOT EXISTS vector")
         cursor.execute(
             f"""CREATE TABLE IF NOT EXISTS {TABLE} (
-                entry_id bigint PRIMARY KEY,
+                entry_id bigint NOT NULL,
+                photo_id bigint NOT NULL DEFAULT 0,
                 model varchar(64) NOT NULL,
-                embedding vector NOT NULL)"""
+                embedding vector NOT NULL,
+                PRIMARY KEY (entry_id, photo_id))"""
         )
         for model, dimension in INDEXED.items():
             cursor.execute(
@@ -71,49 +74,65 @@ def drop_schema(connection) -> None:
     _available.clear()
 
 
-def mirror(entries, connection=default_connection) -> None:
-    """Write these entries' embeddings to face_vectors, when this database has it."""
+def _key(photo) -> tuple[int, int]:
+    """(entry_id, photo_id) of an entry's main photo or of an extra photo."""
+    return (photo.entry_id, photo.pk) if hasattr(photo, "entry_id") else (photo.pk, 0)
+
+
+def mirror(photos, connection=default_connection) -> None:
+    """Write these photos' embeddings (entries or extra photos) to face_vectors, when this database has it."""
     if available(connection):
-        for entry in entries:
-            upsert(entry.pk, entry.embedding_model, entry.embedding, connection)
+        for photo in photos:
+            upsert(*_key(photo), photo.embedding_model, photo.embedding, connection)
 
 
-def upsert(entry_id: int, model: str, embedding: bytes, connection=default_connection) -> None:
+def upsert(entry_id: int, photo_id: int, model: str, embedding: bytes, connection=default_connection) -> None:
     from .search import normalise
 
     vector = normalise(np.frombuffer(bytes(embedding), dtype="<f4"))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {TABLE} (entry_id, model, embedding) VALUES (%s, %s, %s::vector) "
-            "ON CONFLICT (entry_id) DO UPDATE SET model = EXCLUDED.model, embedding = EXCLUDED.embedding",
-            [entry_id, model, literal(vector)],
+            f"INSERT INTO {TABLE} (entry_id, photo_id, model, embedding) VALUES (%s, %s, %s, %s::vector) "
+            "ON CONFLICT (entry_id, photo_id) DO UPDATE SET model = EXCLUDED.model, embedding = EXCLUDED.embedding",
+            [entry_id, photo_id, model, literal(vector)],
         )
 
 
 def delete(entry_ids, connection=default_connection) -> None:
+    """Remove every photo of these entries."""
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {TABLE} WHERE entry_id = ANY(%s)", [list(entry_ids)])
 
 
+def delete_photo(photo, connection=default_connection) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {TABLE} WHERE entry_id = %s AND photo_id = %s", list(_key(photo)))
+
+
 def backfill(connection=default_connection, batch: int = 1000) -> int:
-    """Copy every entry's embedding into face_vectors and drop rows of vanished entries."""
-    from ..models import FaceEntry
+    """Copy every photo's embedding into face_vectors and drop rows of vanished entries or photos."""
+    from ..models import FaceEntry, FacePhoto
 
     with connection.cursor() as cursor:
         cursor.execute(
-            f'DELETE FROM {TABLE} v WHERE NOT EXISTS (SELECT 1 FROM "faceEntries" e WHERE e.id = v.entry_id)'
+            f'''DELETE FROM {TABLE} v WHERE NOT EXISTS (SELECT 1 FROM "faceEntries" e WHERE e.id = v.entry_id)
+               OR (v.photo_id <> 0 AND NOT EXISTS (SELECT 1 FROM "facePhotos" p WHERE p.id = v.photo_id))'''
         )
     count = 0
-    rows = FaceEntry.objects.values_list("id", "embedding_model", "embedding").iterator(chunk_size=batch)
-    for pk, model, embedding in rows:
-        upsert(pk, model, embedding, connection)
+    for pk, model, embedding in FaceEntry.objects.values_list("id", "embedding_model", "embedding").iterator(
+            chunk_size=batch):
+        upsert(pk, 0, model, embedding, connection)
+        count += 1
+    for pk, entry_id, model, embedding in FacePhoto.objects.values_list(
+            "id", "entry_id", "embedding_model", "embedding").iterator(chunk_size=batch):
+        upsert(entry_id, pk, model, embedding, connection)
         count += 1
     return count
 
 
 def nearest(vector: np.ndarray, model: str, dimension: int, k: int, department: str | None,
             exclude_id: int | None, connection=default_connection):
-    """Return (id, code, name, department, similarity) rows, most similar first."""
+    """Return (id, code, name, department, similarity) rows, most similar first, one per entry (its best photo)."""
     filters, params = ["v.model = %s"], [model]
     if department is not None:
         filters.append("e.department = %s")
@@ -134,7 +153,11 @@ def nearest(vector: np.ndarray, model: str, dimension: int, k: int, department: 
                 WHERE {' AND '.join(filters)}
                 ORDER BY v.embedding::vector({dimension}) <=> %s::vector({dimension})
                 LIMIT %s""",
-            [query, *params, query, k],
+            [query, *params, query, 4 * k + 8],  # room for several photos of the same people
         )
         rows = cursor.fetchall()
-    return sorted(rows, key=lambda row: -row[4])
+    best: dict[int, tuple] = {}
+    for row in rows:
+        if row[0] not in best or row[4] > best[row[0]][4]:
+            best[row[0]] = row
+    return sorted(best.values(), key=lambda row: -row[4])[:k]

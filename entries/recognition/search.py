@@ -1,9 +1,13 @@
 """Nearest-face search behind one interface; the database stays the single source of truth.
 
+An employee may have several photos: every photo is a row, and an employee scores as their
+best-matching photo (measured on lfw-dev to beat one photo and a mean template; README).
+
 - ExactIndex: a normalised float32 matrix in each process. Before each search it reads the
   gallery state (one primary-key lookup, renewed by every write); when it changed, it re-reads
-  the rows changed since (or everything, after deletions). So every gunicorn worker sees an entry
-  registered or deleted through any other on its next search. Exact; fine to about a million faces.
+  the entries changed since, with all their photos (or everything, after deletions). So every
+  gunicorn worker sees an entry registered or deleted through any other on its next search.
+  Exact; fine to about a million faces.
 - PgVectorIndex: on PostgreSQL with the pgvector extension, an HNSW index in the database itself
   (table face_vectors, kept in step with faceEntries in the same transaction).
 """
@@ -16,10 +20,10 @@ from datetime import timedelta
 
 import numpy as np
 from django.db import connection
-from django.db.models import Count, Max
+from django.db.models import Max
 
 from .. import conf
-from ..models import FaceEntry, GalleryState
+from ..models import FaceEntry, FacePhoto, GalleryState
 
 # A row saved in a transaction that commits late can carry an older timestamp than one already
 # seen; re-reading a margin of recent rows makes the incremental refresh catch it.
@@ -62,47 +66,59 @@ class ExactIndex:
     def _reset(self):
         self._size = 0
         self._matrix = np.zeros((0, 0), dtype=np.float32)
-        self._ids = np.zeros(0, dtype=np.int64)
+        self._ids = np.zeros(0, dtype=np.int64)  # entry id of each row
         self._codes: list[str] = []
         self._names: list[str] = []
         self._departments: list[str] = []
-        self._row_of: dict[int, int] = {}
+        self._row_of: dict[tuple[int, int], int] = {}  # (entry id, photo id; 0 = main photo) -> row
         self._latest = None
 
-    def _queryset(self):
+    def _entries(self):
         return FaceEntry.objects.with_model(self.model_name)
+
+    def _photos(self):
+        return FacePhoto.objects.filter(embedding_model=self.model_name)
 
     def refresh(self) -> None:
         """Bring the matrix up to date with the database (one primary-key read when nothing changed)."""
         state = GalleryState.current()
         if state == self._state:
             return
-        fingerprint = self._queryset().aggregate(count=Count("id"), latest=Max("updated_at"))
+        fingerprint = FaceEntry.objects.aggregate(latest=Max("updated_at"))
+        total = self._entries().count() + self._photos().count()
         with self._lock:
-            if self._latest is not None and fingerprint["count"] >= self._size:
-                self._load(self._queryset().filter(updated_at__gte=self._latest - REFRESH_MARGIN))
-            if self._latest is None or self._size != fingerprint["count"]:  # first load, or rows deleted
+            if self._latest is not None and total >= self._size:
+                since = self._latest - REFRESH_MARGIN
+                self._load(self._entries().filter(updated_at__gte=since),
+                           self._photos().filter(entry__updated_at__gte=since))
+            if self._latest is None or self._size != total:  # first load, or photos deleted
                 self._reset()
-                self._load(self._queryset())
+                self._load(self._entries(), self._photos())
+            self._latest = fingerprint["latest"] or self._latest
             self._state = state
 
-    def _load(self, queryset) -> None:
-        rows = queryset.values_list("id", "employee_code", "name", "department", "embedding", "updated_at")
-        for pk, code, name, department, embedding, updated_at in rows.iterator(chunk_size=2000):
-            vector = normalise(np.frombuffer(bytes(embedding), dtype="<f4"))
-            row = self._row_of.get(pk)
-            if row is None:
-                row = self._append_row(vector.shape[0])
-                self._row_of[pk] = row
-                self._codes.append(code)
-                self._names.append(name)
-                self._departments.append(department)
-            else:
-                self._codes[row], self._names[row], self._departments[row] = code, name, department
-            self._matrix[row] = vector
-            self._ids[row] = pk
-            if self._latest is None or updated_at > self._latest:
-                self._latest = updated_at
+    def _load(self, entries, photos) -> None:
+        rows = entries.values_list("id", "employee_code", "name", "department", "embedding")
+        for pk, code, name, department, embedding in rows.iterator(chunk_size=2000):
+            self._put((pk, 0), pk, code, name, department, embedding)
+        rows = photos.values_list("id", "entry_id", "entry__employee_code", "entry__name", "entry__department",
+                                  "embedding")
+        for pk, entry_id, code, name, department, embedding in rows.iterator(chunk_size=2000):
+            self._put((entry_id, pk), entry_id, code, name, department, embedding)
+
+    def _put(self, key, entry_id, code, name, department, embedding) -> None:
+        vector = normalise(np.frombuffer(bytes(embedding), dtype="<f4"))
+        row = self._row_of.get(key)
+        if row is None:
+            row = self._append_row(vector.shape[0])
+            self._row_of[key] = row
+            self._codes.append(code)
+            self._names.append(name)
+            self._departments.append(department)
+        else:
+            self._codes[row], self._names[row], self._departments[row] = code, name, department
+        self._matrix[row] = vector
+        self._ids[row] = entry_id
 
     def _append_row(self, dimension: int) -> int:
         if self._size == self._matrix.shape[0]:  # grow by doubling: bulk imports stay linear
@@ -118,6 +134,7 @@ class ExactIndex:
 
     def search(self, vector: np.ndarray, k: int = 1, department: str | None = None,
                exclude_id: int | None = None) -> list[Match]:
+        """The k most similar employees (each by their best photo), most similar first."""
         self.refresh()
         with self._lock:
             if self._size == 0:
@@ -125,18 +142,32 @@ class ExactIndex:
             scores = self._matrix[: self._size] @ normalise(vector)
             if department is not None:
                 scores = np.where(np.asarray(self._departments) == department, scores, -np.inf)
-            if exclude_id is not None and exclude_id in self._row_of:
-                scores[self._row_of[exclude_id]] = -np.inf
-            k = min(k, self._size)
-            top = np.argpartition(-scores, k - 1)[:k]
-            top = top[np.argsort(-scores[top])]
-            return [
-                Match(int(self._ids[i]), self._codes[i], self._names[i], self._departments[i],
-                      round(float(np.clip(scores[i], 0.0, 1.0)), 6))
-                for i in top if np.isfinite(scores[i])
-            ]
+            if exclude_id is not None:
+                scores = np.where(self._ids[: self._size] == exclude_id, -np.inf, scores)
+            matches: dict[int, Match] = {}
+            wanted = min(self._size, 4 * k + 8)
+            while True:  # best rows first until k different employees are found
+                top = np.argpartition(-scores, wanted - 1)[:wanted]
+                for i in top[np.argsort(-scores[top])]:
+                    if np.isfinite(scores[i]) and int(self._ids[i]) not in matches:
+                        matches[int(self._ids[i])] = Match(
+                            int(self._ids[i]), self._codes[i], self._names[i], self._departments[i],
+                            round(float(np.clip(scores[i], 0.0, 1.0)), 6))
+                if len(matches) >= k or wanted == self._size:
+                    return list(matches.values())[:k]
+                matches.clear()
+                wanted = min(self._size, wanted * 4)
 
     def gallery_size(self, department: str | None = None) -> int:
+        """Employees searched."""
+        self.refresh()
+        ids = self._ids[: self._size]
+        if department is not None:
+            ids = ids[np.asarray(self._departments) == department]
+        return len(np.unique(ids))
+
+    def photo_count(self, department: str | None = None) -> int:
+        """Photos searched: each is a chance for a stranger to match, so thresholds are set for this many."""
         self.refresh()
         if department is None:
             return self._size
@@ -167,6 +198,12 @@ class PgVectorIndex:
     def gallery_size(self, department: str | None = None) -> int:
         queryset = FaceEntry.objects.with_model(self.model_name)
         return queryset.filter(department=department).count() if department is not None else queryset.count()
+
+    def photo_count(self, department: str | None = None) -> int:
+        photos = FacePhoto.objects.filter(embedding_model=self.model_name)
+        if department is not None:
+            photos = photos.filter(entry__department=department)
+        return self.gallery_size(department) + photos.count()
 
 
 _indexes: dict[tuple, object] = {}

@@ -21,7 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=["csv", "json"], default="csv")
 
     def handle(self, *args, out, format, **options):
-        entries = FaceEntry.objects.order_by("employee_code").iterator(chunk_size=200)
+        entries = FaceEntry.objects.order_by("employee_code").prefetch_related("photos").iterator(chunk_size=200)
         try:
             count = self._csv(out, entries) if format == "csv" else self._json(out, entries)
         except OSError as exc:
@@ -36,11 +36,13 @@ class Command(BaseCommand):
             writer = csv.writer(handle)
             writer.writerow([*MANIFEST_COLUMNS, "time"])
             for entry in entries:
-                suffix = mimetypes.guess_extension(entry.image_mime) or ".jpg"
-                image = Path("images") / f"{entry.employee_code}{suffix}"
-                (out / image).write_bytes(bytes(entry.image))
-                writer.writerow([image.as_posix(), entry.employee_code, entry.name, entry.gender,
-                                 entry.department, entry.created_at.isoformat()])
+                for number, photo in enumerate(entry.all_photos(), start=1):  # main photo first
+                    suffix = mimetypes.guess_extension(photo.image_mime) or ".jpg"
+                    stem = entry.employee_code if number == 1 else f"{entry.employee_code}-{number}"
+                    image = Path("images") / f"{stem}{suffix}"
+                    (out / image).write_bytes(bytes(photo.image))
+                    writer.writerow([image.as_posix(), entry.employee_code, entry.name, entry.gender,
+                                     entry.department, entry.created_at.isoformat()])
                 count += 1
         return count
 
@@ -52,8 +54,9 @@ class Command(BaseCommand):
                 "Employeecode": e.employee_code, "Name": e.name, "gender": e.gender,
                 "Department": e.department, "time": e.created_at.isoformat(),
                 "Image": base64.b64encode(bytes(e.image)).decode("ascii"),
-                "embeddings": [float(x) for x in e.vector], "embedding_model": e.embedding_model,
-                "face_box": e.face_box,
+                "Images": [base64.b64encode(bytes(p.image)).decode("ascii") for p in e.all_photos()],
+                "embeddings": [[float(x) for x in p.vector] for p in e.all_photos()],
+                "embedding_model": e.embedding_model, "face_box": e.face_box,
             }
             for e in entries
         ]

@@ -13,8 +13,10 @@ from ...recognition import faces
 
 class Command(BaseCommand):
     help = (
-        "Register faces from a folder of photos (file name = employee code) or a CSV manifest with "
-        "columns image,Employeecode,Name,gender,Department. Existing codes are updated; safe to re-run."
+        "Register faces from a folder of photos (file name = employee code; or a sub-folder per employee, named by "
+        "the code, holding their photos) or a CSV manifest with columns image,Employeecode,Name,gender,Department "
+        "(a code on several rows: several photos). An employee's first photo is the main one, the others are added. "
+        "Existing codes are updated; safe to re-run."
     )
 
     def add_arguments(self, parser):
@@ -46,6 +48,7 @@ class Command(BaseCommand):
             else:
                 todo.append(row)
 
+        seen: dict[str, FaceEntry] = {}
         bar = tqdm(total=len(todo), unit="photo", disable=no_progress, file=self.stderr._out, desc="Importing")
         for row, face, error in analyse_all(todo, largest_face=largest_face, workers=workers):
             bar.update()
@@ -53,7 +56,11 @@ class Command(BaseCommand):
                 report.failures.append((str(row.path), error))
                 continue
             try:
-                self._save(row, face, existing.get(row.employee_code), report, allow_duplicate_faces)
+                if row.employee_code in seen:
+                    self._add_photo(seen[row.employee_code], face, report, allow_duplicate_faces)
+                else:
+                    seen[row.employee_code] = self._save(row, face, existing.get(row.employee_code), report,
+                                                         allow_duplicate_faces)
             except FaceRecError as exc:
                 report.failures.append((str(row.path), f"{exc.code}: {exc.message}"))
             except ValidationError as exc:
@@ -64,7 +71,8 @@ class Command(BaseCommand):
         for name, reason in report.failures:
             self.stderr.write(f"FAILED {name}: {reason}")
         self.stdout.write(
-            f"{len(rows)} photos: {report.created} created, {report.updated} updated, "
+            f"{len(rows)} photos: {report.created} created, {report.photos_added} added to an employee, "
+            f"{report.updated} updated, "
             f"{report.unchanged} unchanged, {report.skipped} skipped, {len(report.failures)} failed."
         )
         if report.failures:
@@ -76,15 +84,23 @@ class Command(BaseCommand):
         if row.gender:
             metadata["gender"] = row.gender
         if entry is None:
-            services.entry_register(employee_code=row.employee_code, image=face.image, face=face,
-                                    allow_duplicate_face=allow_duplicate_face, **metadata)
+            entry = services.entry_register(employee_code=row.employee_code, image=face.image, face=face,
+                                            allow_duplicate_face=allow_duplicate_face, **metadata)
             report.created += 1
-            return
+            return entry
         same_photo = entry.image_sha256 == face.sha256 and entry.embedding_model == face.model_name
         if same_photo and all(getattr(entry, k) == v for k, v in metadata.items()):
             report.unchanged += 1
-            return
-        entry = FaceEntry.objects.get(pk=entry.pk)
-        services.entry_update(entry=entry, image=face.image, face=face,
-                              allow_duplicate_face=allow_duplicate_face, **metadata)
+            return entry
+        entry = services.entry_update(entry=FaceEntry.objects.get(pk=entry.pk), image=face.image, face=face,
+                                      allow_duplicate_face=allow_duplicate_face, **metadata)
         report.updated += 1
+        return entry
+
+    @staticmethod
+    def _add_photo(entry, face: faces.FaceAnalysis, report: Report, allow_duplicate_face: bool):
+        if entry.image_sha256 == face.sha256 or entry.photos.filter(image_sha256=face.sha256).exists():
+            report.unchanged += 1
+            return
+        services.photo_add(entry=entry, image=face.image, face=face, allow_duplicate_face=allow_duplicate_face)
+        report.photos_added += 1

@@ -1,14 +1,16 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.db.models import Q
 from tqdm import tqdm
 
 from ... import services
 from ...exceptions import FaceRecError
-from ...models import FaceEntry
+from ...models import FaceEntry, FacePhoto
 from ...recognition import faces
 
 
 class Command(BaseCommand):
-    help = "Recompute embeddings with the configured model: stale ones (another model) by default, or --all."
+    help = ("Recompute the embeddings of every photo with the configured model: entries with a stale one (made by "
+            "another model) by default, or --all.")
 
     def add_arguments(self, parser):
         parser.add_argument("--all", action="store_true", help="Recompute every entry, not only stale ones.")
@@ -16,7 +18,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, all, no_progress, **options):
         model = faces.get_engine().model_name
-        queryset = FaceEntry.objects.all() if all else FaceEntry.objects.exclude(embedding_model=model)
+        stale = Q(~Q(embedding_model=model)) | Q(photos__in=FacePhoto.objects.exclude(embedding_model=model))
+        queryset = FaceEntry.objects.all() if all else FaceEntry.objects.filter(stale).distinct()
         failures = []
         ids = list(queryset.values_list("pk", flat=True))
         for pk in tqdm(ids, unit="entry", disable=no_progress, file=self.stderr._out, desc="Re-embedding"):
