@@ -7,8 +7,7 @@ def forwards(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
         from entries.recognition import pgvector
 
-        if pgvector.create_schema(schema_editor.connection):
-            pgvector.backfill(schema_editor.connection)
+        pgvector.create_schema(schema_editor.connection)  # filled by 0006, once facePhotos exists
 
 
 def backwards(apps, schema_editor):

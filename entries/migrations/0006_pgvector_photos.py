@@ -17,6 +17,7 @@ def forwards(apps, schema_editor):
         cursor.execute(f"ALTER TABLE {pgvector.TABLE} DROP CONSTRAINT IF EXISTS {pgvector.TABLE}_pkey")
         cursor.execute(f"ALTER TABLE {pgvector.TABLE} ADD PRIMARY KEY (entry_id, photo_id)")
     pgvector.create_schema(connection)  # indexes of newly supported models
+    pgvector.backfill(connection)
 
 
 class Migration(migrations.Migration):
