@@ -62,6 +62,10 @@ class Detection:
     def area(self) -> int:
         return self.box[2] * self.box[3]
 
+    def scaled(self, ratio: float) -> Detection:
+        """The same face in an image `ratio` times larger."""
+        return Detection(tuple(round(v * ratio) for v in self.box), self.landmarks * ratio)
+
     @property
     def eye_distance(self) -> float:
         """Distance between the eye centres, in photo pixels: how much detail the face has."""
@@ -262,13 +266,6 @@ class Engine:
         rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
         with self._run_lock:
             return self._detect(rgb)
-
-    def faces(self, rgb: np.ndarray, limit: int | None = None) -> tuple[list[Detection], list[Face]]:
-        """Detect every face (largest first) and embed the largest `limit` of them (all if None)."""
-        rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
-        with self._run_lock:
-            found = self._detect(rgb)
-            return found, [self._face(rgb, detection) for detection in found[:limit]]
 
     def embed(self, rgb: np.ndarray, detections: list[Detection]) -> list[Face]:
         """Embed faces detected earlier in this photo."""
