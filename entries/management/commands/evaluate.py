@@ -58,13 +58,13 @@ class Command(BaseCommand):
         self._one_to_one(model, report)
         learned = evaluation.calibrate(ids, embedded, report)
         if len(set(ids.values())) >= 40:
-            trials = self._open_set(model, ids, embedded, draws)
+            rows = self._open_set(model, ids, embedded, draws)
         else:
-            trials = []
+            rows = {}
             write("\n(1:N open set skipped: fewer than 40 people)")
         self._quality(ids, embedded, report)
         if plots:
-            path = self._plot(plots, model, report, trials)
+            path = self._plot(plots, model, report, rows)
             write(f"\nwrote {path}")
         if write_calibration:
             calibration.save(model, {**learned, "source": f"evaluate --pairs {pairs.parent.name}/{pairs.name}"})
@@ -118,7 +118,7 @@ class Command(BaseCommand):
         write = self.stdout.write
         target = conf.get("IDENTIFY_FPIR")
         halves = evaluation.split_people(ids)
-        rows, trials_all, confidence_trials = {}, [], []
+        rows, confidence_trials = {}, []
         for calibrate_on, measure_on in (halves, halves[::-1]):
             learned = evaluation.calibrate(ids, embedded, None, people=calibrate_on)
             photos = evaluation.photos_by_person(ids, embedded.vectors, measure_on)
@@ -132,7 +132,6 @@ class Command(BaseCommand):
                 held_out.append(t)
                 threshold = threshold_of(size)
                 rows.setdefault(size, []).append((t, threshold))
-            trials_all += held_out
             error, _ = evaluation.reliability(learned, held_out, threshold_of)
             confidence_trials.append(error)
         write(f"\n1:N open set: people split in two halves ({len(halves[0])} / {len(halves[1])}); thresholds "
@@ -152,7 +151,7 @@ class Command(BaseCommand):
                   f"{np.mean([th for _, th in pairs]):.4f} | {tpir:.3f} | {fpir:.2%} |")
         write(f"confidence: expected calibration error on held-out trials {np.mean(confidence_trials):.2%}")
         self._several_photos(ids, embedded, halves, draws)
-        return trials_all
+        return rows
 
     def _several_photos(self, ids, embedded, halves, draws):
         """Does enrolling two photos help, and how should they be combined? (people with three or more)"""
@@ -199,7 +198,7 @@ class Command(BaseCommand):
                           f"{report.accuracy(threshold):.2%})" if mask.any() else "no such pair")
             write(f"| {label} | {cells} | {kind} {limit} | {bad.mean():.2%} | {pairs_cell} |")
 
-    def _plot(self, folder, model, report, trials):
+    def _plot(self, folder, model, report, rows):
         import matplotlib
 
         matplotlib.use("Agg")
@@ -211,20 +210,24 @@ class Command(BaseCommand):
         keep = fmr > 0
         det.plot(fmr[keep], fnmr[keep], color="tab:blue")
         det.set(xscale="log", yscale="log", xlabel="false match rate", ylabel="false non-match rate",
-                title=f"1:1 DET, {model}")
+                title=f"1:1 DET on lfw-dev pairs, {model}")
         det.grid(True, which="both", alpha=0.3)
-        if trials:
-            by_size: dict[int, list] = {}
-            for t in trials:
-                by_size.setdefault(t.size, []).append(t)
-            sizes = sorted(by_size)
+        if rows:
+            sizes = sorted(rows)
             for fpir, colour in ((0.01, "tab:blue"), (0.02, "tab:orange")):
-                scale.plot(sizes, [np.mean([t.tpir(t.threshold_at_fpir(fpir)) for t in by_size[n]]) for n in sizes],
-                           marker="o", color=colour, label=f"TPIR at FPIR {fpir:.0%}")
+                scale.plot(sizes, [np.mean([t.tpir(t.threshold_at_fpir(fpir)) for t, _ in rows[n]]) for n in sizes],
+                           marker="o", color=colour, label=f"TPIR at FPIR {fpir:.0%} (best threshold)")
+            scale.plot(sizes, [np.mean([t.tpir(th) for t, th in rows[n]]) for n in sizes], marker="s",
+                       color="tab:green", linestyle="--", label="TPIR at the calibrated default")
+            for n in sizes:
+                strangers = sum(len(t.stranger_best) for t, _ in rows[n])
+                fpir = sum(t.fpir(th) * len(t.stranger_best) for t, th in rows[n]) / max(1, strangers)
+                scale.annotate(f"FPIR {fpir:.1%}", (n, np.mean([t.tpir(th) for t, th in rows[n]])),
+                               textcoords="offset points", xytext=(0, -14), ha="center", fontsize=7)
             scale.set(xscale="log", ylim=(0, 1), xlabel="people enrolled (N)", ylabel="TPIR",
                       title=f"1:N open set on held-out people, {model}")
             scale.grid(True, which="both", alpha=0.3)
-            scale.legend()
+            scale.legend(loc="lower left")
         figure.tight_layout()
         path = folder / f"evaluate-{model}.png"
         figure.savefig(path, dpi=110)
