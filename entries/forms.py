@@ -6,6 +6,22 @@ from .models import FaceEntry, FacePhoto
 from .recognition import faces
 
 
+def analyse_upload(form, upload, *, exclude_id, largest_face=False, allow_duplicate=False, hint=""):
+    """Analyse an uploaded photo for a form: the face, or None with the reason added to the photo field."""
+    try:
+        face = faces.analyse(upload.read(), largest_face=largest_face)
+    except FaceRecError as exc:
+        form.add_error("photo", forms.ValidationError(exc.message, code=exc.code))
+        return None
+    other = identification.duplicate_of(face, exclude_id=exclude_id)
+    if other and not allow_duplicate:
+        form.add_error("photo", forms.ValidationError(
+            f"This face matches employee {other.employee_code} ({other.name}), similarity "
+            f"{other.similarity:.3f}.{hint}", code="duplicate_face"))
+        return None
+    return face
+
+
 class IdentifyForm(forms.Form):
     photo = forms.FileField(help_text="A JPEG, PNG or WebP photo with one or more faces.")
     department = forms.CharField(required=False, help_text="Search only this department (optional).")
@@ -43,18 +59,10 @@ class FaceEntryForm(forms.ModelForm):
         cleaned = super().clean()
         upload = cleaned.get("photo")
         if upload:
-            try:
-                self.face = faces.analyse(upload.read(), largest_face=cleaned.get("largest_face", False))
-            except FaceRecError as exc:
-                self.add_error("photo", forms.ValidationError(exc.message, code=exc.code))
-                return cleaned
-            other = identification.duplicate_of(self.face, exclude_id=self.instance.pk)
-            if other and not cleaned.get("allow_duplicate_face"):
-                self.add_error("photo", forms.ValidationError(
-                    f"This face matches employee {other.employee_code} ({other.name}), similarity "
-                    f"{other.similarity:.3f}. Tick \"Allow a duplicate face\" if they really are different people.",
-                    code="duplicate_face",
-                ))
+            self.face = analyse_upload(
+                self, upload, exclude_id=self.instance.pk, largest_face=cleaned.get("largest_face", False),
+                allow_duplicate=cleaned.get("allow_duplicate_face", False),
+                hint=' Tick "Allow a duplicate face" if they really are different people.')
         return cleaned
 
 
@@ -75,14 +83,5 @@ class FacePhotoInlineForm(forms.ModelForm):
         cleaned = super().clean()
         upload = cleaned.get("photo")
         if upload and not self.instance.pk:
-            try:
-                self.face = faces.analyse(upload.read())
-            except FaceRecError as exc:
-                self.add_error("photo", forms.ValidationError(exc.message, code=exc.code))
-                return cleaned
-            other = identification.duplicate_of(self.face, exclude_id=self.instance.entry_id)
-            if other:
-                self.add_error("photo", forms.ValidationError(
-                    f"This face matches employee {other.employee_code} ({other.name}), similarity "
-                    f"{other.similarity:.3f}.", code="duplicate_face"))
+            self.face = analyse_upload(self, upload, exclude_id=self.instance.entry_id)
         return cleaned

@@ -111,6 +111,13 @@ def test_reembed_recomputes_stale_embeddings(photo):
     assert "Re-embedded 1 of 1" in run("reembed", "--all")
 
 
+def test_check_reports_missing_mobilefacenet_weights(tmp_path):
+    with override_settings(FACEREC={"MODEL": "MobileFaceNet", "MODELS_DIR": str(tmp_path)}):
+        with pytest.raises(Exception, match="entries.E002"):
+            call_command("check")
+    call_command("check")  # installed by scripts/install-models.sh
+
+
 def test_check_reports_a_model_without_weights(tmp_path, monkeypatch):
     monkeypatch.setenv("DEEPFACE_HOME", str(tmp_path))
     with override_settings(FACEREC={"MODEL": "ArcFace"}):
