@@ -17,7 +17,7 @@ class FaceResult:
     candidates: list[Match]
     threshold: float
     model_name: str
-    gallery_size: int
+    searched: int  # photos compared: what the threshold and the confidence are calibrated for
     match: Match | None = field(init=False)
     confidence: float = field(init=False)
 
@@ -25,7 +25,7 @@ class FaceResult:
         best = self.candidates[0] if self.candidates else None
         self.match = best if best and best.similarity >= self.threshold else None
         self.confidence = calibration.identify_confidence(
-            self.model_name, best.similarity if best else None, self.gallery_size, self.match is not None)
+            self.model_name, best.similarity if best else None, self.searched, self.match is not None)
 
     @property
     def decision(self) -> str:
@@ -52,12 +52,11 @@ def identify(*, image: bytes, k: int = 3, threshold: float | None = None, depart
         raise NoFaceFound("No face was found in the photo.")
     search = index()
     model = conf.get("MODEL")
-    gallery_size = search.gallery_size(department)
+    gallery_size, searched = search.gallery_size(department), search.photo_count(department)
     if threshold is None:
-        threshold = calibration.identify_threshold(model, search.photo_count(department))
+        threshold = calibration.identify_threshold(model, searched)
     results = [
-        FaceResult(face.box, search.search(face.embedding, k=k, department=department), threshold, model,
-                   gallery_size)
+        FaceResult(face.box, search.search(face.embedding, k=k, department=department), threshold, model, searched)
         for face in found
     ]
     return Identification(results, model, gallery_size, threshold)
