@@ -26,8 +26,11 @@ test:  ## install and run every test (SQLite, then PostgreSQL when reachable)
 lint:
 	.venv/bin/ruff check .
 
+LFW_DIR ?= ../shared/lfw-dev
+
 bench: install  ## every benchmark: ratios against a baseline measured in the same run
 	$(PY) bench/register.py
 	$(PY) bench/identify.py
-	$(PY) bench/search.py
+	DEBUG=1 $(PY) manage.py evaluate --pairs $(LFW_DIR)/pairs.csv --workers 2 --cache data/lfw-embeddings.npz >/dev/null
+	$(PY) bench/search.py --embeddings data/lfw-embeddings.npz --sizes 10000,100000,1000000 --ef-search 40,100,120,200
 	$(PY) bench/bulk_import.py

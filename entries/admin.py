@@ -4,6 +4,7 @@ import base64
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -44,7 +45,7 @@ class FacePhotoInline(admin.TabularInline):
 class FaceEntryAdmin(admin.ModelAdmin):
     form = FaceEntryForm
     inlines = [FacePhotoInline]
-    list_display = ["thumbnail_tag", "employee_code", "name", "department", "gender", "created_at"]
+    list_display = ["thumbnail_tag", "employee_code", "name", "department", "gender", "photo_count", "created_at"]
     list_display_links = ["thumbnail_tag", "employee_code"]
     search_fields = ["employee_code", "name"]
     list_filter = ["department", "gender"]
@@ -57,7 +58,11 @@ class FaceEntryAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("image", "embedding")
+        return super().get_queryset(request).defer("image", "embedding").annotate(photo_total=Count("photos"))
+
+    @admin.display(description="Photos", ordering="photo_total")
+    def photo_count(self, entry):
+        return 1 + entry.photo_total
 
     change_list_template = "admin/entries/faceentry/change_list.html"
 

@@ -78,6 +78,8 @@ class FacePhotoInlineForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.face = None
+        if self.instance.pk:  # an enrolled photo is kept or deleted, never replaced in place
+            self.fields["photo"].widget = forms.HiddenInput()
 
     def clean(self):
         cleaned = super().clean()

@@ -8,7 +8,8 @@ aligns the face the way it was trained:
 - ``MobileFaceNet`` (default, 192-d): MTCNN's O-Net refines the five ArcFace points (eye centres,
   nose tip, mouth corners) inside the detected face, a similarity transform maps them onto the
   ArcFace 112x112 template, and the embedding is the sum of the photo's and its mirror image's.
-- ``Dlib`` (128-d): dlib's own 150 px chip with 25 % padding, embedded by dlib's ResNet.
+- ``Dlib`` (128-d): dlib's own 150 px chip with 25 % padding, embedded by dlib's ResNet, also
+  the sum of the photo's and its mirror image's.
 - any other DeepFace model name: the dlib chip, resized to that model's input.
 
 Only the faces that will be used are embedded (the largest first). Models are loaded lazily,
@@ -219,7 +220,9 @@ class _DeepFaceModel:
 
     def embed(self, chip: np.ndarray) -> np.ndarray:
         if self.model_name == DLIB_MODEL:
-            return np.asarray(self._model.model.model.compute_face_descriptor(chip), dtype=np.float32)
+            # The face and its mirror image: measured on lfw-dev, TPIR at FPIR 1 % rises by 7 points (README).
+            describe = self._model.model.model.compute_face_descriptor
+            return _unit(describe(chip)) + _unit(describe(np.ascontiguousarray(chip[:, ::-1])))
         import cv2
 
         # DeepFace models take a BGR float image in [0, 1] at their input size, stored as (width, height).
