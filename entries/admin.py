@@ -5,14 +5,14 @@ import base64
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from . import conf, identification, services
-from .exceptions import FaceRecError
+from .exceptions import EntryGone, FaceRecError
 from .forms import FaceEntryForm, FacePhotoInlineForm, IdentifyForm
 from .models import FaceEntry, FacePhoto
 from .recognition import calibration, images
@@ -137,8 +137,11 @@ class FaceEntryAdmin(admin.ModelAdmin):
         metadata = {name: form.cleaned_data[name] for name in services.METADATA_FIELDS}
         face, allow = form.face, form.cleaned_data.get("allow_duplicate_face", False)
         if change:
-            services.entry_update(entry=obj, image=face.image if face else None, face=face,
-                                  allow_duplicate_face=allow, **metadata)
+            try:
+                services.entry_update(entry=obj, image=face.image if face else None, face=face,
+                                      allow_duplicate_face=allow, **metadata)
+            except EntryGone as exc:
+                raise Http404(exc.message) from exc
         else:
             entry = services.entry_register(image=face.image, face=face, allow_duplicate_face=allow, **metadata)
             obj.pk, obj.created_at = entry.pk, entry.created_at

@@ -67,3 +67,10 @@ class TooManyPhotos(FaceRecError):
 class PhotoAlreadyEnrolled(FaceRecError):
     code = "photo_already_enrolled"
     status = 409
+
+
+class EntryGone(FaceRecError):
+    """The entry was deleted while a request that changes it was being handled: it stays deleted."""
+
+    code = "not_found"
+    status = 404

@@ -2,14 +2,49 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+from contextlib import contextmanager
+
+from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from . import conf, identification
-from .exceptions import DuplicateEmployeeCode, DuplicateFace, PhotoAlreadyEnrolled, TooManyPhotos
+from .exceptions import DuplicateEmployeeCode, DuplicateFace, EntryGone, PhotoAlreadyEnrolled, TooManyPhotos
 from .models import FaceEntry, FacePhoto
 from .recognition import faces
 
 METADATA_FIELDS = ("employee_code", "name", "gender", "department")
+WRITE_LOCK = 0x46616365  # PostgreSQL advisory lock taken by every write to face entries
+
+
+@contextmanager
+def _serialised_write(entry: FaceEntry | None = None):
+    """One transaction that sees every write committed before it and lets none in until it ends.
+
+    So the duplicate-face check and the insert are one step, and an entry deleted meanwhile is
+    never written back. SQLite transactions begin IMMEDIATE (settings), which serialises writers
+    already; PostgreSQL takes an advisory lock. Slow work (embedding) happens before, never inside.
+    """
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [WRITE_LOCK])
+        if entry is not None and not FaceEntry.objects.filter(pk=entry.pk).exists():
+            raise _gone(entry)
+        yield
+
+
+def _gone(entry: FaceEntry) -> EntryGone:
+    return EntryGone(f"{entry.employee_code} was deleted while this request was being handled.",
+                     employee_code=entry.employee_code)
+
+
+def _update(photo) -> None:
+    """Save an existing row; never insert it again if it was deleted meanwhile."""
+    try:
+        photo.save(force_update=True)
+    except DatabaseError as exc:
+        if "did not affect any rows" in str(exc):
+            raise _gone(photo.entry if isinstance(photo, FacePhoto) else photo) from exc
+        raise
 
 
 def _duplicate(code: str) -> DuplicateEmployeeCode:
@@ -54,10 +89,10 @@ def entry_register(
         entry.gender = gender
     entry.apply_face(face := _face_for(image, face, largest_face))
     entry.full_clean(validate_unique=False)
-    if not allow_duplicate_face:
-        _refuse_duplicate_face(face, exclude_id=None)
     try:
-        with transaction.atomic():
+        with _serialised_write():
+            if not allow_duplicate_face:
+                _refuse_duplicate_face(face, exclude_id=None)
             entry.save()
     except IntegrityError as exc:
         if FaceEntry.objects.filter(employee_code=employee_code).exists():
@@ -82,23 +117,24 @@ def entry_update(
     code = fields.get("employee_code")
     if code and code != entry.employee_code and FaceEntry.objects.filter(employee_code=code).exists():
         raise _duplicate(code)
+    new_face = None
     if image is not None and faces.digest(image) != entry.image_sha256:
         entry.apply_face(new_face := _face_for(image, face, largest_face))
-        if not allow_duplicate_face:
-            _refuse_duplicate_face(new_face, exclude_id=entry.pk)
     for name, value in fields.items():
         setattr(entry, name, value)
     entry.full_clean(validate_unique=False)
     try:
-        with transaction.atomic():
-            entry.save()
+        with _serialised_write(entry):
+            if new_face is not None and not allow_duplicate_face:
+                _refuse_duplicate_face(new_face, exclude_id=entry.pk)
+            _update(entry)
     except IntegrityError as exc:
         raise _duplicate(code or entry.employee_code) from exc
     return entry
 
 
 def entry_delete(*, entry: FaceEntry) -> None:
-    with transaction.atomic():
+    with _serialised_write():
         entry.delete()
 
 
@@ -119,17 +155,17 @@ def photo_add(
     if face.sha256 == entry.image_sha256 or entry.photos.filter(image_sha256=face.sha256).exists():
         raise PhotoAlreadyEnrolled(f"This photo is already one of {entry.employee_code}'s.",
                                    employee_code=entry.employee_code)
-    if not allow_duplicate_face:
-        _refuse_duplicate_face(face, exclude_id=entry.pk)
     photo = FacePhoto(entry=entry)
     photo.apply_face(face)
-    with transaction.atomic():
+    with _serialised_write(entry):
+        if not allow_duplicate_face:
+            _refuse_duplicate_face(face, exclude_id=entry.pk)
         photo.save()
     return photo
 
 
 def photo_remove(*, photo: FacePhoto) -> None:
-    with transaction.atomic():
+    with _serialised_write():
         photo.delete()
 
 
@@ -139,8 +175,10 @@ def entry_reembed(*, entry: FaceEntry, largest_face: bool = True) -> FaceEntry:
     A photo registered with largest_face would otherwise fail again, so the largest face is taken; photos
     already enrolled are not refused by the quality gate again.
     """
-    with transaction.atomic():
-        for photo in entry.all_photos():
-            photo.apply_face(faces.analyse(bytes(photo.image), largest_face=largest_face, check_quality=False))
-            photo.save()
+    photos = entry.all_photos()
+    for photo in photos:
+        photo.apply_face(faces.analyse(bytes(photo.image), largest_face=largest_face, check_quality=False))
+    with _serialised_write(entry):
+        for photo in photos:
+            _update(photo)
     return entry
