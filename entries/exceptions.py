@@ -12,7 +12,7 @@ class FaceRecError(Exception):
 
 
 class InvalidImage(FaceRecError):
-    """The bytes are not a JPEG, PNG or WebP photo."""
+    """The bytes are not a JPEG, PNG, WebP or HEIC photo."""
 
     code = "unsupported_image"
     status = 415

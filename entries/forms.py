@@ -23,7 +23,7 @@ def analyse_upload(form, upload, *, exclude_id, largest_face=False, allow_duplic
 
 
 class IdentifyForm(forms.Form):
-    photo = forms.FileField(help_text="A JPEG, PNG or WebP photo with one or more faces.")
+    photo = forms.FileField(help_text="A JPEG, PNG, WebP or HEIC photo with one or more faces.")
     department = forms.CharField(required=False, help_text="Search only this department (optional).")
 
 
@@ -32,7 +32,7 @@ class FaceEntryForm(forms.ModelForm):
 
     photo = forms.FileField(
         required=False,
-        help_text="A JPEG, PNG or WebP photo showing one face, front-facing. Leave empty to keep the current photo.",
+        help_text="A JPEG, PNG, WebP or HEIC photo showing one face, front-facing. Leave empty to keep the current photo.",
     )
     largest_face = forms.BooleanField(
         required=False, label="Use the largest face",
@@ -53,7 +53,7 @@ class FaceEntryForm(forms.ModelForm):
         self.face = None
         if self.instance._state.adding:
             self.fields["photo"].required = True
-            self.fields["photo"].help_text = "A JPEG, PNG or WebP photo showing one face, front-facing."
+            self.fields["photo"].help_text = "A JPEG, PNG, WebP or HEIC photo showing one face, front-facing."
 
     def clean(self):
         cleaned = super().clean()

@@ -83,3 +83,17 @@ def test_a_large_photo_is_downscaled_for_detection_but_boxed_in_full_size_pixels
     small_face, big_face = faces.analyse(encode(image)), faces.analyse(encode(big))
     assert big_face.box[2] == pytest.approx(small_face.box[2] * 2, rel=0.15)
     assert distance(small_face, big_face) < 0.1
+
+
+def test_a_16_bit_grey_photo_of_a_face_is_found(photo):
+    grey = np.asarray(Image.open(images.io.BytesIO(photo("img1.jpg"))).convert("L"), dtype=np.uint16) * 257
+    face = faces.analyse(encode(Image.fromarray(grey), "PNG"))
+    assert distance(face, faces.analyse(photo("img1.jpg"))) < 0.3
+
+
+@pytest.mark.parametrize("fmt", ["MPO", "HEIF"])
+def test_phone_photos_mpo_and_heic_are_read(photo, fmt):
+    image = Image.open(images.io.BytesIO(photo("img1.jpg")))
+    extra = {"save_all": True, "append_images": [image.resize((64, 64))]} if fmt == "MPO" else {}
+    face = faces.analyse(encode(image, fmt, **extra))
+    assert distance(face, faces.analyse(photo("img1.jpg"))) < 0.05

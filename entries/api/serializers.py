@@ -79,7 +79,7 @@ class FaceEntrySerializer(serializers.ModelSerializer):
     time = serializers.DateTimeField(source="created_at", read_only=True)
     updated = serializers.DateTimeField(source="updated_at", read_only=True)
     Image = Base64ImageField(
-        source="image", help_text="JPEG, PNG or WebP photo of one face: a file (multipart) or base64 (JSON).",
+        source="image", help_text="JPEG, PNG, WebP or HEIC photo of one face: a file (multipart) or base64 (JSON).",
     )
     largest_face = serializers.BooleanField(
         write_only=True, default=False,
@@ -125,7 +125,7 @@ class FacePhotoSerializer(serializers.Serializer):
 
     id = serializers.SerializerMethodField()
     primary = serializers.SerializerMethodField(help_text="The entry's main photo (replace it with PUT Image).")
-    Image = Base64ImageField(source="image", help_text="JPEG, PNG or WebP photo of the employee's face.")
+    Image = Base64ImageField(source="image", help_text="JPEG, PNG, WebP or HEIC photo of the employee's face.")
     largest_face = serializers.BooleanField(write_only=True, default=False)
     allow_duplicate_face = serializers.BooleanField(write_only=True, default=False)
     face_box = serializers.JSONField(read_only=True)
@@ -140,7 +140,7 @@ class FacePhotoSerializer(serializers.Serializer):
 
 
 class IdentifyRequestSerializer(serializers.Serializer):
-    Image = Base64ImageField(help_text="JPEG, PNG or WebP photo: a file (multipart) or base64 (JSON).")
+    Image = Base64ImageField(help_text="JPEG, PNG, WebP or HEIC photo: a file (multipart) or base64 (JSON).")
     k = serializers.IntegerField(min_value=1, max_value=50, default=3, help_text="Candidates per face.")
     threshold = serializers.FloatField(
         min_value=0.0, max_value=1.0, required=False,
@@ -151,7 +151,7 @@ class IdentifyRequestSerializer(serializers.Serializer):
 
 
 class VerifyRequestSerializer(serializers.Serializer):
-    Image = Base64ImageField(help_text="JPEG, PNG or WebP photo; its largest face is compared.")
+    Image = Base64ImageField(help_text="JPEG, PNG, WebP or HEIC photo; its largest face is compared.")
     Employeecode = serializers.CharField(max_length=64, validators=[employee_code_validator])
     threshold = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
 

@@ -1,4 +1,8 @@
-"""Photo decoding: trust the bytes, not the file name or declared type."""
+"""Photo decoding: trust the bytes, not the file name or declared type.
+
+JPEG (MPO too: what many phones and cameras write, read as its first frame), PNG, WebP and
+HEIC/HEIF (iPhones, through pillow-heif). 16-bit photos are scaled to 8 bits, not clipped.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,20 @@ from PIL import Image, ImageOps
 from .. import conf
 from ..exceptions import ImageTooLarge, InvalidImage
 
-ALLOWED_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+OPENERS = ["JPEG", "PNG", "WEBP", "HEIF"]  # Pillow's JPEG opener also reads MPO
+ALLOWED_FORMATS = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp",
+                   "HEIF": "image/heif"}
+WIDE_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N"}  # 16- or 32-bit integer grey
+_heif_registered = False
+
+
+def _register_heif() -> None:
+    global _heif_registered
+    if not _heif_registered:
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+        _heif_registered = True
 
 
 @dataclass(frozen=True)
@@ -42,7 +59,7 @@ def check_size(data: bytes) -> None:
 
 
 def decode(data: bytes, keep_side: int | None = None) -> Photo:
-    """Decode JPEG, PNG or WebP bytes to upright RGB, or raise InvalidImage / ImageTooLarge.
+    """Decode JPEG, MPO, PNG, WebP or HEIC bytes to upright RGB, or raise InvalidImage / ImageTooLarge.
 
     With keep_side, a large JPEG is decoded at 1/2, 1/4 or 1/8 scale (DCT scaling, far cheaper
     than decoding in full) as long as its long side stays at least keep_side pixels.
@@ -51,10 +68,11 @@ def decode(data: bytes, keep_side: int | None = None) -> Photo:
     if not data:
         raise InvalidImage("The image is empty.")
     max_pixels = conf.get("MAX_IMAGE_PIXELS")
+    _register_heif()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS))
+            image = Image.open(io.BytesIO(data), formats=OPENERS)
             if image.width * image.height > max_pixels:
                 raise ImageTooLarge(
                     f"The image has {image.width}x{image.height} pixels; the limit is {max_pixels} pixels.",
@@ -62,19 +80,30 @@ def decode(data: bytes, keep_side: int | None = None) -> Photo:
                 )
             mime_type = ALLOWED_FORMATS[image.format]
             full_width = image.width
-            if keep_side and image.format == "JPEG":
+            if keep_side and image.format in ("JPEG", "MPO"):
                 reduce = max((r for r in (1, 2, 4, 8) if max(image.size) / r >= keep_side), default=1)
                 if reduce > 1:
                     image.draft("RGB", (-(-image.width // reduce), -(-image.height // reduce)))
             scale = full_width / image.width
-            image = ImageOps.exif_transpose(image).convert("RGB")
+            image = ImageOps.exif_transpose(image)
+            image = _eight_bit(image) if image.mode in WIDE_MODES else image
+            image = image.convert("RGB")
     except ImageTooLarge:
         raise
-    except (Image.UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise InvalidImage("The file is not a JPEG, PNG or WebP image.") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageTooLarge(f"The image declares more than {max_pixels} pixels.", limit=max_pixels) from None
+    except Image.UnidentifiedImageError:
+        raise InvalidImage("The file is not a JPEG, PNG, WebP or HEIC image.") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise InvalidImage(f"The image could not be decoded: {exc}") from None
     return Photo(data=data, mime_type=mime_type, rgb=np.asarray(image), scale=scale)
+
+
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """A 16-bit (or wider) grey photo as 8-bit grey, its full range scaled rather than clipped at 255."""
+    pixels = np.asarray(image, dtype=np.float64)
+    top = 65535.0 if image.mode.startswith("I;16") else max(float(pixels.max()), 1.0)
+    return Image.fromarray(np.clip(pixels * (255.0 / top), 0, 255).astype(np.uint8), "L")
 
 
 def thumbnail(rgb: np.ndarray, box: tuple[int, int, int, int] | None, size: int) -> bytes:
