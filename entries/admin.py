@@ -36,6 +36,11 @@ class FacePhotoInline(admin.TabularInline):
     readonly_fields = ["face", "embedding_model", "created_at"]
     verbose_name_plural = "more photos of this employee (recognised better than from one photo)"
 
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form.may_view_entries = request.user.has_perm("entries.view_faceentry")
+        return formset
+
     @admin.display(description="Face")
     def face(self, photo):
         return thumbnail_html(photo) if photo.pk else "-"
@@ -56,6 +61,11 @@ class FaceEntryAdmin(admin.ModelAdmin):
         ("Photo", {"fields": ["photo_preview", "photo", "largest_face", "allow_duplicate_face"]}),
         ("Face embedding", {"fields": ["embedding_summary", "created_at", "updated_at"]}),
     ]
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.may_view_entries = request.user.has_perm("entries.view_faceentry")
+        return form
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("image", "embedding").annotate(photo_total=Count("photos"))

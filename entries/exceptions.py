@@ -44,6 +44,11 @@ class DuplicateFace(FaceRecError):
     code = "duplicate_face"
     status = 409
 
+    def anonymous(self) -> "DuplicateFace":
+        """The same refusal without saying whose face it is (for those who may not view entries)."""
+        return DuplicateFace("This face matches another employee. If they really are different people "
+                             "(e.g. twins), allow duplicate faces.")
+
 
 class StaleEmbedding(FaceRecError):
     """The entry's embedding was made by another model; run `manage.py reembed`."""

@@ -15,9 +15,9 @@ def analyse_upload(form, upload, *, exclude_id, largest_face=False, allow_duplic
         return None
     other = identification.duplicate_of(face, exclude_id=exclude_id)
     if other and not allow_duplicate:
-        form.add_error("photo", forms.ValidationError(
-            f"This face matches employee {other.employee_code} ({other.name}), similarity "
-            f"{other.similarity:.3f}.{hint}", code="duplicate_face"))
+        who = (f"employee {other.employee_code} ({other.name}), similarity {other.similarity:.3f}"
+               if form.may_view_entries else "another employee")  # who a face is: only for viewers
+        form.add_error("photo", forms.ValidationError(f"This face matches {who}.{hint}", code="duplicate_face"))
         return None
     return face
 
@@ -30,9 +30,12 @@ class IdentifyForm(forms.Form):
 class FaceEntryForm(forms.ModelForm):
     """Admin form: metadata plus a photo, analysed in clean() so face problems show on the form."""
 
+    may_view_entries = False  # set by the admin per request: may the user learn whose face a photo is?
+
     photo = forms.FileField(
         required=False,
-        help_text="A JPEG, PNG, WebP or HEIC photo showing one face, front-facing. Leave empty to keep the current photo.",
+        help_text="A JPEG, PNG, WebP or HEIC photo showing one face, front-facing. "
+                  "Leave empty to keep the current photo.",
     )
     largest_face = forms.BooleanField(
         required=False, label="Use the largest face",
@@ -68,6 +71,8 @@ class FaceEntryForm(forms.ModelForm):
 
 class FacePhotoInlineForm(forms.ModelForm):
     """One more photo of the employee, analysed in clean() so face problems show beside it."""
+
+    may_view_entries = False
 
     photo = forms.FileField(required=False, help_text="Another clear, front-facing photo of the same employee.")
 

@@ -121,6 +121,7 @@ class FaceEntry(PhotoFields):
         verbose_name = "face entry"
         verbose_name_plural = "face entries"
         ordering = ["employee_code"]
+        permissions = [("view_embedding", "Can view face embeddings (the biometric templates)")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(embedding_sha256=F("image_sha256")), name="embedding_matches_image"

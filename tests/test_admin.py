@@ -51,7 +51,7 @@ def test_a_group_photo_is_refused_unless_the_largest_face_is_chosen(admin_client
 
 def test_a_file_that_is_not_an_image_is_refused(admin_client):
     response = admin_client.post(f"{CHANGELIST}add/", form(b"GIF89a nonsense"))
-    assert "not a JPEG, PNG or WebP" in response.content.decode()
+    assert "not a JPEG, PNG, WebP or HEIC" in response.content.decode()
 
 
 def test_duplicate_employee_code_is_a_form_error(admin_client, photo):

@@ -10,7 +10,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
 
-from ..exceptions import FaceRecError
+from ..exceptions import DuplicateFace, FaceRecError
 
 
 def _body(code, message, details=None):
@@ -31,6 +31,9 @@ def _first_message(detail):
 
 
 def exception_handler(exc, context):
+    request = context.get("request")
+    if isinstance(exc, DuplicateFace) and request and not request.user.has_perm("entries.view_faceentry"):
+        exc = exc.anonymous()  # who a face is: only for those who may view entries
     if isinstance(exc, FaceRecError):
         return Response(_body(exc.code, exc.message, exc.details), status=exc.status)
     if isinstance(exc, RequestDataTooBig):

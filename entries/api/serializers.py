@@ -6,12 +6,16 @@ import binascii
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
 
 from .. import conf
 from ..exceptions import ImageTooLarge
 from ..models import FaceEntry, Gender
 from ..recognition import faces, images
 from ..validators import employee_code_validator
+
+VIEW_ENTRIES = "entries.view_faceentry"
+VIEW_EMBEDDINGS = "entries.view_embedding"
 
 
 @extend_schema_field(OpenApiTypes.BYTE)  # base64 in JSON; a file part in multipart requests
@@ -110,8 +114,13 @@ class FaceEntrySerializer(serializers.ModelSerializer):
             self.fields["Image"].required = False
         request = self.context.get("request")
         wanted = request.query_params.get("include", "").split(",") if request else []
+        if "embeddings" in wanted and not request.user.has_perm(VIEW_EMBEDDINGS):
+            raise PermissionDenied("Face embeddings are biometric templates: reading them needs the "
+                                   "'Can view face embeddings' permission.")
         if "embeddings" not in wanted:
             self.fields.pop("embeddings")
+        if request and not request.user.has_perm(VIEW_ENTRIES):  # e.g. may change but not view: no photo back
+            self.fields["Image"].write_only = True
 
     def get_embeddings(self, entry) -> list[list[float]]:
         return [[round(float(x), 7) for x in photo.vector] for photo in entry.all_photos()]
