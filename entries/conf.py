@@ -18,6 +18,7 @@ DEFAULTS = {
     "MAX_IMAGE_PIXELS": 40_000_000,
     "THUMBNAIL_SIZE": 96,
     "MAX_PHOTOS_PER_ENTRY": 10,
+    "MAX_FACES_PER_PHOTO": 30,
     # Recognition: None means "use the calibrated value" (entries/recognition/calibration.json).
     "VERIFY_THRESHOLD": None,
     "IDENTIFY_THRESHOLD": None,

@@ -79,3 +79,15 @@ class EntryGone(FaceRecError):
 
     code = "not_found"
     status = 404
+
+
+class TooManyFaces(FaceRecError):
+    """More faces than FACEREC_MAX_FACES_PER_PHOTO: each costs time, so a photo's cost stays bounded."""
+
+    code = "too_many_faces"
+    status = 422
+
+
+class ServiceUnavailable(FaceRecError):
+    code = "service_unavailable"
+    status = 503

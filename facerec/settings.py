@@ -72,6 +72,7 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'facerec.sqlite3'}"),
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # a restarted database costs no request a 500
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Several gunicorn workers on the embedded database: readers never block the writer (WAL),
     # writers queue for the lock instead of failing, and a commit does not wait for two fsyncs.
@@ -124,6 +125,7 @@ FACEREC = {
     "MAX_IMAGE_BYTES": FACEREC_MAX_IMAGE_BYTES,
     "MAX_IMAGE_PIXELS": env.int("FACEREC_MAX_IMAGE_PIXELS", default=40_000_000),
     "MAX_PHOTOS_PER_ENTRY": env.int("FACEREC_MAX_PHOTOS_PER_ENTRY", default=10),
+    "MAX_FACES_PER_PHOTO": env.int("FACEREC_MAX_FACES_PER_PHOTO", default=30),
     "VERIFY_THRESHOLD": env.float("FACEREC_VERIFY_THRESHOLD", default=None),
     "IDENTIFY_THRESHOLD": env.float("FACEREC_IDENTIFY_THRESHOLD", default=None),
     "IDENTIFY_FPIR": env.float("FACEREC_IDENTIFY_FPIR", default=0.01),

@@ -4,13 +4,18 @@ Body: {"code": "...", "message": "...", "details": {...}} (details optional,
 per-field messages for validation errors).
 """
 
+import logging
+
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
 
-from ..exceptions import DuplicateFace, FaceRecError
+from ..exceptions import DuplicateFace, FaceRecError, ServiceUnavailable
+
+log = logging.getLogger(__name__)
 
 
 def _body(code, message, details=None):
@@ -34,6 +39,9 @@ def exception_handler(exc, context):
     request = context.get("request")
     if isinstance(exc, DuplicateFace) and request and not request.user.has_perm("entries.view_faceentry"):
         exc = exc.anonymous()  # who a face is: only for those who may view entries
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        log.exception("database unavailable")
+        exc = ServiceUnavailable("The database is unavailable; try again in a moment.")
     if isinstance(exc, FaceRecError):
         return Response(_body(exc.code, exc.message, exc.details), status=exc.status)
     if isinstance(exc, RequestDataTooBig):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import conf
-from ..exceptions import MultipleFacesFound, NoFaceFound
+from ..exceptions import MultipleFacesFound, NoFaceFound, TooManyFaces
 from . import images, quality
 
 
@@ -67,6 +67,10 @@ def _detect(data: bytes, limit: int | None):
     engine = get_engine()
     photo = images.decode(data, keep_side=engine.detect_max_side)
     detections = engine.detect(photo.rgb)
+    most = conf.get("MAX_FACES_PER_PHOTO")
+    if len(detections) > most:
+        raise TooManyFaces(f"{len(detections)} faces were found in the photo; at most {most} are analysed.",
+                           count=len(detections), limit=most)
     chosen = detections[:limit]
     if photo.scale > 1 and any(d.eye_distance < MIN_DECODED_EYE_DISTANCE for d in chosen):
         full = images.decode(data)
