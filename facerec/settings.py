@@ -4,6 +4,7 @@ DATABASE_URL unset means SQLite in DATA_DIR; postgres://... means PostgreSQL.
 DEBUG is off unless asked; without DEBUG a SECRET_KEY is mandatory.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -35,6 +36,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "axes",
     "entries",
 ]
 
@@ -47,7 +49,20 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: locks out an address guessing passwords
 ]
+
+# Password guessing (admin, browsable API login): after LOGIN_FAILURE_LIMIT wrong passwords for one user
+# from one address, that pair is locked out for LOGIN_LOCKOUT_MINUTES; every failure is logged.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+
+# Throttling counts live in this cache: with several gunicorn workers point CACHE_URL at Redis
+# (redis://…) so they share them; the default counts per worker.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 
 ROOT_URLCONF = "facerec.urls"
 WSGI_APPLICATION = "facerec.wsgi.application"
@@ -126,6 +141,8 @@ FACEREC = {
     "MAX_IMAGE_PIXELS": env.int("FACEREC_MAX_IMAGE_PIXELS", default=40_000_000),
     "MAX_PHOTOS_PER_ENTRY": env.int("FACEREC_MAX_PHOTOS_PER_ENTRY", default=10),
     "MAX_FACES_PER_PHOTO": env.int("FACEREC_MAX_FACES_PER_PHOTO", default=30),
+    "TOKEN_TTL_DAYS": env.int("FACEREC_TOKEN_TTL_DAYS", default=90),
+    "TOKEN_FAILURE_LIMIT": env.int("FACEREC_TOKEN_FAILURE_LIMIT", default=20),
     "VERIFY_THRESHOLD": env.float("FACEREC_VERIFY_THRESHOLD", default=None),
     "IDENTIFY_THRESHOLD": env.float("FACEREC_IDENTIFY_THRESHOLD", default=None),
     "IDENTIFY_FPIR": env.float("FACEREC_IDENTIFY_FPIR", default=0.01),
@@ -135,10 +152,17 @@ FACEREC = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous API client gets 401 with WWW-Authenticate.
-        "rest_framework.authentication.TokenAuthentication",
+        "entries.api.authentication.GuardedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["entries.api.permissions.ModelPermissions"],
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle",
+                                 "rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("THROTTLE_ANON", default="30/min"),
+        "user": env.str("THROTTLE_USER", default="1200/min"),
+        "recognition": env.str("THROTTLE_RECOGNITION", default="240/min"),  # identify and verify, per user
+    },
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",

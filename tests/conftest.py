@@ -14,6 +14,14 @@ FACES_DIR = Path(os.environ.get("FACEREC_FACES_DIR", REPO.parent / "shared" / "f
 LFW_DIR = Path(os.environ.get("FACEREC_LFW_DIR", REPO.parent / "shared" / "lfw-dev"))
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Throttling and lockout counts start from zero in every test."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture(scope="session")
 def faces_dir() -> Path:
     if not (FACES_DIR / "identities.csv").is_file():

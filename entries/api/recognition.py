@@ -6,6 +6,7 @@ from rest_framework import parsers, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 
 from .. import identification
 from ..models import FaceEntry
@@ -26,6 +27,8 @@ class CanViewEntries(BasePermission):
 
 class RecognitionViewSet(viewsets.ViewSet):
     permission_classes = [CanViewEntries]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "recognition"
     parser_classes = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
 
     @extend_schema(request=IdentifyRequestSerializer, responses=IdentifyResponseSerializer)
