@@ -108,7 +108,7 @@ class FaceEntryAdmin(admin.ModelAdmin):
             raise PermissionDenied
         response = HttpResponse(bytes(entry.image), content_type=entry.image_mime)
         response["X-Content-Type-Options"] = "nosniff"
-        response["Cache-Control"] = "private, max-age=300"
+        response["Cache-Control"] = "no-store"
         return response
 
     @admin.display(description="Photo")

@@ -133,9 +133,17 @@ def entry_update(
     return entry
 
 
+def _checkpoint_sqlite() -> None:
+    """On SQLite, move deleted pages out of the WAL file now (secure_delete then overwrites them)."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 def entry_delete(*, entry: FaceEntry) -> None:
     with _serialised_write():
         entry.delete()
+        transaction.on_commit(_checkpoint_sqlite)
 
 
 def photo_add(
@@ -167,6 +175,7 @@ def photo_add(
 def photo_remove(*, photo: FacePhoto) -> None:
     with _serialised_write():
         photo.delete()
+        transaction.on_commit(_checkpoint_sqlite)
 
 
 def entry_reembed(*, entry: FaceEntry, largest_face: bool = True) -> FaceEntry:

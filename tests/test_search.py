@@ -90,7 +90,8 @@ def free_port():
 def two_servers(tmp_path, faces_dir):
     """Two gunicorn processes (one worker each) on one SQLite database file, and an API token."""
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'shared.sqlite3'}", "SECRET_KEY": "t",
-           "DJANGO_SETTINGS_MODULE": "facerec.settings", "ALLOWED_HOSTS": "127.0.0.1", "DEBUG": "0"}
+           "DJANGO_SETTINGS_MODULE": "facerec.settings", "ALLOWED_HOSTS": "127.0.0.1", "DEBUG": "0",
+           "SECURE_SSL_REDIRECT": "0"}  # plain HTTP on loopback, as behind a TLS proxy
     manage = [sys.executable, str(REPO / "manage.py")]
     subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, cwd=REPO)
     token = subprocess.run(

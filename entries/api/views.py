@@ -33,6 +33,11 @@ class FaceEntryViewSet(viewsets.ModelViewSet):
     search_fields = ["employee_code", "name"]
     ordering_fields = ["employee_code", "name", "department", "created_at"]
 
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"  # photos and embeddings are biometric data: never cached
+        return response
+
     def get_queryset(self):
         queryset = super().get_queryset()
         if self.action == "list":
