@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,21 +81,39 @@ def analyse_file(path: Path, largest_face: bool):
         return None, f"unreadable: {exc.strerror or exc}"
 
 
-def _warm_up():
+def _worker_start():
+    """In each worker: leave Ctrl-C to the parent (it stops the pool), and load the engine once."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     faces.get_engine()
 
 
+def _analyse_one(task):
+    return analyse_file(*task)
+
+
 def analyse_all(rows: list[Row], *, largest_face: bool, workers: int):
-    """Yield (row, analysis, error) in input order, analysing on `workers` processes."""
+    """Yield (row, analysis, error) in input order, analysing on `workers` processes.
+
+    If the caller stops early (an error, Ctrl-C, SIGTERM), the workers are terminated at once:
+    nothing is left running and nothing queued is analysed.
+    """
     if workers <= 1 or len(rows) < 2:
         for row in rows:
             yield (row, *analyse_file(row.path, largest_face))
         return
     # spawn: a fresh interpreter per worker, safe whatever the parent has loaded.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_warm_up) as pool:
-        results = pool.map(analyse_file, [r.path for r in rows], [largest_face] * len(rows), chunksize=1)
+    pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_worker_start)
+    finished = False
+    try:
+        results = pool.imap(_analyse_one, [(r.path, largest_face) for r in rows], chunksize=1)
         yield from ((row, *result) for row, result in zip(rows, results, strict=False))
+        finished = True
+    finally:
+        if finished:
+            pool.close()
+        else:
+            pool.terminate()
+        pool.join()
 
 
 def default_workers() -> int:

@@ -1,3 +1,4 @@
+import signal
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
@@ -48,8 +49,34 @@ class Command(BaseCommand):
             else:
                 todo.append(row)
 
-        seen: dict[str, FaceEntry] = {}
         bar = tqdm(total=len(todo), unit="photo", disable=no_progress, file=self.stderr._out, desc="Importing")
+        previous = signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops like Ctrl-C: promptly, cleanly
+        try:
+            self._import(todo, existing, report, bar, largest_face=largest_face, workers=workers,
+                         allow_duplicate_faces=allow_duplicate_faces)
+        except KeyboardInterrupt:
+            bar.close()
+            raise CommandError(
+                f"Interrupted after {report.created} created, {report.photos_added} added and {report.updated} "
+                "updated; every photo is either fully imported or not at all. Run the same command again to "
+                "finish (what is already imported is left unchanged).", returncode=130) from None
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        bar.close()
+
+        for name, reason in report.failures:
+            self.stderr.write(f"FAILED {name}: {reason}")
+        self.stdout.write(
+            f"{len(rows)} photos: {report.created} created, {report.photos_added} added to an employee, "
+            f"{report.updated} updated, "
+            f"{report.unchanged} unchanged, {report.skipped} skipped, {len(report.failures)} failed."
+        )
+        if report.failures:
+            raise CommandError(f"{len(report.failures)} of {len(rows)} photos failed (listed above).")
+
+    def _import(self, todo, existing, report, bar, *, largest_face, workers, allow_duplicate_faces):
+        """Analyse the photos on the workers and save each through the services, in input order."""
+        seen: dict[str, FaceEntry] = {}  # employees met in this run: their later photos are added
         for row, face, error in analyse_all(todo, largest_face=largest_face, workers=workers):
             bar.update()
             if error:
@@ -66,17 +93,6 @@ class Command(BaseCommand):
             except ValidationError as exc:
                 problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
                 report.failures.append((str(row.path), f"invalid: {problems}"))
-        bar.close()
-
-        for name, reason in report.failures:
-            self.stderr.write(f"FAILED {name}: {reason}")
-        self.stdout.write(
-            f"{len(rows)} photos: {report.created} created, {report.photos_added} added to an employee, "
-            f"{report.updated} updated, "
-            f"{report.unchanged} unchanged, {report.skipped} skipped, {len(report.failures)} failed."
-        )
-        if report.failures:
-            raise CommandError(f"{len(report.failures)} of {len(rows)} photos failed (listed above).")
 
     @staticmethod
     def _save(row, face: faces.FaceAnalysis, entry, report: Report, allow_duplicate_face: bool):
@@ -104,3 +120,7 @@ class Command(BaseCommand):
             return
         services.photo_add(entry=entry, image=face.image, face=face, allow_duplicate_face=allow_duplicate_face)
         report.photos_added += 1
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt

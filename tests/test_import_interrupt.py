@@ -1,0 +1,68 @@
+"""Stopping a bulk import (Ctrl-C or SIGTERM) is prompt, leaves no worker behind and nothing half-written."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.faces
+
+
+def children(pid):
+    """Processes whose parent is pid (read from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def running(pid):
+    """Alive and not a zombie (an exited process nobody has reaped yet runs nothing)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_an_interrupted_import_stops_promptly_with_no_orphans(tmp_path, faces_dir, stop):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for copy in range(8):  # enough work that the import is still running when it is stopped
+        for image in sorted(faces_dir.glob("img*.jpg")):
+            (photos / f"{image.stem}_{copy}.jpg").symlink_to(image)
+    database = tmp_path / "db.sqlite3"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "facerec.settings", "SECRET_KEY": "t", "DEBUG": "1",
+           "DATABASE_URL": f"sqlite:///{database}"}
+    manage = [sys.executable, str(REPO / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=REPO, check=True)
+    run = subprocess.Popen([*manage, "import_faces", str(photos), "--workers", "2", "--no-progress",
+                            "--allow-duplicate-faces"], env=env, cwd=REPO, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # wait until photos are being saved
+        time.sleep(0.5)
+        with sqlite3.connect(database) as db:
+            if db.execute('SELECT count(*) FROM "faceEntries"').fetchone()[0] >= 3:
+                break
+    workers = children(run.pid)
+    assert workers, "the import should be running on worker processes"
+    run.send_signal(stop)
+    _, stderr = run.communicate(timeout=15)  # promptly: seconds, not minutes
+    assert run.returncode == 130 and "Interrupted after" in stderr, stderr
+    time.sleep(1)
+    assert not [pid for pid in workers if running(pid)], "orphan workers"
+    with sqlite3.connect(database) as db:  # every stored photo has its embedding
+        rows = db.execute('SELECT count(*), sum(embedding_sha256 = image_sha256) FROM "faceEntries"').fetchone()
+    assert rows[0] == rows[1] and 3 <= rows[0] < 8 * 62
