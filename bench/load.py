@@ -1,0 +1,111 @@
+"""Load: N concurrent identify clients against gunicorn on loopback; throughput, latency and errors.
+
+Run: .venv/bin/python bench/load.py [--clients 8] [--requests 200] [--workers 2]
+A throwaway SQLite database gets the shared photos' 13 people; gunicorn serves it on 127.0.0.1 with
+--workers processes; each client (its own thread and connection) sends --requests identify calls with
+a real photo and checks every answer. Bounded in count and time, loopback only. Throttling is raised
+for the run (THROTTLE_RECOGNITION), as a deployment with this many kiosks would set it.
+"""
+
+import argparse
+import base64
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _setup import FACES_DIR, REPO  # noqa: E402
+
+PROBES = ["img2.jpg", "img9.jpg", "img17.jpg", "img38.jpg"]  # three enrolled people's other photos, a stranger
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="facerec-load-"))
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "facerec.settings", "SECRET_KEY": "load", "DEBUG": "0",
+           "SECURE_SSL_REDIRECT": "0", "ALLOWED_HOSTS": "127.0.0.1", "DATABASE_URL": f"sqlite:///{folder}/db.sqlite3",
+           "THROTTLE_RECOGNITION": "1000000/min", "THROTTLE_USER": "1000000/min"}
+    manage = [sys.executable, str(REPO / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=REPO, check=True)
+    people = folder / "people"
+    people.mkdir()
+    for name in ("img1.jpg", "img3.jpg", "img8.jpg", "img13.jpg", "img16.jpg", "img18.jpg", "img20.jpg"):
+        (people / name).symlink_to(FACES_DIR / name)
+    subprocess.run([*manage, "import_faces", str(people), "--no-progress"], env=env, cwd=REPO, check=True,
+                   stdout=subprocess.DEVNULL)
+    subprocess.run([*manage, "shell", "-c", "from django.contrib.auth.models import User; "
+                    "User.objects.create_superuser('load', 'l@x.org', 'pw')"], env=env, cwd=REPO, check=True)
+    token = subprocess.run([*manage, "drf_create_token", "load"], env=env, cwd=REPO, check=True,
+                           capture_output=True, text=True).stdout.split()[2]
+    port = free_port()
+    server = subprocess.Popen([str(REPO / ".venv/bin/gunicorn"), "facerec.wsgi", "--bind", f"127.0.0.1:{port}",
+                               "--workers", str(args.workers), "--timeout", "60"], env=env, cwd=REPO,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/api/identify/"
+    bodies = [{"Image": base64.b64encode((FACES_DIR / name).read_bytes()).decode()} for name in PROBES]
+    headers = {"Authorization": f"Token {token}"}
+    try:
+        for _ in range(120):  # wait for the server, then warm every worker up
+            try:
+                requests.post(url, json=bodies[0], headers=headers, timeout=30)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.5)
+        for _ in range(2 * args.workers):
+            requests.post(url, json=bodies[0], headers=headers, timeout=30)
+        seconds, errors, lock = [], [], threading.Lock()
+
+        def client(number):
+            session = requests.Session()
+            for i in range(args.requests):
+                body = bodies[(number + i) % len(bodies)]
+                start = time.perf_counter()
+                try:
+                    response = session.post(url, json=body, headers=headers, timeout=60)
+                    ok = response.status_code == 200 and response.json()["faces"]
+                except (requests.RequestException, ValueError, KeyError) as exc:
+                    ok, response = False, exc
+                with lock:
+                    seconds.append(time.perf_counter() - start)
+                    if not ok:
+                        errors.append(getattr(response, "status_code", str(response)))
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(args.clients)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    ms = np.array(seconds) * 1000
+    print(f"{args.clients} clients x {args.requests} identify requests, gunicorn --workers {args.workers}, "
+          f"SQLite, 7 enrolled, photos of 1-3 MP")
+    print(f"throughput {len(seconds) / elapsed:.1f} requests/s over {elapsed:.1f} s; "
+          f"latency p50 {np.median(ms):.0f} ms, p95 {np.percentile(ms, 95):.0f} ms; errors {len(errors)}"
+          + (f" ({sorted(set(map(str, errors)))})" if errors else ""))
+    sys.exit(1 if errors else 0)
+
+
+if __name__ == "__main__":
+    main()
