@@ -1,10 +1,17 @@
-"""Shared fixtures: real photos from ../shared/faces, users with and without permissions."""
+"""Shared fixtures: real photos from ../shared/faces, users with and without permissions, live servers."""
 
 import io
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 from django.contrib.auth.models import Permission, User
 from PIL import Image
 from rest_framework.test import APIClient
@@ -88,3 +95,54 @@ def api(superuser):
 def admin_client(client, superuser):
     client.force_login(superuser)
     return client
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Servers:
+    urls: list[str]  # .../api/ of each gunicorn process
+    auth: dict  # the Authorization header of a superuser's token
+    database: Path  # the SQLite file they share
+    masters: list  # the gunicorn master processes (each with one worker)
+
+
+@pytest.fixture
+def two_servers(tmp_path, faces_dir):
+    """Two gunicorn processes (one worker each) on one SQLite database file, and an API token."""
+    database = tmp_path / "shared.sqlite3"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "t",
+           "DJANGO_SETTINGS_MODULE": "facerec.settings", "ALLOWED_HOSTS": "127.0.0.1", "DEBUG": "0",
+           "SECURE_SSL_REDIRECT": "0"}  # plain HTTP on loopback, as behind a TLS proxy
+    manage = [sys.executable, str(REPO / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, cwd=REPO)
+    token = subprocess.run(
+        [*manage, "shell", "-c",
+         "from django.contrib.auth.models import User; from rest_framework.authtoken.models import Token;"
+         "u = User.objects.create_superuser('ops', 'o@x.org', 'pw'); print(Token.objects.create(user=u).key)"],
+        env=env, check=True, cwd=REPO, capture_output=True, text=True).stdout.split()[-1]
+    ports, processes = [free_port(), free_port()], []
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    for port in ports:
+        processes.append(subprocess.Popen(
+            [str(gunicorn), "facerec.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "120"],
+            env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    urls = [f"http://127.0.0.1:{port}/api/" for port in ports]
+    deadline = time.monotonic() + 60
+    for url in urls:
+        while True:
+            try:
+                requests.get(url, timeout=2)
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+    yield Servers(urls, {"Authorization": f"Token {token}"}, database, processes)
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)

@@ -1,7 +1,12 @@
-"""Races between real parallel requests through a live server: what answered last is what is stored."""
+"""Races and faults with real parallel requests through live servers: what is stored is always whole."""
 
 import base64
+import os
+import signal
+import sqlite3
 import threading
+import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -83,3 +88,38 @@ def test_one_face_registered_twice_in_parallel_is_stored_once(live_server, photo
     statuses = sorted(result["response"].status_code for _, result in posts)
     assert statuses == [201, 409], [r["response"].content for _, r in posts]
     assert FaceEntry.objects.count() == 1
+
+
+def test_a_worker_killed_mid_registration_leaves_nothing_half_written(two_servers, photo):
+    # Given registrations in flight on one server process...
+    url, auth = two_servers.urls[0], two_servers.auth
+    master = two_servers.masters[0].pid
+    worker = next(int(p.parent.name) for p in Path("/proc").glob("[0-9]*/stat")
+                  if p.read_text().rsplit(")", 1)[1].split()[1] == str(master))
+    body = {"Name": "Ann", "Image": b64(photo("img1.jpg")), "allow_duplicate_face": True}
+    posts = [in_thread(lambda code=code: _post_or_error(f"{url}entries/", {**body, "Employeecode": code}, auth))
+             for code in ("K1", "K2", "K3")]
+    time.sleep(0.3)
+    # ...when its worker is killed outright...
+    os.kill(worker, signal.SIGKILL)
+    for thread, _ in posts:
+        thread.join(60)
+    # ...then every entry stored is whole (photo and matching embedding), and the server recovers
+    with sqlite3.connect(two_servers.database) as db:
+        rows = db.execute('SELECT employee_code, length(embedding), embedding_sha256 = image_sha256 '
+                          'FROM "faceEntries"').fetchall()
+    assert all(size == 192 * 4 and matching for _, size, matching in rows), rows
+    answer = _post_or_error(f"{url}entries/", {**body, "Employeecode": "K9"}, auth, wait=60)
+    assert answer == 201
+
+
+def _post_or_error(url, body, auth, wait=0):
+    """The status of a POST, or the name of the connection error; retried for `wait` seconds."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return requests.post(url, json=body, headers=auth, timeout=60).status_code
+        except requests.RequestException as exc:
+            if time.monotonic() >= deadline:
+                return type(exc).__name__
+            time.sleep(0.5)
