@@ -63,7 +63,8 @@ def main():
         if name != REFERENCE:
             real.append(services.entry_register(employee_code=person, name=person,
                                                 image=(FACES_DIR / name).read_bytes(),
-                                                allow_duplicate_face=True, largest_face=True).vector)
+                                                allow_duplicate_face=True, largest_face=True,
+                                                consent_reference="benchmark").vector)
     fake = synthetic_gallery(args.gallery - len(real), real)
     QuerySet.bulk_create(FaceEntry.objects.all(), [
         FaceEntry(employee_code=f"SYN{i}", name="synthetic", image=b"-", image_mime="image/jpeg", image_sha256="-",

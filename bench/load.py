@@ -49,7 +49,8 @@ def main():
     people.mkdir()
     for name in ("img1.jpg", "img3.jpg", "img8.jpg", "img13.jpg", "img16.jpg", "img18.jpg", "img20.jpg"):
         (people / name).symlink_to(FACES_DIR / name)
-    subprocess.run([*manage, "import_faces", str(people), "--no-progress"], env=env, cwd=REPO, check=True,
+    subprocess.run([*manage, "import_faces", str(people), "--no-progress", "--consent-reference", "load test"],
+                   env=env, cwd=REPO, check=True,
                    stdout=subprocess.DEVNULL)
     subprocess.run([*manage, "shell", "-c", "from django.contrib.auth.models import User; "
                     "User.objects.create_superuser('load', 'l@x.org', 'pw')"], env=env, cwd=REPO, check=True)

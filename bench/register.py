@@ -23,7 +23,7 @@ def main():
         start = time.perf_counter()
         try:
             services.entry_register(employee_code=f"B{i}", name=path.stem, image=data, largest_face=True,
-                                    allow_duplicate_face=True)
+                                    allow_duplicate_face=True, consent_reference="benchmark")
         except FaceRecError:
             continue
         ours.append(time.perf_counter() - start)

@@ -55,10 +55,12 @@ class FaceEntryAdmin(admin.ModelAdmin):
     search_fields = ["employee_code", "name"]
     list_filter = ["department", "gender"]
     ordering = ["employee_code"]
-    readonly_fields = ["photo_preview", "embedding_summary", "created_at", "updated_at"]
+    readonly_fields = ["photo_preview", "embedding_summary", "created_at", "updated_at", "consent_recorded_by"]
     fieldsets = [
         (None, {"fields": ["employee_code", "name", "gender", "department"]}),
         ("Photo", {"fields": ["photo_preview", "photo", "largest_face", "allow_duplicate_face"]}),
+        ("Consent and retention", {"fields": ["consent_reference", "consent_at", "consent_recorded_by",
+                                              "employment_end", "retain_until"]}),
         ("Face embedding", {"fields": ["embedding_summary", "created_at", "updated_at"]}),
     ]
 
@@ -144,16 +146,18 @@ class FaceEntryAdmin(admin.ModelAdmin):
                 f"{1 + entry.photos.count()} photo(s) enrolled{stale}")
 
     def save_model(self, request, obj, form, change):
-        metadata = {name: form.cleaned_data[name] for name in services.METADATA_FIELDS}
+        metadata = {name: form.cleaned_data[name] for name in services.METADATA_FIELDS + services.CONSENT_FIELDS}
         face, allow = form.face, form.cleaned_data.get("allow_duplicate_face", False)
         if change:
             try:
                 services.entry_update(entry=obj, image=face.image if face else None, face=face,
-                                      allow_duplicate_face=allow, **metadata)
+                                      allow_duplicate_face=allow, recorded_by=request.user, **metadata)
             except EntryGone as exc:
                 raise Http404(exc.message) from exc
         else:
-            entry = services.entry_register(image=face.image, face=face, allow_duplicate_face=allow, **metadata)
+            metadata["consent_reference"] = metadata["consent_reference"] or ""
+            entry = services.entry_register(image=face.image, face=face, allow_duplicate_face=allow,
+                                            recorded_by=request.user, **metadata)
             obj.pk, obj.created_at = entry.pk, entry.created_at
             obj._state.adding = False
 

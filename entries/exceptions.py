@@ -91,3 +91,10 @@ class TooManyFaces(FaceRecError):
 class ServiceUnavailable(FaceRecError):
     code = "service_unavailable"
     status = 503
+
+
+class ConsentRequired(FaceRecError):
+    """Registration without the employee's recorded consent, while FACEREC_REQUIRE_CONSENT is on."""
+
+    code = "consent_required"
+    status = 422

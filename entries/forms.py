@@ -1,6 +1,6 @@
 from django import forms
 
-from . import identification
+from . import conf, identification
 from .exceptions import FaceRecError
 from .models import FaceEntry, FacePhoto
 from .recognition import faces
@@ -49,7 +49,8 @@ class FaceEntryForm(forms.ModelForm):
 
     class Meta:
         model = FaceEntry
-        fields = ["employee_code", "name", "gender", "department"]
+        fields = ["employee_code", "name", "gender", "department", "consent_reference", "consent_at",
+                  "employment_end", "retain_until"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -60,6 +61,11 @@ class FaceEntryForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
+        if (self.instance._state.adding and conf.get("REQUIRE_CONSENT")
+                and not (cleaned.get("consent_reference") or "").strip()):
+            self.add_error("consent_reference", forms.ValidationError(
+                "Record the employee's consent to biometric processing (the signed form) before registering "
+                "their face.", code="consent_required"))
         upload = cleaned.get("photo")
         if upload:
             self.face = analyse_upload(

@@ -14,6 +14,7 @@ from .recognition import faces
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
 MANIFEST_COLUMNS = ("image", "Employeecode", "Name", "gender", "Department")
+OPTIONAL_COLUMNS = ("consent_reference", "employment_end")  # employment_end as YYYY-MM-DD
 
 
 @dataclass
@@ -25,6 +26,8 @@ class Row:
     name: str
     gender: str = ""
     department: str = ""
+    consent_reference: str = ""
+    employment_end: str = ""
 
 
 @dataclass
@@ -66,6 +69,8 @@ def read_rows(source: Path, pattern: str = "*") -> list[Row]:
                 name=(record.get("Name") or "").strip() or (record.get("Employeecode") or "").strip(),
                 gender=(record.get("gender") or "").strip().lower(),
                 department=(record.get("Department") or "").strip(),
+                consent_reference=(record.get("consent_reference") or "").strip(),
+                employment_end=(record.get("employment_end") or "").strip(),
             )
             for record in reader
         ]

@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 
 import numpy as np
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -113,6 +114,19 @@ class FaceEntry(PhotoFields):
     department = models.CharField(max_length=128, blank=True, db_index=True)
     created_at = models.DateTimeField("created", auto_now_add=True)
     updated_at = models.DateTimeField("updated", auto_now=True, db_index=True)
+
+    # Consent to biometric processing (GDPR art. 9, BIPA) and how long the face may be kept.
+    consent_at = models.DateTimeField("consent given", null=True, blank=True)
+    consent_reference = models.CharField(
+        max_length=200, blank=True, help_text="The signed consent: document number, file name or form reference.")
+    consent_recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        editable=False)
+    employment_end = models.DateField(null=True, blank=True)
+    retain_until = models.DateField(
+        null=True, blank=True, db_index=True,
+        help_text="`purge_expired` deletes the entry after this day (default: employment end plus the retention "
+                  "period).")
 
     objects = FaceEntryQuerySet.as_manager()
 

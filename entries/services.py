@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import date, datetime, timedelta
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.utils import timezone
 
 from . import conf, identification
-from .exceptions import DuplicateEmployeeCode, DuplicateFace, EntryGone, PhotoAlreadyEnrolled, TooManyPhotos
+from .exceptions import (
+    ConsentRequired,
+    DuplicateEmployeeCode,
+    DuplicateFace,
+    EntryGone,
+    PhotoAlreadyEnrolled,
+    TooManyPhotos,
+)
 from .models import FaceEntry, FacePhoto
 from .recognition import faces
 
 METADATA_FIELDS = ("employee_code", "name", "gender", "department")
+CONSENT_FIELDS = ("consent_reference", "consent_at", "employment_end", "retain_until")
 WRITE_LOCK = 0x46616365  # PostgreSQL advisory lock taken by every write to face entries
 
 
@@ -80,13 +90,31 @@ def entry_register(
     largest_face: bool = False,
     allow_duplicate_face: bool = False,
     face: faces.FaceAnalysis | None = None,
+    consent_reference: str = "",
+    consent_at: datetime | None = None,
+    recorded_by=None,
+    employment_end: date | None = None,
+    retain_until: date | None = None,
 ) -> FaceEntry:
-    """Create an entry; the embedding is computed, and checked against others, before anything is written."""
+    """Create an entry; the embedding is computed, and checked against others, before anything is written.
+
+    With FACEREC_REQUIRE_CONSENT (the default) the employee's consent must be referenced.
+    """
+    if conf.get("REQUIRE_CONSENT") and not consent_reference.strip():
+        raise ConsentRequired(
+            "Registering a face needs the employee's consent to biometric processing: give consent_reference "
+            "(the signed form's number or file name).")
     if FaceEntry.objects.filter(employee_code=employee_code).exists():
         raise _duplicate(employee_code)
     entry = FaceEntry(employee_code=employee_code, name=name, department=department)
     if gender:
         entry.gender = gender
+    if consent_reference.strip():
+        entry.consent_reference = consent_reference.strip()
+        entry.consent_at = consent_at or timezone.now()
+        entry.consent_recorded_by = recorded_by if getattr(recorded_by, "pk", None) else None
+    entry.employment_end = employment_end
+    entry.retain_until = _retention(employment_end, retain_until)
     entry.apply_face(face := _face_for(image, face, largest_face))
     entry.full_clean(validate_unique=False)
     try:
@@ -110,10 +138,16 @@ def entry_update(
     face: faces.FaceAnalysis | None = None,
     **fields,
 ) -> FaceEntry:
-    """Change metadata and/or the photo; a new photo re-embeds, metadata alone does not."""
-    unknown = set(fields) - set(METADATA_FIELDS)
+    """Change metadata, consent and retention, and/or the photo; a new photo re-embeds, metadata alone does not."""
+    unknown = set(fields) - set(METADATA_FIELDS) - set(CONSENT_FIELDS) - {"recorded_by"}
     if unknown:
         raise TypeError(f"cannot update {', '.join(sorted(unknown))}")
+    recorded_by = fields.pop("recorded_by", None)
+    if fields.get("consent_reference") and fields["consent_reference"] != entry.consent_reference:
+        fields.setdefault("consent_at", timezone.now())
+        entry.consent_recorded_by = recorded_by if getattr(recorded_by, "pk", None) else None
+    if "employment_end" in fields and "retain_until" not in fields:
+        fields["retain_until"] = _retention(fields["employment_end"], None)
     code = fields.get("employee_code")
     if code and code != entry.employee_code and FaceEntry.objects.filter(employee_code=code).exists():
         raise _duplicate(code)
@@ -176,6 +210,23 @@ def photo_remove(*, photo: FacePhoto) -> None:
     with _serialised_write():
         photo.delete()
         transaction.on_commit(_checkpoint_sqlite)
+
+
+def _retention(employment_end: date | None, retain_until: date | None) -> date | None:
+    """The day after which the face is deleted: as given, or employment end plus FACEREC_RETENTION_DAYS."""
+    if retain_until or not employment_end:
+        return retain_until
+    return employment_end + timedelta(days=conf.get("RETENTION_DAYS"))
+
+
+def entries_purge_expired(*, today: date | None = None) -> list[str]:
+    """Delete every entry kept past its retention day (photos, embeddings, vectors); return their codes."""
+    today = today or timezone.localdate()
+    purged = []
+    for entry in FaceEntry.objects.filter(retain_until__lt=today).defer("image", "thumbnail", "embedding"):
+        entry_delete(entry=entry)
+        purged.append(entry.employee_code)
+    return purged
 
 
 def entry_reembed(*, entry: FaceEntry, largest_face: bool = True) -> FaceEntry:

@@ -17,6 +17,7 @@ def upload(data, name="photo.jpg"):
 def form(photo_bytes=None, extra_photos=(), **fields):
     """The entry form as the browser posts it, with its inline of extra photos."""
     data = {"employee_code": "E001", "name": "Ann Lee", "gender": "female", "department": "HR",
+            "consent_reference": "F-1",
             "photos-TOTAL_FORMS": len(extra_photos), "photos-INITIAL_FORMS": 0, **fields}
     if photo_bytes is not None:
         data["photo"] = upload(photo_bytes)

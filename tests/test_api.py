@@ -20,7 +20,7 @@ def b64(data: bytes) -> str:
 
 
 def body(photo, code="E001", image="img1.jpg", **extra):
-    return {"Employeecode": code, "Name": "Ann Lee", "gender": "female", "Department": "HR",
+    return {"Employeecode": code, "Name": "Ann Lee", "gender": "female", "Department": "HR", "consent_reference": "F-1",
             "Image": b64(photo(image)), **extra}
 
 
@@ -47,7 +47,8 @@ def test_create_with_base64_json_returns_the_entry_in_facerec_field_names(api, p
 @pytest.mark.faces
 def test_create_with_a_multipart_upload(api, photo):
     upload = SimpleUploadedFile("any-name.bin", photo("img1.jpg"), content_type="application/octet-stream")
-    response = api.post(URL, {"Employeecode": "E9", "Name": "Multi", "Image": upload}, format="multipart")
+    response = api.post(URL, {"Employeecode": "E9", "Name": "Multi", "Image": upload, "consent_reference": "F-9"},
+                        format="multipart")
     assert response.status_code == 201, response.content
     assert FaceEntry.objects.get().embedding_is_current()
 
@@ -140,8 +141,8 @@ def test_too_large_is_413(api):
 
 def test_not_an_image_is_415_whatever_its_name_or_declared_type(api):
     upload = SimpleUploadedFile("photo.jpg", b"%PDF-1.4 not a photo", content_type="image/jpeg")
-    assert_error(api.post(URL, {"Employeecode": "E1", "Name": "A", "Image": upload}, format="multipart"),
-                 415, "unsupported_image")
+    assert_error(api.post(URL, {"Employeecode": "E1", "Name": "A", "Image": upload, "consent_reference": "F"},
+                          format="multipart"), 415, "unsupported_image")
     assert not FaceEntry.objects.exists()
 
 

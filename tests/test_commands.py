@@ -19,6 +19,8 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.faces]
 def run(*args):
     out, err = StringIO(), StringIO()
     quiet = ["--no-progress"] if args[0] in ("import_faces", "reembed") else []
+    if args[0] == "import_faces":
+        quiet.append("--consent-reference=signed forms 2026")
     call_command(*args, *quiet, stdout=out, stderr=err)
     return out.getvalue()
 
@@ -55,7 +57,8 @@ def test_a_manifest_sets_metadata_and_every_failure_is_named(tmp_path, faces_dir
     ])
     err = StringIO()
     with pytest.raises(CommandError, match="4 of 5 photos failed"):
-        call_command("import_faces", str(path), "--no-progress", "--workers", "1", stdout=StringIO(), stderr=err)
+        call_command("import_faces", str(path), "--no-progress", "--workers", "1", "--consent-reference", "F",
+                     stdout=StringIO(), stderr=err)
     report = err.getvalue()
     for name, reason in [("blank.jpg", "no_face"), ("notes.jpg", "unsupported_image"),
                          ("missing.jpg", "unreadable"), ("img3.jpg", "invalid")]:

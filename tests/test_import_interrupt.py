@@ -48,7 +48,8 @@ def test_an_interrupted_import_stops_promptly_with_no_orphans(tmp_path, faces_di
     manage = [sys.executable, str(REPO / "manage.py")]
     subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=REPO, check=True)
     run = subprocess.Popen([*manage, "import_faces", str(photos), "--workers", "2", "--no-progress",
-                            "--allow-duplicate-faces"], env=env, cwd=REPO, stdout=subprocess.PIPE,
+                            "--allow-duplicate-faces", "--consent-reference", "F"], env=env, cwd=REPO,
+                           stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:  # wait until photos are being saved

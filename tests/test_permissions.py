@@ -45,7 +45,7 @@ def test_embeddings_need_their_own_permission(photo):
 
 def test_a_duplicate_face_names_the_other_employee_only_to_those_who_may_view(photo):
     register(photo, code="E001", name="Ann Lee", image="img1.jpg")
-    body = {"Employeecode": "E002", "Name": "Someone", "Image": b64(photo("img2.jpg"))}
+    body = {"Employeecode": "E002", "Name": "Someone", "Image": b64(photo("img2.jpg")), "consent_reference": "F-2"}
     blind = client_with("add_faceentry").post("/api/entries/", body, format="json")
     assert blind.status_code == 409 and blind.json()["code"] == "duplicate_face"
     assert "E001" not in blind.content.decode() and "Ann" not in blind.content.decode()
@@ -63,5 +63,6 @@ def test_the_admin_add_form_does_not_name_the_other_employee_without_view_permis
     page = client.post("/admin/entries/faceentry/add/", {
         "employee_code": "E002", "name": "Twin", "gender": "unspecified", "department": "",
         "photos-TOTAL_FORMS": 0, "photos-INITIAL_FORMS": 0, "photo": SimpleUploadedFile("p.jpg", photo("img2.jpg")),
+        "consent_reference": "F-2",
     }).content.decode()
     assert "matches another employee" in page and "E001" not in page and "Ann Lee" not in page

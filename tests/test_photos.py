@@ -29,7 +29,8 @@ def colleagues(photo):
 @pytest.mark.lfw
 def test_an_employee_with_three_photos_is_found_where_one_photo_failed(lfw_photo, colleagues):
     # Given Zhang Ziyi enrolled from one photo, another photo of her is not recognised
-    ziyi = services.entry_register(employee_code="Z1", name="Zhang Ziyi", image=lfw_photo("Zhang_Ziyi", 1))
+    ziyi = services.entry_register(employee_code="Z1", name="Zhang Ziyi", image=lfw_photo("Zhang_Ziyi", 1),
+                                   consent_reference="F-Z1")
     probe = lfw_photo("Zhang_Ziyi", 4)
     assert identification.identify(image=probe).faces[0].decision == "unknown"
     # When two more of her photos are enrolled
@@ -125,8 +126,10 @@ def test_import_a_folder_per_employee(tmp_path, photo):
         (tmp_path / code).mkdir()
         for image in images:
             (tmp_path / code / image).write_bytes(photo(image))
-    call_command("import_faces", str(tmp_path), "--no-progress", "--workers", "1", stdout=open("/dev/null", "w"))
+    call_command("import_faces", str(tmp_path), "--no-progress", "--workers", "1", "--consent-reference", "F",
+                 stdout=open("/dev/null", "w"))
     ann = FaceEntry.objects.get(employee_code="ANN")
     assert ann.photos.count() == 2 and FaceEntry.objects.get(employee_code="BOB").photos.count() == 0
-    call_command("import_faces", str(tmp_path), "--no-progress", "--workers", "1", stdout=open("/dev/null", "w"))
+    call_command("import_faces", str(tmp_path), "--no-progress", "--workers", "1", "--consent-reference", "F",
+                 stdout=open("/dev/null", "w"))
     assert ann.photos.count() == 2  # re-running changes nothing

@@ -51,7 +51,8 @@ def test_identify_still_accepts_a_face_enrolment_would_refuse(photo):
 
 @pytest.mark.django_db
 def test_the_api_answers_422_with_every_reason_and_stores_nothing(api, photo):
-    body = {"Employeecode": "E001", "Name": "Ann", "Image": base64.b64encode(shrunk(photo("img1.jpg"), 14)).decode()}
+    body = {"Employeecode": "E001", "Name": "Ann", "consent_reference": "F-1",
+            "Image": base64.b64encode(shrunk(photo("img1.jpg"), 14)).decode()}
     response = api.post("/api/entries/", body, format="json")
     assert response.status_code == 422
     assert response.json()["code"] == "poor_face_quality"

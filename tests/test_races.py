@@ -80,7 +80,8 @@ def test_one_face_registered_twice_in_parallel_is_stored_once(live_server, photo
     monkeypatch.setattr(faces, "analyse", in_step)
     url = f"{live_server.url}/api/entries/"
     posts = [in_thread(lambda code=code: requests.post(
-        url, json={"Employeecode": code, "Name": code, "Image": b64(photo("img1.jpg"))}, headers=auth, timeout=60))
+        url, json={"Employeecode": code, "Name": code, "Image": b64(photo("img1.jpg")), "consent_reference": "F"},
+        headers=auth, timeout=60))
         for code in ("E001", "E002")]
     for thread, _ in posts:
         thread.join(60)
@@ -96,7 +97,7 @@ def test_a_worker_killed_mid_registration_leaves_nothing_half_written(two_server
     master = two_servers.masters[0].pid
     worker = next(int(p.parent.name) for p in Path("/proc").glob("[0-9]*/stat")
                   if p.read_text().rsplit(")", 1)[1].split()[1] == str(master))
-    body = {"Name": "Ann", "Image": b64(photo("img1.jpg")), "allow_duplicate_face": True}
+    body = {"Name": "Ann", "Image": b64(photo("img1.jpg")), "allow_duplicate_face": True, "consent_reference": "F"}
     posts = [in_thread(lambda code=code: _post_or_error(f"{url}entries/", {**body, "Employeecode": code}, auth))
              for code in ("K1", "K2", "K3")]
     time.sleep(0.3)

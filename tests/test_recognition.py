@@ -188,7 +188,7 @@ def test_api_recognition_needs_the_view_permission(db, photo, django_user_model)
 
 
 def test_api_duplicate_face_is_409_unless_allowed(api, photo):
-    body = {"Employeecode": "E001", "Name": "Ann", "Image": b64(photo("img1.jpg"))}
+    body = {"Employeecode": "E001", "Name": "Ann", "Image": b64(photo("img1.jpg")), "consent_reference": "F-1"}
     assert api.post("/api/entries/", body, format="json").status_code == 201
     twin = {**body, "Employeecode": "E002", "Image": b64(photo("img2.jpg"))}
     response = api.post("/api/entries/", twin, format="json")
@@ -222,7 +222,8 @@ def test_admin_warns_about_a_duplicate_face(admin_client, photo):
 
     register(photo, code="E001", image="img1.jpg")
     data = {"employee_code": "E002", "name": "Twin", "gender": "unspecified", "department": "",
-            "photos-TOTAL_FORMS": 0, "photos-INITIAL_FORMS": 0, "photo": SimpleUploadedFile("p.jpg", photo("img2.jpg"))}
+            "photos-TOTAL_FORMS": 0, "photos-INITIAL_FORMS": 0, "photo": SimpleUploadedFile("p.jpg", photo("img2.jpg")),
+            "consent_reference": "F-2"}
     page = admin_client.post("/admin/entries/faceentry/add/", data).content.decode()
     assert "matches employee E001" in page
     data["photo"] = SimpleUploadedFile("p.jpg", photo("img2.jpg"))

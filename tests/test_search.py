@@ -85,7 +85,8 @@ def test_two_server_processes_agree_without_a_restart(two_servers, photo):
         return response.json()["faces"][0]["decision"]
 
     assert identify(second, "img2.jpg") == "unknown"  # warms the second process's index: empty
-    body = {"Employeecode": "E001", "Name": "Ann", "Image": base64.b64encode(photo("img1.jpg")).decode()}
+    body = {"Employeecode": "E001", "Name": "Ann", "Image": base64.b64encode(photo("img1.jpg")).decode(),
+            "consent_reference": "F-1"}
     assert requests.post(f"{first}entries/", json=body, headers=auth, timeout=60).status_code == 201
     assert identify(second, "img2.jpg") == "E001"  # registered through the first process
     assert requests.delete(f"{second}entries/E001/", headers=auth, timeout=60).status_code == 204

@@ -28,14 +28,15 @@ def test_duplicate_employee_code_is_refused_and_the_first_entry_kept(photo):
 
 def test_failed_detection_leaves_the_database_as_it_was(photo, no_face_jpeg):
     with pytest.raises(NoFaceFound):
-        services.entry_register(employee_code="E1", name="X", image=no_face_jpeg)
+        services.entry_register(employee_code="E1", name="X", consent_reference="F", image=no_face_jpeg)
     with pytest.raises(MultipleFacesFound):
-        services.entry_register(employee_code="E1", name="X", image=photo("couple.jpg"))
+        services.entry_register(employee_code="E1", name="X", consent_reference="F", image=photo("couple.jpg"))
     assert not FaceEntry.objects.exists()
 
 
 def test_largest_face_registers_a_group_photo_when_asked(photo):
-    entry = services.entry_register(employee_code="E1", name="X", image=photo("couple.jpg"), largest_face=True)
+    entry = services.entry_register(employee_code="E1", name="X", consent_reference="F", image=photo("couple.jpg"),
+                                    largest_face=True)
     assert entry.embedding_is_current()
 
 
@@ -72,6 +73,7 @@ def test_delete(photo):
 
 def test_a_prepared_face_of_other_bytes_is_not_trusted(photo):
     prepared = faces.analyse(photo("img3.jpg"))
-    entry = services.entry_register(employee_code="E1", name="X", image=photo("img1.jpg"), face=prepared)
+    entry = services.entry_register(employee_code="E1", name="X", consent_reference="F", image=photo("img1.jpg"),
+                                    face=prepared)
     assert entry.embedding_sha256 == faces.digest(photo("img1.jpg"))
     assert (entry.vector != prepared.embedding).any()

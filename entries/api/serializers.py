@@ -97,6 +97,16 @@ class FaceEntrySerializer(serializers.ModelSerializer):
         help_text="The embedding of each of the employee's photos, main photo first (only with ?include=embeddings).",
     )
     photos = serializers.SerializerMethodField(help_text="How many photos are enrolled (main photo included).")
+    consent_reference = serializers.CharField(
+        max_length=200, required=False, allow_blank=True,
+        help_text="The employee's signed consent to biometric processing (form number, file name); required to "
+                  "register while FACEREC_REQUIRE_CONSENT is on (422 consent_required).")
+    consent_at = serializers.DateTimeField(required=False, allow_null=True,
+                                           help_text="When consent was given (default: now).")
+    employment_end = serializers.DateField(required=False, allow_null=True)
+    retain_until = serializers.DateField(
+        required=False, allow_null=True,
+        help_text="Deleted by purge_expired after this day; default employment_end + FACEREC_RETENTION_DAYS.")
     embedding_model = serializers.CharField(read_only=True)
     face_box = serializers.JSONField(read_only=True, help_text="[x, y, width, height] of the face in the photo.")
 
@@ -105,7 +115,7 @@ class FaceEntrySerializer(serializers.ModelSerializer):
         fields = [
             "id", "url", "Employeecode", "Name", "gender", "Department", "time", "updated",
             "Image", "largest_face", "allow_duplicate_face", "embeddings", "embedding_model", "face_box",
-            "photos",
+            "photos", "consent_reference", "consent_at", "employment_end", "retain_until",
         ]
 
     def __init__(self, *args, **kwargs):

@@ -72,7 +72,7 @@ class FaceEntryViewSet(viewsets.ModelViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def perform_create(self, serializer):
-        serializer.instance = services.entry_register(**serializer.validated_data)
+        serializer.instance = services.entry_register(**serializer.validated_data, recorded_by=self.request.user)
 
     def perform_update(self, serializer):
         data = dict(serializer.validated_data)
@@ -81,6 +81,7 @@ class FaceEntryViewSet(viewsets.ModelViewSet):
             image=data.pop("image", None),
             largest_face=data.pop("largest_face", False),
             allow_duplicate_face=data.pop("allow_duplicate_face", False),
+            recorded_by=self.request.user,
             **data,
         )
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ...importing import MANIFEST_COLUMNS
+from ...importing import MANIFEST_COLUMNS, OPTIONAL_COLUMNS
 from ...models import FaceEntry
 
 
@@ -19,9 +19,19 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("out", type=Path, help="A folder (csv) or a file (json).")
         parser.add_argument("--format", choices=["csv", "json"], default="csv")
+        parser.add_argument("--employee", action="append", default=[], metavar="CODE",
+                            help="Only this employee (repeatable): everything held about them, for a "
+                                 "subject-access request (--format json adds embeddings, consent and retention).")
 
-    def handle(self, *args, out, format, **options):
-        entries = FaceEntry.objects.order_by("employee_code").prefetch_related("photos").iterator(chunk_size=200)
+    def handle(self, *args, out, format, employee, **options):
+        entries = FaceEntry.objects.order_by("employee_code").prefetch_related("photos")
+        if employee:
+            missing = set(employee) - set(entries.filter(employee_code__in=employee)
+                                          .values_list("employee_code", flat=True))
+            if missing:
+                raise CommandError(f"no entry with employee code {', '.join(sorted(missing))}")
+            entries = entries.filter(employee_code__in=employee)
+        entries = entries.iterator(chunk_size=200)
         try:
             count = self._csv(out, entries) if format == "csv" else self._json(out, entries)
         except OSError as exc:
@@ -34,7 +44,7 @@ class Command(BaseCommand):
         count = 0
         with (out / "manifest.csv").open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
-            writer.writerow([*MANIFEST_COLUMNS, "time"])
+            writer.writerow([*MANIFEST_COLUMNS, *OPTIONAL_COLUMNS, "time"])
             for entry in entries:
                 for number, photo in enumerate(entry.all_photos(), start=1):  # main photo first
                     suffix = mimetypes.guess_extension(photo.image_mime) or ".jpg"
@@ -42,7 +52,9 @@ class Command(BaseCommand):
                     image = Path("images") / f"{stem}{suffix}"
                     (out / image).write_bytes(bytes(photo.image))
                     writer.writerow([image.as_posix(), entry.employee_code, entry.name, entry.gender,
-                                     entry.department, entry.created_at.isoformat()])
+                                     entry.department, entry.consent_reference,
+                                     entry.employment_end.isoformat() if entry.employment_end else "",
+                                     entry.created_at.isoformat()])
                 count += 1
         return count
 
@@ -57,6 +69,10 @@ class Command(BaseCommand):
                 "Images": [base64.b64encode(bytes(p.image)).decode("ascii") for p in e.all_photos()],
                 "embeddings": [[float(x) for x in p.vector] for p in e.all_photos()],
                 "embedding_model": e.embedding_model, "face_box": e.face_box,
+                "consent_reference": e.consent_reference,
+                "consent_at": e.consent_at.isoformat() if e.consent_at else None,
+                "employment_end": e.employment_end.isoformat() if e.employment_end else None,
+                "retain_until": e.retain_until.isoformat() if e.retain_until else None,
             }
             for e in entries
         ]

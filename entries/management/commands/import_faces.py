@@ -1,11 +1,12 @@
 import signal
+from datetime import date
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from ... import services
+from ... import conf, services
 from ...exceptions import FaceRecError
 from ...importing import Report, analyse_all, default_workers, read_rows
 from ...models import FaceEntry
@@ -28,12 +29,15 @@ class Command(BaseCommand):
                             help="Take the largest face from photos that show several.")
         parser.add_argument("--allow-duplicate-faces", action="store_true",
                             help="Register faces that match another employee (e.g. twins, or test sets).")
+        parser.add_argument("--consent-reference", default="",
+                            help="The consent reference recorded for new employees whose row has none "
+                                 "(manifest column consent_reference).")
         parser.add_argument("--workers", type=int, default=default_workers(),
                             help="Processes that analyse photos (default: all cores).")
         parser.add_argument("--no-progress", action="store_true", help="Do not draw a progress bar.")
 
-    def handle(self, *args, path, glob, skip_existing, largest_face, allow_duplicate_faces, workers, no_progress,
-               **options):
+    def handle(self, *args, path, glob, skip_existing, largest_face, allow_duplicate_faces, consent_reference,
+               workers, no_progress, **options):
         if not path.exists():
             raise CommandError(f"{path}: no such file or folder")
         try:
@@ -49,6 +53,15 @@ class Command(BaseCommand):
             else:
                 todo.append(row)
 
+        for row in todo:
+            row.consent_reference = row.consent_reference or consent_reference
+        unconsented = sorted({r.employee_code for r in todo if r.employee_code not in existing and not
+                              r.consent_reference})
+        if unconsented and conf.get("REQUIRE_CONSENT"):
+            raise CommandError(
+                f"{len(unconsented)} new employees have no recorded consent ({', '.join(unconsented[:5])}"
+                f"{', …' if len(unconsented) > 5 else ''}): add a consent_reference column to the manifest or pass "
+                "--consent-reference REF (the signed forms' reference). Nothing was imported.")
         bar = tqdm(total=len(todo), unit="photo", disable=no_progress, file=self.stderr._out, desc="Importing")
         previous = signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops like Ctrl-C: promptly, cleanly
         try:
@@ -93,15 +106,20 @@ class Command(BaseCommand):
             except ValidationError as exc:
                 problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
                 report.failures.append((str(row.path), f"invalid: {problems}"))
+            except ValueError as exc:  # e.g. an employment_end that is not YYYY-MM-DD
+                report.failures.append((str(row.path), f"invalid: {exc}"))
 
     @staticmethod
     def _save(row, face: faces.FaceAnalysis, entry, report: Report, allow_duplicate_face: bool):
         metadata = {"name": row.name, "department": row.department}
+        if row.employment_end:
+            metadata["employment_end"] = date.fromisoformat(row.employment_end)
         if row.gender:
             metadata["gender"] = row.gender
         if entry is None:
             entry = services.entry_register(employee_code=row.employee_code, image=face.image, face=face,
-                                            allow_duplicate_face=allow_duplicate_face, **metadata)
+                                            allow_duplicate_face=allow_duplicate_face,
+                                            consent_reference=row.consent_reference, **metadata)
             report.created += 1
             return entry
         same_photo = entry.image_sha256 == face.sha256 and entry.embedding_model == face.model_name
