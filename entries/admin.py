@@ -16,6 +16,7 @@ from .exceptions import EntryGone, FaceRecError
 from .forms import FaceEntryForm, FacePhotoInlineForm, IdentifyForm
 from .models import FaceEntry, FacePhoto
 from .recognition import calibration, images
+from .signals import emit
 
 
 def thumbnail_html(photo, height=48):
@@ -108,6 +109,7 @@ class FaceEntryAdmin(admin.ModelAdmin):
         entry = get_object_or_404(FaceEntry, pk=pk)
         if not self.has_view_permission(request, entry):
             raise PermissionDenied
+        emit("view_photo", [entry.employee_code])
         response = HttpResponse(bytes(entry.image), content_type=entry.image_mime)
         response["X-Content-Type-Options"] = "nosniff"
         response["Cache-Control"] = "no-store"

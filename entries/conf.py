@@ -20,6 +20,7 @@ DEFAULTS = {
     "MAX_PHOTOS_PER_ENTRY": 10,
     "MAX_FACES_PER_PHOTO": 30,
     "REQUIRE_CONSENT": True,  # registration needs a consent reference
+    "AUDIT_RETENTION_DAYS": 730,  # audit events older than this are deleted by purge_audit
     "RETENTION_DAYS": 30,  # kept this long after employment ends, then purge_expired deletes it
     "TOKEN_TTL_DAYS": 90,  # 0: tokens never expire
     "TOKEN_FAILURE_LIMIT": 20,  # wrong tokens from one address in 15 minutes before it gets 429

@@ -9,6 +9,7 @@ from .exceptions import NoFaceFound, StaleEmbedding
 from .models import FaceEntry
 from .recognition import calibration, faces
 from .recognition.search import Match, get_index
+from .signals import emit
 
 
 @dataclass
@@ -59,6 +60,8 @@ def identify(*, image: bytes, k: int = 3, threshold: float | None = None, depart
         FaceResult(face.box, search.search(face.embedding, k=k, department=department), threshold, model, searched)
         for face in found
     ]
+    emit("identify", [r.match.employee_code for r in results if r.match],
+         decisions=[r.decision for r in results], gallery_size=gallery_size, department=department)
     return Identification(results, model, gallery_size, threshold)
 
 
@@ -98,7 +101,9 @@ def verify(*, image: bytes, entry: FaceEntry, threshold: float | None = None) ->
     if threshold is None:
         threshold = calibration.verify_threshold(model)
     similarity = round(float(max(0.0, min(1.0, max(float(t @ found[0].embedding) for t in templates)))), 6)
-    return Verification(entry, found[0].box, similarity, threshold, model)
+    result = Verification(entry, found[0].box, similarity, threshold, model)
+    emit("verify", [entry.employee_code], match=result.match, similarity=similarity)
+    return result
 
 
 def duplicate_of(face: faces.FaceAnalysis, *, exclude_id: int | None = None) -> Match | None:

@@ -19,6 +19,7 @@ from .exceptions import (
 )
 from .models import FaceEntry, FacePhoto
 from .recognition import faces
+from .signals import emit
 
 METADATA_FIELDS = ("employee_code", "name", "gender", "department")
 CONSENT_FIELDS = ("consent_reference", "consent_at", "employment_end", "retain_until")
@@ -122,6 +123,7 @@ def entry_register(
             if not allow_duplicate_face:
                 _refuse_duplicate_face(face, exclude_id=None)
             entry.save()
+            emit("create", [entry.employee_code], consent_reference=entry.consent_reference)
     except IntegrityError as exc:
         if FaceEntry.objects.filter(employee_code=employee_code).exists():
             raise _duplicate(employee_code) from exc
@@ -162,6 +164,7 @@ def entry_update(
             if new_face is not None and not allow_duplicate_face:
                 _refuse_duplicate_face(new_face, exclude_id=entry.pk)
             _update(entry)
+            emit("update", [entry.employee_code], fields=sorted(fields), photo_replaced=new_face is not None)
     except IntegrityError as exc:
         raise _duplicate(code or entry.employee_code) from exc
     return entry
@@ -174,9 +177,11 @@ def _checkpoint_sqlite() -> None:
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def entry_delete(*, entry: FaceEntry) -> None:
+def entry_delete(*, entry: FaceEntry, retention: bool = False) -> None:
+    """Delete an entry with all its photos (retention: because its retention day has passed)."""
     with _serialised_write():
         entry.delete()
+        emit("purge" if retention else "delete", [entry.employee_code])
         transaction.on_commit(_checkpoint_sqlite)
 
 
@@ -203,12 +208,14 @@ def photo_add(
         if not allow_duplicate_face:
             _refuse_duplicate_face(face, exclude_id=entry.pk)
         photo.save()
+        emit("add_photo", [entry.employee_code], photo=photo.pk)
     return photo
 
 
 def photo_remove(*, photo: FacePhoto) -> None:
     with _serialised_write():
         photo.delete()
+        emit("remove_photo", [photo.entry.employee_code], photo=photo.pk)
         transaction.on_commit(_checkpoint_sqlite)
 
 
@@ -224,7 +231,7 @@ def entries_purge_expired(*, today: date | None = None) -> list[str]:
     today = today or timezone.localdate()
     purged = []
     for entry in FaceEntry.objects.filter(retain_until__lt=today).defer("image", "thumbnail", "embedding"):
-        entry_delete(entry=entry)
+        entry_delete(entry=entry, retention=True)
         purged.append(entry.employee_code)
     return purged
 
@@ -241,4 +248,5 @@ def entry_reembed(*, entry: FaceEntry, largest_face: bool = True) -> FaceEntry:
     with _serialised_write(entry):
         for photo in photos:
             _update(photo)
+        emit("update", [entry.employee_code], fields=["embeddings"], model=entry.embedding_model)
     return entry

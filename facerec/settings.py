@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI and Redoc served from here: no CDN, works offline
     "axes",
     "entries",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -52,6 +53,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "audit.middleware.RequestContextMiddleware",  # who and from where, for audit events
     "axes.middleware.AxesMiddleware",  # last: locks out an address guessing passwords
 ]
 
@@ -146,6 +148,7 @@ FACEREC = {
     "MAX_PHOTOS_PER_ENTRY": env.int("FACEREC_MAX_PHOTOS_PER_ENTRY", default=10),
     "MAX_FACES_PER_PHOTO": env.int("FACEREC_MAX_FACES_PER_PHOTO", default=30),
     "REQUIRE_CONSENT": env.bool("FACEREC_REQUIRE_CONSENT", default=True),
+    "AUDIT_RETENTION_DAYS": env.int("FACEREC_AUDIT_RETENTION_DAYS", default=730),
     "RETENTION_DAYS": env.int("FACEREC_RETENTION_DAYS", default=30),
     "TOKEN_TTL_DAYS": env.int("FACEREC_TOKEN_TTL_DAYS", default=90),
     "TOKEN_FAILURE_LIMIT": env.int("FACEREC_TOKEN_FAILURE_LIMIT", default=20),

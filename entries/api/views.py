@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from .. import services
 from ..models import FaceEntry
+from ..signals import emit
 from .permissions import PhotoPermissions
 from .serializers import FaceEntryListSerializer, FaceEntrySerializer, FacePhotoSerializer
 
@@ -33,6 +34,23 @@ class FaceEntryViewSet(viewsets.ModelViewSet):
     search_fields = ["employee_code", "name"]
     ordering_fields = ["employee_code", "name", "department", "created_at"]
 
+    def retrieve(self, request, *args, **kwargs):
+        response = super().retrieve(request, *args, **kwargs)
+        self._reads(response.data)
+        return response
+
+    def update(self, request, *args, **kwargs):
+        response = super().update(request, *args, **kwargs)
+        self._reads(response.data)
+        return response
+
+    def _reads(self, data):
+        """Audit what the answer disclosed: the photo, and the embeddings when asked for."""
+        if "Image" in data:
+            emit("view_photo", [data["Employeecode"]])
+        if "embeddings" in data:
+            emit("view_embeddings", [data["Employeecode"]])
+
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         response["Cache-Control"] = "no-store"  # photos and embeddings are biometric data: never cached
@@ -56,6 +74,7 @@ class FaceEntryViewSet(viewsets.ModelViewSet):
         """The employee's enrolled photos (main photo first), or enrol one more (POST)."""
         entry = self.get_object()
         if request.method == "GET":
+            emit("view_photo", [entry.employee_code], photos="all")
             return Response(FacePhotoSerializer(entry.all_photos(), many=True).data)
         serializer = FacePhotoSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from ...importing import MANIFEST_COLUMNS, OPTIONAL_COLUMNS
 from ...models import FaceEntry
+from ...signals import emit
 
 
 class Command(BaseCommand):
@@ -36,6 +37,7 @@ class Command(BaseCommand):
             count = self._csv(out, entries) if format == "csv" else self._json(out, entries)
         except OSError as exc:
             raise CommandError(f"{out}: {exc.strerror or exc}") from exc
+        emit("export", employee or ["*"], format=format, out=str(out), entries=count)
         self.stdout.write(f"Exported {count} entries to {out}")
 
     @staticmethod

@@ -11,6 +11,7 @@ from ...exceptions import FaceRecError
 from ...importing import Report, analyse_all, default_workers, read_rows
 from ...models import FaceEntry
 from ...recognition import faces
+from ...signals import emit
 
 
 class Command(BaseCommand):
@@ -76,6 +77,9 @@ class Command(BaseCommand):
         finally:
             signal.signal(signal.SIGTERM, previous)
         bar.close()
+        emit("import", sorted({r.employee_code for r in todo}), source=str(path),
+             created=report.created, updated=report.updated, photos_added=report.photos_added,
+             failed=len(report.failures))
 
         for name, reason in report.failures:
             self.stderr.write(f"FAILED {name}: {reason}")

@@ -1,0 +1,45 @@
+from django.conf import settings
+from django.db import models
+
+
+class Action(models.TextChoices):
+    VIEW_PHOTO = "view_photo", "viewed a photo"
+    VIEW_EMBEDDINGS = "view_embeddings", "viewed embeddings"
+    IDENTIFY = "identify", "identified a photo"
+    VERIFY = "verify", "verified a photo"
+    CREATE = "create", "registered"
+    UPDATE = "update", "changed"
+    DELETE = "delete", "deleted"
+    ADD_PHOTO = "add_photo", "added a photo"
+    REMOVE_PHOTO = "remove_photo", "removed a photo"
+    PURGE = "purge", "deleted after retention"
+    EXPORT = "export", "exported"
+    IMPORT = "import", "imported"
+
+
+class AuditEvent(models.Model):
+    """One access to or change of face data. Written once, never edited or deleted through the app."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    actor_name = models.CharField("who", max_length=150, help_text="Kept when the user account is deleted.")
+    via = models.CharField(max_length=16, db_index=True)  # admin, api, command
+    address = models.GenericIPAddressField(null=True, blank=True)
+    action = models.CharField(max_length=32, choices=Action.choices, db_index=True)
+    employees = models.CharField(
+        max_length=2000, blank=True, db_index=True,
+        help_text="The employee codes concerned, comma-separated and framed by commas (,E001,E002,).")
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        db_table = "facerec_audit"
+        ordering = ["-at", "-id"]
+        verbose_name = "audit event"
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.get_action_display()} {self.employee_list}"
+
+    @property
+    def employee_list(self) -> str:
+        return self.employees.strip(",").replace(",", ", ")
