@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 
@@ -96,10 +97,12 @@ def entry_register(
     recorded_by=None,
     employment_end: date | None = None,
     retain_until: date | None = None,
+    extra_images: Sequence[bytes] = (),
 ) -> FaceEntry:
     """Create an entry; the embedding is computed, and checked against others, before anything is written.
 
-    With FACEREC_REQUIRE_CONSENT (the default) the employee's consent must be referenced.
+    With FACEREC_REQUIRE_CONSENT (the default) the employee's consent must be referenced. extra_images
+    are more photos of the employee, enrolled in the same transaction: all of them or none.
     """
     if conf.get("REQUIRE_CONSENT") and not consent_reference.strip():
         raise ConsentRequired(
@@ -117,13 +120,16 @@ def entry_register(
     entry.employment_end = employment_end
     entry.retain_until = _retention(employment_end, retain_until)
     entry.apply_face(face := _face_for(image, face, largest_face))
+    extras = _analyse_photos(extra_images, largest_face, main=1)
     entry.full_clean(validate_unique=False)
     try:
         with _serialised_write():
             if not allow_duplicate_face:
                 _refuse_duplicate_face(face, exclude_id=None)
             entry.save()
-            emit("create", [entry.employee_code], consent_reference=entry.consent_reference)
+            _enrol_extras(entry, extras, allow_duplicate_face)
+            emit("create", [entry.employee_code], consent_reference=entry.consent_reference,
+                 photos=1 + len(extras))
     except IntegrityError as exc:
         if FaceEntry.objects.filter(employee_code=employee_code).exists():
             raise _duplicate(employee_code) from exc
@@ -167,6 +173,45 @@ def entry_update(
             emit("update", [entry.employee_code], fields=sorted(fields), photo_replaced=new_face is not None)
     except IntegrityError as exc:
         raise _duplicate(code or entry.employee_code) from exc
+    return entry
+
+
+def _analyse_photos(images: Sequence[bytes], largest_face: bool, *, main: int = 0) -> list[faces.FaceAnalysis]:
+    """Analyse photos of one employee before anything is written (any failure refuses them all).
+
+    main: photos the employee has besides these, counted against FACEREC_MAX_PHOTOS_PER_ENTRY.
+    """
+    limit = conf.get("MAX_PHOTOS_PER_ENTRY")
+    if main + len(images) > limit:
+        raise TooManyPhotos(f"{main + len(images)} photos were given; an employee may have {limit}.", limit=limit)
+    return [faces.analyse(image, largest_face=largest_face) for image in images]
+
+
+def _enrol_extras(entry: FaceEntry, extras: list[faces.FaceAnalysis], allow_duplicate_face: bool) -> None:
+    """Inside a serialised write: store extra photos, each checked against other employees' faces."""
+    for extra in extras:
+        if not allow_duplicate_face:
+            _refuse_duplicate_face(extra, exclude_id=entry.pk)
+        photo = FacePhoto(entry=entry)
+        photo.apply_face(extra)
+        photo.save()
+
+
+def entry_set_photos(*, entry: FaceEntry, images: Sequence[bytes], largest_face: bool = False,
+                     allow_duplicate_face: bool = False) -> FaceEntry:
+    """Replace all an employee's photos: the first becomes the main photo, the rest extra photos; all or none."""
+    if not images:
+        raise TypeError("at least one photo is needed")
+    main, *extras = _analyse_photos(images, largest_face)
+    entry.apply_face(main)
+    with _serialised_write(entry):
+        if not allow_duplicate_face:
+            _refuse_duplicate_face(main, exclude_id=entry.pk)
+        _update(entry)
+        for old in entry.photos.all():
+            old.delete()
+        _enrol_extras(entry, extras, allow_duplicate_face)
+        emit("update", [entry.employee_code], fields=["photos"], photos=len(images))
     return entry
 
 

@@ -1,0 +1,208 @@
+"""The original FaceRec 1.x HTTP API, at its own paths and in its own shapes, over the same services.
+
+Existing clients keep working by changing their host name and adding a token. Validation, guards,
+permissions, throttling and the audit trail are those of the rest of the API; where FaceRec refuses what
+the original accepted, the answer keeps FaceRec's status and body (`code`, `message`, `details`).
+"""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from rest_framework import parsers, serializers, viewsets
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+
+from .. import identification, services
+from ..models import FaceEntry, Gender
+from ..signals import emit
+from ..validators import employee_code_validator
+from .permissions import ModelPermissions, PhotoPermissions
+from .recognition import CanViewEntries
+from .serializers import Base64ImageField
+
+TAG = "FaceRec 1.x compatibility"
+ORIGINAL_GENDER = {Gender.MALE: "Male", Gender.FEMALE: "Female", Gender.OTHER: "Other",
+                   Gender.UNSPECIFIED: "Unspecified"}
+
+
+@extend_schema_field({"oneOf": [{"type": "string"}, {"type": "integer"}]})
+class EmployeeCodeField(serializers.Field):
+    """The original sent employee codes as numbers or strings."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, str)):
+            raise serializers.ValidationError("EmployeeCode must be a number or a string.")
+        code = str(data).strip()
+        employee_code_validator(code)
+        return code
+
+    def to_representation(self, value):
+        return value
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class OriginalGenderField(serializers.Field):
+    """'Male', 'Female' (any case); anything else is 'other'. Answered in the original spelling."""
+
+    def to_internal_value(self, data):
+        text = str(data or "").strip().lower()
+        if not text:
+            return Gender.UNSPECIFIED
+        return {"male": Gender.MALE, "female": Gender.FEMALE}.get(text, Gender.OTHER)
+
+    def to_representation(self, value):
+        return ORIGINAL_GENDER.get(value, "Unspecified")
+
+
+class OriginalEntrySerializer(serializers.Serializer):
+    EmployeeCode = EmployeeCodeField(source="employee_code")
+    Name = serializers.CharField(source="name", max_length=200)
+    gender = OriginalGenderField(required=False)
+    Department = serializers.CharField(source="department", max_length=128, required=False, allow_blank=True)
+    Images = serializers.ListField(child=Base64ImageField(), required=False, min_length=1, max_length=50,
+                                   help_text="Base64 photos of the employee (older clients send one `Image`).")
+    Image = Base64ImageField(required=False, write_only=True)
+    ConsentReference = serializers.CharField(
+        required=False, allow_blank=True, write_only=True, max_length=200,
+        help_text="Not in the original: the employee's signed consent (required while FACEREC_REQUIRE_CONSENT).")
+
+    def validate(self, data):
+        images = data.pop("Images", None) or ([data.pop("Image")] if "Image" in data else [])
+        data.pop("Image", None)
+        if not images:
+            raise serializers.ValidationError({"Images": "At least one photo is needed."})
+        data["images"] = images
+        return data
+
+    def to_representation(self, entry):
+        return {"EmployeeCode": entry.employee_code, "Name": entry.name,
+                "gender": ORIGINAL_GENDER.get(entry.gender, "Unspecified"), "Department": entry.department,
+                "Images": [Base64ImageField().to_representation(p.image) for p in entry.all_photos()]}
+
+
+class UpdateSerializer(OriginalEntrySerializer):
+    EmployeeCode = None
+
+
+MESSAGE = inline_serializer("OriginalMessage", {"message": serializers.CharField()})
+FACE_UPLOAD = inline_serializer("OriginalFace", {"Face": serializers.FileField()})
+MATCH = inline_serializer("OriginalMatch", {"EmployeeCode": serializers.CharField(), "Name": serializers.CharField(),
+                                            "gender": serializers.CharField(), "Department": serializers.CharField(),
+                                            "score": serializers.FloatField()})
+
+
+class FaceSerializer(serializers.Serializer):
+    Face = Base64ImageField()
+
+
+def _message(text, status=200):
+    return Response({"message": text}, status=status)
+
+
+@extend_schema(tags=[TAG])
+class FaceRec1ViewSet(viewsets.GenericViewSet):
+    """The original endpoints. Permissions are face-entry model permissions by what each one does."""
+
+    queryset = FaceEntry.objects.all()
+    parser_classes = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
+    throttle_scope = "recognition"
+
+    def get_permissions(self):
+        if self.action == "recognize_face":
+            return [CanViewEntries()]
+        if self.action == "recalculate_embeddings":
+            return [PhotoPermissions()]  # POST that changes entries: the change permission
+        return [ModelPermissions()]
+
+    def get_throttles(self):
+        throttles = super().get_throttles()
+        return [*throttles, ScopedRateThrottle()] if self.action == "recognize_face" else throttles
+
+    def _entry(self, code):
+        return FaceEntry.objects.filter(employee_code=str(code)).first()
+
+    @extend_schema(request=OriginalEntrySerializer, responses={200: MESSAGE})
+    def create_new_face_entry(self, request):
+        """Register an employee with one or several photos (all enrolled, or none)."""
+        data = OriginalEntrySerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        first, *more = values.pop("images")
+        services.entry_register(image=first, extra_images=more, recorded_by=request.user,
+                                consent_reference=values.pop("ConsentReference", ""), **values)
+        return _message("Face entry created successfully")
+
+    @extend_schema(responses={200: OriginalEntrySerializer(many=True)})
+    def data(self, request):
+        """Every employee with their photos."""
+        entries = list(FaceEntry.objects.prefetch_related("photos").order_by("employee_code"))
+        emit("view_photo", [e.employee_code for e in entries], photos="all")
+        return Response([OriginalEntrySerializer(entry).data for entry in entries])
+
+    @extend_schema(responses={200: OriginalEntrySerializer, 404: MESSAGE})
+    def read(self, request, code):
+        entry = self._entry(code)
+        if entry is None:
+            return _message("Employee not found", 404)
+        emit("view_photo", [entry.employee_code], photos="all")
+        answer = OriginalEntrySerializer(entry).data
+        answer.pop("EmployeeCode")
+        return Response(answer)
+
+    @extend_schema(request=UpdateSerializer, responses={200: OpenApiTypes.STR, 404: MESSAGE})
+    def update(self, request, code):
+        """Change the metadata; the images replace the employee's photos and are embedded again."""
+        entry = self._entry(code)
+        if entry is None:
+            return _message("Employee not found", 404)
+        data = UpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        values.pop("ConsentReference", None)
+        entry = services.entry_set_photos(entry=entry, images=values.pop("images"))
+        services.entry_update(entry=entry, recorded_by=request.user, **values)
+        return Response("Updated Successfully")
+
+    @extend_schema(responses={200: inline_serializer("OriginalDeleted", {"Message": serializers.CharField()}),
+                              404: MESSAGE})
+    def delete(self, request, code):
+        entry = self._entry(code)
+        if entry is None:
+            return _message("Employee not found", 404)
+        services.entry_delete(entry=entry)
+        return Response({"Message": "Successfully Deleted"})
+
+    @extend_schema(request={"multipart/form-data": FACE_UPLOAD}, responses={200: MATCH, 404: MESSAGE})
+    def recognize_face(self, request):
+        """Who is this? The largest face, matched as identify decides (calibrated threshold), or 404."""
+        upload = FaceSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        face = identification.identify(image=upload.validated_data["Face"], k=1, max_faces=1).faces[0]
+        if face.match is None:
+            return _message("No match found", 404)
+        entry = FaceEntry.objects.get(pk=face.match.entry_id)
+        return Response({"EmployeeCode": entry.employee_code, "Name": entry.name,
+                         "gender": ORIGINAL_GENDER.get(entry.gender, "Unspecified"),
+                         "Department": entry.department, "score": face.match.similarity})
+
+    @extend_schema(request=None, responses={200: MESSAGE})
+    def recalculate_embeddings(self, request):
+        """Embed every photo again with the configured model (what `manage.py reembed --all` does)."""
+        for entry in FaceEntry.objects.all():
+            services.entry_reembed(entry=entry)
+        return _message("Embeddings Recalculated successfully")
+
+
+def urls():
+    """The original paths."""
+    from django.urls import path
+
+    view = FaceRec1ViewSet.as_view
+    return [
+        path("create_new_faceEntry", view({"post": "create_new_face_entry"}), name="facerec1-create"),
+        path("Data/", view({"get": "data"}), name="facerec1-data"),
+        path("read/<str:code>", view({"get": "read"}), name="facerec1-read"),
+        path("update/<str:code>", view({"put": "update"}), name="facerec1-update"),
+        path("delete/<str:code>", view({"delete": "delete"}), name="facerec1-delete"),
+        path("recognize_face", view({"post": "recognize_face"}), name="facerec1-recognize"),
+        path("recalculate_embeddings", view({"post": "recalculate_embeddings"}), name="facerec1-recalculate"),
+    ]
