@@ -150,10 +150,10 @@ class Command(BaseCommand):
             write(f"| {size} | {known} | {strangers} | {at1:.3f} | {at2:.3f} | "
                   f"{np.mean([th for _, th in pairs]):.4f} | {tpir:.3f} | {fpir:.2%} |")
         write(f"confidence: expected calibration error on held-out trials {np.mean(confidence_trials):.2%}")
-        self._several_photos(ids, embedded, halves, draws)
+        self._several_photos(ids, embedded, draws)
         return rows
 
-    def _several_photos(self, ids, embedded, halves, draws):
+    def _several_photos(self, ids, embedded, draws):
         """Does enrolling two photos help, and how should they be combined? (people with three or more)"""
         write = self.stdout.write
         write("\nseveral photos per person: TPIR @FPIR 1% at 100 enrolled (people with 3+ photos enrolled "
