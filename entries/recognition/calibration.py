@@ -151,14 +151,19 @@ def identify_threshold(model_name: str, gallery_size: int, fpir: float | None = 
     return round(min(max(threshold, cal["verify_threshold"]), 0.999), 4)
 
 
-def _sigmoid(z: float) -> float:
-    return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
+
+
+def fitted_match_probability(coefficients, similarity, gallery_size):
+    """The confidence fit (a, b, c) applied to similarities (scalars or arrays) at a gallery size."""
+    a, b, c = coefficients
+    return _sigmoid(a * np.asarray(similarity) + b * math.log(max(1, gallery_size)) + c)
 
 
 def match_probability(model_name: str, similarity: float, gallery_size: int) -> float:
     """Probability that the best candidate at this similarity is the right person, at this gallery size."""
-    a, b, c = for_model(model_name)["confidence"]
-    return _sigmoid(a * similarity + b * math.log(max(1, gallery_size)) + c)
+    return float(fitted_match_probability(for_model(model_name)["confidence"], similarity, gallery_size))
 
 
 def identify_confidence(model_name: str, similarity: float | None, gallery_size: int, matched: bool) -> float:
@@ -172,5 +177,5 @@ def identify_confidence(model_name: str, similarity: float | None, gallery_size:
 def verify_confidence(model_name: str, similarity: float, matched: bool) -> float:
     """Probability that a verify decision is right (same person and different person equally likely)."""
     a, c = for_model(model_name)["verify_confidence"]
-    p = _sigmoid(a * similarity + c)
+    p = float(_sigmoid(a * similarity + c))
     return round(p if matched else 1.0 - p, 4)

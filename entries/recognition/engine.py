@@ -93,10 +93,6 @@ class Face:
     def box(self) -> tuple[int, int, int, int]:
         return self.detection.box
 
-    @property
-    def area(self) -> int:
-        return self.detection.area
-
 
 def deepface_home() -> Path:
     return Path(os.environ.get("DEEPFACE_HOME") or Path.home())

@@ -304,26 +304,25 @@ def calibrate(identities: dict[str, str], embedded: Embedded, pairs: PairReport 
     return values
 
 
-def reliability(model_calibration: dict, trials: list[Trials], threshold_of) -> tuple[float, list[tuple]]:
-    """Expected calibration error of identify confidences on held-out trials, and (bin, mean confidence,
-    accuracy, count) rows. threshold_of(size) gives the decision threshold at a gallery size."""
-    a, b, c = model_calibration["confidence"]
+def reliability(model_calibration: dict, trials: list[Trials], threshold_of) -> float:
+    """Expected calibration error of identify confidences on held-out trials (ten bins).
+
+    threshold_of(size) gives the decision threshold at a gallery size.
+    """
     confidences, rights = [], []
     for t in trials:
         threshold = threshold_of(t.size)
         for best, right, strangers in ((t.known_best, t.known_right, False),
                                        (t.stranger_best, np.zeros(len(t.stranger_best), bool), True)):
-            p = 1.0 / (1.0 + np.exp(-(a * best + b * np.log(t.size) + c)))
+            p = calibration.fitted_match_probability(model_calibration["confidence"], best, t.size)
             matched = best >= threshold
             confidences.append(np.where(matched, p, 1 - p))
             rights.append(~matched if strangers else matched & right)
     confidences, rights = np.concatenate(confidences), np.concatenate(rights)
-    rows, error = [], 0.0
+    error = 0.0
     edges = np.linspace(0.0, 1.0, 11)
     for low, high in zip(edges[:-1], edges[1:], strict=True):
         mask = (confidences >= low) & ((confidences < high) | (high == 1.0))
         if mask.any():
-            rows.append((f"{low:.0%}-{high:.0%}", float(confidences[mask].mean()), float(rights[mask].mean()),
-                         int(mask.sum())))
             error += mask.mean() * abs(confidences[mask].mean() - rights[mask].mean())
-    return float(error), rows
+    return float(error)

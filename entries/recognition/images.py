@@ -45,9 +45,6 @@ class Photo:
         """A box in decoded pixels, in the photo's own pixels."""
         return tuple(round(v * self.scale) for v in box)
 
-    def to_decoded(self, box) -> tuple[int, int, int, int]:
-        return tuple(round(v / self.scale) for v in box)
-
 
 def check_size(data: bytes) -> None:
     limit = conf.get("MAX_IMAGE_BYTES")

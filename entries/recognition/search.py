@@ -50,10 +50,6 @@ def normalise(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, 1e-12)
 
 
-def similarity_of(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.clip(normalise(a) @ normalise(b), 0.0, 1.0))
-
-
 class ExactIndex:
     """All faces of one model as a matrix; cosine similarity by one matrix-vector product."""
 

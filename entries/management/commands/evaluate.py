@@ -132,7 +132,7 @@ class Command(BaseCommand):
                 held_out.append(t)
                 threshold = threshold_of(size)
                 rows.setdefault(size, []).append((t, threshold))
-            error, _ = evaluation.reliability(learned, held_out, threshold_of)
+            error = evaluation.reliability(learned, held_out, threshold_of)
             confidence_trials.append(error)
         write(f"\n1:N open set: people split in two halves ({len(halves[0])} / {len(halves[1])}); thresholds "
               f"calibrated on one half for a target FPIR of {target:.1%}, measured on the other, both ways; "
