@@ -59,6 +59,11 @@ def _update(photo) -> None:
         raise
 
 
+def _user(recorded_by):
+    """The user who recorded something, or None for a command or an anonymous caller."""
+    return recorded_by if getattr(recorded_by, "pk", None) else None
+
+
 def _duplicate(code: str) -> DuplicateEmployeeCode:
     return DuplicateEmployeeCode(
         f"An entry with employee code {code!r} already exists.", employee_code=code
@@ -116,7 +121,7 @@ def entry_register(
     if consent_reference.strip():
         entry.consent_reference = consent_reference.strip()
         entry.consent_at = consent_at or timezone.now()
-        entry.consent_recorded_by = recorded_by if getattr(recorded_by, "pk", None) else None
+        entry.consent_recorded_by = _user(recorded_by)
     entry.employment_end = employment_end
     entry.retain_until = _retention(employment_end, retain_until)
     entry.apply_face(face := _face_for(image, face, largest_face))
@@ -144,16 +149,16 @@ def entry_update(
     largest_face: bool = False,
     allow_duplicate_face: bool = False,
     face: faces.FaceAnalysis | None = None,
+    recorded_by=None,
     **fields,
 ) -> FaceEntry:
     """Change metadata, consent and retention, and/or the photo; a new photo re-embeds, metadata alone does not."""
-    unknown = set(fields) - set(METADATA_FIELDS) - set(CONSENT_FIELDS) - {"recorded_by"}
+    unknown = set(fields) - set(METADATA_FIELDS) - set(CONSENT_FIELDS)
     if unknown:
         raise TypeError(f"cannot update {', '.join(sorted(unknown))}")
-    recorded_by = fields.pop("recorded_by", None)
     if fields.get("consent_reference") and fields["consent_reference"] != entry.consent_reference:
         fields.setdefault("consent_at", timezone.now())
-        entry.consent_recorded_by = recorded_by if getattr(recorded_by, "pk", None) else None
+        entry.consent_recorded_by = _user(recorded_by)
     if "employment_end" in fields and "retain_until" not in fields:
         fields["retain_until"] = _retention(fields["employment_end"], None)
     code = fields.get("employee_code")
@@ -187,14 +192,17 @@ def _analyse_photos(images: Sequence[bytes], largest_face: bool, *, main: int = 
     return [faces.analyse(image, largest_face=largest_face) for image in images]
 
 
-def _enrol_extras(entry: FaceEntry, extras: list[faces.FaceAnalysis], allow_duplicate_face: bool) -> None:
+def _enrol_extras(entry: FaceEntry, extras: list[faces.FaceAnalysis], allow_duplicate_face: bool) -> list[FacePhoto]:
     """Inside a serialised write: store extra photos, each checked against other employees' faces."""
+    photos = []
     for extra in extras:
         if not allow_duplicate_face:
             _refuse_duplicate_face(extra, exclude_id=entry.pk)
         photo = FacePhoto(entry=entry)
         photo.apply_face(extra)
         photo.save()
+        photos.append(photo)
+    return photos
 
 
 def entry_set_photos(*, entry: FaceEntry, images: Sequence[bytes], largest_face: bool = False,
@@ -239,20 +247,17 @@ def photo_add(
     face: faces.FaceAnalysis | None = None,
 ) -> FacePhoto:
     """Enrol one more photo of an employee: identify and the duplicate-face guard then use them all."""
+    sha256 = faces.digest(image)
+    if sha256 == entry.image_sha256 or entry.photos.filter(image_sha256=sha256).exists():
+        raise PhotoAlreadyEnrolled(f"This photo is already one of {entry.employee_code}'s.",
+                                   employee_code=entry.employee_code)
     limit = conf.get("MAX_PHOTOS_PER_ENTRY")
     if 1 + entry.photos.count() >= limit:
         raise TooManyPhotos(f"{entry.employee_code} already has {limit} photos, the most allowed; "
                             "remove one first.", employee_code=entry.employee_code, limit=limit)
     face = _face_for(image, face, largest_face)
-    if face.sha256 == entry.image_sha256 or entry.photos.filter(image_sha256=face.sha256).exists():
-        raise PhotoAlreadyEnrolled(f"This photo is already one of {entry.employee_code}'s.",
-                                   employee_code=entry.employee_code)
-    photo = FacePhoto(entry=entry)
-    photo.apply_face(face)
     with _serialised_write(entry):
-        if not allow_duplicate_face:
-            _refuse_duplicate_face(face, exclude_id=entry.pk)
-        photo.save()
+        (photo,) = _enrol_extras(entry, [face], allow_duplicate_face)
         emit("add_photo", [entry.employee_code], photo=photo.pk)
     return photo
 

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from ... import conf, services
-from ...exceptions import FaceRecError
+from ...exceptions import FaceRecError, PhotoAlreadyEnrolled
 from ...importing import Report, analyse_all, default_workers, read_rows
 from ...models import FaceEntry
 from ...recognition import faces
@@ -137,11 +137,12 @@ class Command(BaseCommand):
 
     @staticmethod
     def _add_photo(entry, face: faces.FaceAnalysis, report: Report, allow_duplicate_face: bool):
-        if entry.image_sha256 == face.sha256 or entry.photos.filter(image_sha256=face.sha256).exists():
+        try:
+            services.photo_add(entry=entry, image=face.image, face=face, allow_duplicate_face=allow_duplicate_face)
+        except PhotoAlreadyEnrolled:  # a re-run: this photo is in already
             report.unchanged += 1
-            return
-        services.photo_add(entry=entry, image=face.image, face=face, allow_duplicate_face=allow_duplicate_face)
-        report.photos_added += 1
+        else:
+            report.photos_added += 1
 
 
 def _interrupt(signum, frame):
