@@ -14,7 +14,7 @@ from django.utils.html import format_html
 from . import conf, identification, services
 from .exceptions import EntryGone, FaceRecError
 from .forms import FaceEntryForm, FacePhotoInlineForm, IdentifyForm
-from .models import FaceEntry, FacePhoto
+from .models import FaceEntry, FacePhoto, photos_of_model
 from .recognition import calibration, images
 from .signals import emit
 
@@ -123,9 +123,8 @@ class FaceEntryAdmin(admin.ModelAdmin):
         """Show which recognition model is active and the identify threshold it uses now."""
         model = conf.get("MODEL")
         context = {"recognition_model": model}
-        try:
-            search = identification.index()
-            context["identify_threshold"] = calibration.identify_threshold(model, max(1, search.photo_count()))
+        try:  # counted in the database: the page need not load the search index
+            context["identify_threshold"] = calibration.identify_threshold(model, max(1, photos_of_model(model)))
         except LookupError:
             pass
         return super().changelist_view(request, {**context, **(extra_context or {})})
@@ -172,8 +171,8 @@ class FaceEntryAdmin(admin.ModelAdmin):
             if inline.cleaned_data.get("DELETE") and inline.instance.pk:
                 services.photo_remove(photo=inline.instance)
             elif inline.face is not None:
-                services.photo_add(entry=form.instance, image=inline.face.image, face=inline.face,
-                                   allow_duplicate_face=True)  # the inline form already refused duplicates
+                # The form named any duplicate for the user; the service checks again under the write lock.
+                services.photo_add(entry=form.instance, image=inline.face.image, face=inline.face)
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
     def delete_model(self, request, obj):

@@ -179,6 +179,15 @@ class FacePhoto(PhotoFields):
         return f"photo {self.pk} of {self.entry_id}"
 
 
+def photos_of_model(model_name: str, department: str | None = None) -> int:
+    """How many photos (main and extra) have embeddings of this model, counted in the database."""
+    entries = FaceEntry.objects.with_model(model_name)
+    photos = FacePhoto.objects.filter(embedding_model=model_name)
+    if department is not None:
+        entries, photos = entries.filter(department=department), photos.filter(entry__department=department)
+    return entries.count() + photos.count()
+
+
 def entries_changed(photos, using: str) -> None:
     """After a write (in its transaction): mirror new embeddings to pgvector, tell search indexes.
 

@@ -23,7 +23,7 @@ from django.db import connection
 from django.db.models import Max
 
 from .. import conf
-from ..models import FaceEntry, FacePhoto, GalleryState
+from ..models import FaceEntry, FacePhoto, GalleryState, photos_of_model
 
 # A row saved in a transaction that commits late can carry an older timestamp than one already
 # seen; re-reading a margin of recent rows makes the incremental refresh catch it.
@@ -67,6 +67,7 @@ class ExactIndex:
         self._names: list[str] = []
         self._departments: list[str] = []
         self._row_of: dict[tuple[int, int], int] = {}  # (entry id, photo id; 0 = main photo) -> row
+        self._entry_ids: set[int] = set()
         self._latest = None
 
     def _entries(self):
@@ -108,6 +109,7 @@ class ExactIndex:
         if row is None:
             row = self._append_row(vector.shape[0])
             self._row_of[key] = row
+            self._entry_ids.add(entry_id)
             self._codes.append(code)
             self._names.append(name)
             self._departments.append(department)
@@ -157,10 +159,9 @@ class ExactIndex:
     def gallery_size(self, department: str | None = None) -> int:
         """Employees searched."""
         self.refresh()
-        ids = self._ids[: self._size]
-        if department is not None:
-            ids = ids[np.asarray(self._departments) == department]
-        return len(np.unique(ids))
+        if department is None:
+            return len(self._entry_ids)
+        return len(np.unique(self._ids[: self._size][np.asarray(self._departments) == department]))
 
     def photo_count(self, department: str | None = None) -> int:
         """Photos searched: each is a chance for a stranger to match, so thresholds are set for this many."""
@@ -196,10 +197,7 @@ class PgVectorIndex:
         return queryset.filter(department=department).count() if department is not None else queryset.count()
 
     def photo_count(self, department: str | None = None) -> int:
-        photos = FacePhoto.objects.filter(embedding_model=self.model_name)
-        if department is not None:
-            photos = photos.filter(entry__department=department)
-        return self.gallery_size(department) + photos.count()
+        return photos_of_model(self.model_name, department)
 
 
 _indexes: dict[tuple, object] = {}
