@@ -6,7 +6,6 @@ from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -82,7 +81,7 @@ class FaceEntryAdmin(admin.ModelAdmin):
     def get_urls(self):
         view = self.admin_site.admin_view
         return [
-            path("<int:pk>/photo/", view(self.photo_view), name="entries_faceentry_photo"),
+            path("<str:pk>/photo/", view(self.photo_view), name="entries_faceentry_photo"),
             path("identify/", view(self.identify_view), name="entries_faceentry_identify"),
             *super().get_urls(),
         ]
@@ -106,7 +105,9 @@ class FaceEntryAdmin(admin.ModelAdmin):
 
     def photo_view(self, request, pk):
         """Serve a stored photo to staff allowed to view entries."""
-        entry = get_object_or_404(FaceEntry, pk=pk)
+        entry = self.get_object(request, pk)  # None for an unknown or malformed id
+        if entry is None:
+            raise Http404
         if not self.has_view_permission(request, entry):
             raise PermissionDenied
         emit("view_photo", [entry.employee_code])

@@ -210,6 +210,9 @@ class GalleryState(models.Model):
     to a value an index already saw with different rows.
     """
 
+    KEY = "faces"
+    # One row, found by this key rather than by id: ids are integers on SQL stores, ObjectIds on MongoDB.
+    key = models.CharField(max_length=16, unique=True, default=KEY)
     token = models.CharField(max_length=32, default="")
 
     class Meta:
@@ -221,9 +224,9 @@ class GalleryState(models.Model):
     @classmethod
     def bump(cls, using: str = "default") -> None:
         token = uuid.uuid4().hex
-        if not cls.objects.using(using).filter(pk=1).update(token=token):
-            cls.objects.using(using).get_or_create(pk=1, defaults={"token": token})
+        if not cls.objects.using(using).filter(key=cls.KEY).update(token=token):
+            cls.objects.using(using).get_or_create(key=cls.KEY, defaults={"token": token})
 
     @classmethod
     def current(cls, using: str = "default") -> str:
-        return cls.objects.using(using).filter(pk=1).values_list("token", flat=True).first() or ""
+        return cls.objects.using(using).filter(key=cls.KEY).values_list("token", flat=True).first() or ""

@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError
 from django.utils import timezone
+
+from facerec import databases
 
 from . import conf, identification
 from .exceptions import (
@@ -24,7 +26,6 @@ from .signals import emit
 
 METADATA_FIELDS = ("employee_code", "name", "gender", "department")
 CONSENT_FIELDS = ("consent_reference", "consent_at", "employment_end", "retain_until")
-WRITE_LOCK = 0x46616365  # PostgreSQL advisory lock taken by every write to face entries
 
 
 @contextmanager
@@ -32,13 +33,10 @@ def _serialised_write(entry: FaceEntry | None = None):
     """One transaction that sees every write committed before it and lets none in until it ends.
 
     So the duplicate-face check and the insert are one step, and an entry deleted meanwhile is
-    never written back. SQLite transactions begin IMMEDIATE (settings), which serialises writers
-    already; PostgreSQL takes an advisory lock. Slow work (embedding) happens before, never inside.
+    never written back. How each store serialises is facerec.databases' business. Slow work
+    (embedding) happens before, never inside.
     """
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [WRITE_LOCK])
+    with databases.serialised():
         if entry is not None and not FaceEntry.objects.filter(pk=entry.pk).exists():
             raise _gone(entry)
         yield
@@ -103,11 +101,13 @@ def entry_register(
     employment_end: date | None = None,
     retain_until: date | None = None,
     extra_images: Sequence[bytes] = (),
+    created_at: datetime | None = None,
 ) -> FaceEntry:
     """Create an entry; the embedding is computed, and checked against others, before anything is written.
 
     With FACEREC_REQUIRE_CONSENT (the default) the employee's consent must be referenced. extra_images
-    are more photos of the employee, enrolled in the same transaction: all of them or none.
+    are more photos of the employee, enrolled in the same transaction: all of them or none. created_at
+    keeps the date an entry imported from another system was first made.
     """
     if conf.get("REQUIRE_CONSENT") and not consent_reference.strip():
         raise ConsentRequired(
@@ -132,6 +132,9 @@ def entry_register(
             if not allow_duplicate_face:
                 _refuse_duplicate_face(face, exclude_id=None)
             entry.save()
+            if created_at is not None:  # auto_now_add ignores a value given on save
+                FaceEntry.objects.filter(pk=entry.pk).update(created_at=created_at)
+                entry.created_at = created_at
             _enrol_extras(entry, extras, allow_duplicate_face)
             emit("create", [entry.employee_code], consent_reference=entry.consent_reference,
                  photos=1 + len(extras))
@@ -223,19 +226,12 @@ def entry_set_photos(*, entry: FaceEntry, images: Sequence[bytes], largest_face:
     return entry
 
 
-def _checkpoint_sqlite() -> None:
-    """On SQLite, move deleted pages out of the WAL file now (secure_delete then overwrites them)."""
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-
-
 def entry_delete(*, entry: FaceEntry, retention: bool = False) -> None:
     """Delete an entry with all its photos (retention: because its retention day has passed)."""
     with _serialised_write():
         entry.delete()
         emit("purge" if retention else "delete", [entry.employee_code])
-        transaction.on_commit(_checkpoint_sqlite)
+        databases.scrub_deleted()
 
 
 def photo_add(
@@ -266,7 +262,7 @@ def photo_remove(*, photo: FacePhoto) -> None:
     with _serialised_write():
         photo.delete()
         emit("remove_photo", [photo.entry.employee_code], photo=photo.pk)
-        transaction.on_commit(_checkpoint_sqlite)
+        databases.scrub_deleted()
 
 
 def _retention(employment_end: date | None, retain_until: date | None) -> date | None:

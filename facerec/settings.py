@@ -1,6 +1,6 @@
 """FaceRec settings, read from the environment (12-factor).
 
-DATABASE_URL unset means SQLite in DATA_DIR; postgres://... means PostgreSQL.
+DATABASE_URL unset means SQLite in DATA_DIR; postgres://... PostgreSQL; mongodb://... MongoDB.
 DEBUG is off unless asked; without DEBUG a SECRET_KEY is mandatory.
 """
 
@@ -9,6 +9,8 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from . import databases
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -25,6 +27,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "data")))
 
+LOCAL_APPS = ["entries", "audit"]
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -38,8 +41,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and Redoc served from here: no CDN, works offline
     "axes",
-    "entries",
-    "audit",
+    *LOCAL_APPS,
 ]
 
 MIDDLEWARE = [
@@ -88,21 +90,10 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'facerec.sqlite3'}"),
-}
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # a restarted database costs no request a 500
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    # Several gunicorn workers on the embedded database: readers never block the writer (WAL),
-    # writers queue for the lock instead of failing, and a commit does not wait for two fsyncs.
-    DATABASES["default"].setdefault("OPTIONS", {}).update({
-        # secure_delete: a deleted face's bytes are overwritten, not left in free pages.
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON;",
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-    })
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+CONN_MAX_AGE = env.int("CONN_MAX_AGE", default=60)
+# SQLite, PostgreSQL or MongoDB: facerec/databases.py holds all that differs between them.
+databases.configure(globals(), env.str("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'facerec.sqlite3'}"))
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: lint, migrations check, then pytest on SQLite, and again on
-# PostgreSQL whenever one answers at $POSTGRES_URL (CI always has one).
+# The whole test suite: lint, migrations check, then pytest on SQLite, on PostgreSQL whenever one answers
+# at $POSTGRES_URL (CI always has one), and on MongoDB (a SecantusDB test server started here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh dev
@@ -8,8 +8,21 @@ PY=.venv/bin/python
 export SECRET_KEY=${SECRET_KEY:-test-only-secret-key}
 POSTGRES_URL=${POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/facerec}
 
+# A MongoDB-wire test server for the whole run: the MongoDB suite, and import_facerec's tests on every store.
+MONGO_URL=""
+if MONGO_URL=$(scripts/mongo-test-server.sh start); then
+  export FACEREC_TEST_MONGO_URL=$MONGO_URL
+  trap 'scripts/mongo-test-server.sh stop' EXIT
+else
+  echo "The MongoDB test server did not start; the MongoDB run will be skipped." >&2
+  MONGO_URL=""
+fi
+
 .venv/bin/ruff check .
 DATABASE_URL=sqlite:///:memory: $PY manage.py makemigrations --check --dry-run >/dev/null
+if [ -n "$MONGO_URL" ]; then
+  DATABASE_URL=$MONGO_URL/facerec_migrations_check $PY manage.py makemigrations --check --dry-run >/dev/null
+fi
 
 echo "== tests on SQLite"
 env -u DATABASE_URL $PY -m pytest "$@"
@@ -27,4 +40,11 @@ then
   scripts/install-pgvector.sh
   echo "== tests on PostgreSQL ($POSTGRES_URL)"
   DATABASE_URL=$POSTGRES_URL $PY -m pytest "$@"
+fi
+
+if [ -n "$MONGO_URL" ]; then
+  echo "== tests on MongoDB ($MONGO_URL, SecantusDB)"
+  DATABASE_URL=$MONGO_URL/facerec $PY -m pytest "$@"
+else
+  echo "== MongoDB run SKIPPED: the SecantusDB test server could not start (see above)."
 fi

@@ -16,6 +16,8 @@ from django.contrib.auth.models import Permission, User
 from PIL import Image
 from rest_framework.test import APIClient
 
+from facerec import databases
+
 REPO = Path(__file__).resolve().parent.parent
 FACES_DIR = Path(os.environ.get("FACEREC_FACES_DIR", REPO.parent / "shared" / "faces"))
 LFW_DIR = Path(os.environ.get("FACEREC_LFW_DIR", REPO.parent / "shared" / "lfw-dev"))
@@ -103,19 +105,52 @@ def free_port():
         return sock.getsockname()[1]
 
 
+@pytest.fixture(scope="session")
+def mongo_url(tmp_path_factory):
+    """mongodb://… of a MongoDB-wire test server: the suite's (FACEREC_TEST_MONGO_URL, set by scripts/test.sh),
+    or a SecantusDB started for this session."""
+    if os.environ.get("FACEREC_TEST_MONGO_URL"):
+        yield os.environ["FACEREC_TEST_MONGO_URL"].rstrip("/")
+        return
+    server = Path(sys.executable).with_name("secantusd-py")
+    if not server.exists():
+        pytest.skip("no MongoDB test server: install requirements-dev.txt (secantusdb) or set FACEREC_TEST_MONGO_URL")
+    port = free_port()
+    process = subprocess.Popen([str(server), "--host", "127.0.0.1", "--port", str(port), "--storage-path",
+                                str(tmp_path_factory.mktemp("mongo"))], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    url = f"mongodb://127.0.0.1:{port}"
+    import pymongo
+
+    try:
+        pymongo.MongoClient(url, serverSelectionTimeoutMS=20000).admin.command("ping")
+    except pymongo.errors.PyMongoError as exc:
+        process.kill()
+        pytest.skip(f"the MongoDB test server did not start: {exc}")
+    yield url
+    process.terminate()
+    process.wait(timeout=30)
+
+
 @dataclass
 class Servers:
     urls: list[str]  # .../api/ of each gunicorn process
     auth: dict  # the Authorization header of a superuser's token
-    database: Path  # the SQLite file they share
+    database: str  # the DATABASE_URL they share
     masters: list  # the gunicorn master processes (each with one worker)
 
 
 @pytest.fixture
-def two_servers(tmp_path, faces_dir):
-    """Two gunicorn processes (one worker each) on one SQLite database file, and an API token."""
-    database = tmp_path / "shared.sqlite3"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "SECRET_KEY": "t",
+def two_servers(tmp_path, faces_dir, settings):
+    """Two gunicorn processes (one worker each) on one database, and an API token.
+
+    A SQLite file, or when the suite runs on MongoDB a database of its own on the same server.
+    """
+    if settings.DATABASES["default"]["ENGINE"] == databases.MONGO_ENGINE:
+        database = f"{settings.DATABASES['default']['HOST'].rsplit('/', 1)[0]}/facerec_live_{free_port()}"
+    else:
+        database = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    env = {**os.environ, "DATABASE_URL": database, "SECRET_KEY": "t",
            "DJANGO_SETTINGS_MODULE": "facerec.settings", "ALLOWED_HOSTS": "127.0.0.1", "DEBUG": "0",
            "SECURE_SSL_REDIRECT": "0"}  # plain HTTP on loopback, as behind a TLS proxy
     manage = [sys.executable, str(REPO / "manage.py")]
@@ -146,3 +181,7 @@ def two_servers(tmp_path, faces_dir):
     for process in processes:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
+    if database.startswith("mongodb"):
+        import pymongo
+
+        pymongo.MongoClient(database).drop_database(database.rsplit("/", 1)[1])

@@ -106,12 +106,23 @@ def test_a_worker_killed_mid_registration_leaves_nothing_half_written(two_server
     for thread, _ in posts:
         thread.join(60)
     # ...then every entry stored is whole (photo and matching embedding), and the server recovers
-    with sqlite3.connect(two_servers.database) as db:
-        rows = db.execute('SELECT employee_code, length(embedding), embedding_sha256 = image_sha256 '
-                          'FROM "faceEntries"').fetchall()
+    rows = _stored_entries(two_servers.database)
     assert all(size == 192 * 4 and matching for _, size, matching in rows), rows
     answer = _post_or_error(f"{url}entries/", {**body, "Employeecode": "K9"}, auth, wait=60)
     assert answer == 201
+
+
+def _stored_entries(database_url):
+    """(code, embedding bytes, embedding matches photo) of each entry, read straight from the database."""
+    if database_url.startswith("mongodb"):
+        import pymongo
+
+        collection = pymongo.MongoClient(database_url).get_default_database()["faceEntries"]
+        return [(d["employee_code"], len(d["embedding"]), d["embedding_sha256"] == d["image_sha256"])
+                for d in collection.find()]
+    with sqlite3.connect(database_url.removeprefix("sqlite:///")) as db:
+        return db.execute('SELECT employee_code, length(embedding), embedding_sha256 = image_sha256 '
+                          'FROM "faceEntries"').fetchall()
 
 
 def _post_or_error(url, body, auth, wait=0):

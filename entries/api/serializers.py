@@ -57,9 +57,17 @@ def entry_link():
     )
 
 
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}], "readOnly": True,
+                      "description": "Record id: an integer on SQLite and PostgreSQL, an ObjectId string on MongoDB."})
+class RecordId(serializers.ReadOnlyField):
+    def to_representation(self, value):
+        return value if isinstance(value, int) else str(value)
+
+
 class FaceEntryListSerializer(serializers.HyperlinkedModelSerializer):
     """A list row: no photo and no embedding, just a link to the entry."""
 
+    id = RecordId()
     url = entry_link()
     Employeecode = serializers.CharField(source="employee_code", read_only=True)
     Name = serializers.CharField(source="name", read_only=True)
@@ -72,6 +80,7 @@ class FaceEntryListSerializer(serializers.HyperlinkedModelSerializer):
 
 
 class FaceEntrySerializer(serializers.ModelSerializer):
+    id = RecordId()
     url = entry_link()
     Employeecode = serializers.CharField(
         source="employee_code", max_length=64, validators=[employee_code_validator],

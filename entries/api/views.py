@@ -1,6 +1,7 @@
 """Thin viewsets: validation in serializers, work in entries.services."""
 
-from django.shortcuts import get_object_or_404
+from django.core.exceptions import ValidationError
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import parsers, status, viewsets
@@ -8,7 +9,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from .. import services
-from ..models import FaceEntry
+from ..models import FaceEntry, FacePhoto
 from ..signals import emit
 from .permissions import PhotoPermissions
 from .serializers import FaceEntryListSerializer, FaceEntrySerializer, FacePhotoSerializer
@@ -82,12 +83,16 @@ class FaceEntryViewSet(viewsets.ModelViewSet):
         return Response(FacePhotoSerializer(photo).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={204: None})
-    @action(detail=True, methods=["delete"], url_path=r"faces/(?P<photo_id>[0-9]+)",
+    @action(detail=True, methods=["delete"], url_path=r"faces/(?P<photo_id>[0-9a-f]{1,24})",
             permission_classes=[PhotoPermissions])
     def remove_face(self, request, Employeecode=None, photo_id=None):
         """Remove one extra photo (the main photo is replaced with PUT, not removed)."""
         entry = self.get_object()
-        services.photo_remove(photo=get_object_or_404(entry.photos, pk=photo_id))
+        try:  # an integer on SQL stores, an ObjectId on MongoDB
+            photo = entry.photos.get(pk=photo_id)
+        except (FacePhoto.DoesNotExist, ValueError, ValidationError):
+            raise Http404(f"{entry.employee_code} has no photo {photo_id}.") from None
+        services.photo_remove(photo=photo)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def perform_create(self, serializer):

@@ -62,12 +62,13 @@ class ExactIndex:
     def _reset(self):
         self._size = 0
         self._matrix = np.zeros((0, 0), dtype=np.float32)
-        self._ids = np.zeros(0, dtype=np.int64)  # entry id of each row
+        self._ids = np.zeros(0, dtype=np.int64)  # entry of each row, numbered densely (ids may be ObjectIds)
+        self._number_of: dict = {}  # entry id -> its number in _ids
+        self._entry_of: list = []  # number -> entry id
         self._codes: list[str] = []
         self._names: list[str] = []
         self._departments: list[str] = []
-        self._row_of: dict[tuple[int, int], int] = {}  # (entry id, photo id; 0 = main photo) -> row
-        self._entry_ids: set[int] = set()
+        self._row_of: dict[tuple, int] = {}  # (entry id, photo id; 0 = main photo) -> row
         self._latest = None
 
     def _entries(self):
@@ -109,14 +110,20 @@ class ExactIndex:
         if row is None:
             row = self._append_row(vector.shape[0])
             self._row_of[key] = row
-            self._entry_ids.add(entry_id)
             self._codes.append(code)
             self._names.append(name)
             self._departments.append(department)
         else:
             self._codes[row], self._names[row], self._departments[row] = code, name, department
         self._matrix[row] = vector
-        self._ids[row] = entry_id
+        self._ids[row] = self._number(entry_id)
+
+    def _number(self, entry_id) -> int:
+        number = self._number_of.get(entry_id)
+        if number is None:
+            number = self._number_of[entry_id] = len(self._entry_of)
+            self._entry_of.append(entry_id)
+        return number
 
     def _append_row(self, dimension: int) -> int:
         if self._size == self._matrix.shape[0]:  # grow by doubling: bulk imports stay linear
@@ -140,8 +147,8 @@ class ExactIndex:
             scores = self._matrix[: self._size] @ normalise(vector)
             if department is not None:
                 scores = np.where(np.asarray(self._departments) == department, scores, -np.inf)
-            if exclude_id is not None:
-                scores = np.where(self._ids[: self._size] == exclude_id, -np.inf, scores)
+            if exclude_id is not None and exclude_id in self._number_of:
+                scores = np.where(self._ids[: self._size] == self._number_of[exclude_id], -np.inf, scores)
             matches: dict[int, Match] = {}
             wanted = min(self._size, 4 * k + 8)
             while True:  # best rows first until k different employees are found
@@ -149,7 +156,7 @@ class ExactIndex:
                 for i in top[np.argsort(-scores[top])]:
                     if np.isfinite(scores[i]) and int(self._ids[i]) not in matches:
                         matches[int(self._ids[i])] = Match(
-                            int(self._ids[i]), self._codes[i], self._names[i], self._departments[i],
+                            self._entry_of[self._ids[i]], self._codes[i], self._names[i], self._departments[i],
                             round(float(np.clip(scores[i], 0.0, 1.0)), 6))
                 if len(matches) >= k or wanted == self._size:
                     return list(matches.values())[:k]
@@ -160,7 +167,7 @@ class ExactIndex:
         """Employees searched."""
         self.refresh()
         if department is None:
-            return len(self._entry_ids)
+            return len(self._entry_of)
         return len(np.unique(self._ids[: self._size][np.asarray(self._departments) == department]))
 
     def photo_count(self, department: str | None = None) -> int:
