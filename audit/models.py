@@ -15,6 +15,7 @@ class Action(models.TextChoices):
     PURGE = "purge", "deleted after retention"
     EXPORT = "export", "exported"
     IMPORT = "import", "imported"
+    CLOCK = "clock", "clocked in or out"
 
 
 class AuditEvent(models.Model):

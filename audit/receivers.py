@@ -3,6 +3,7 @@
 import getpass
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.dispatch import receiver
 from django.utils import timezone
 
@@ -16,8 +17,10 @@ from .models import AuditEvent
 def record(sender, *, action, employee_codes=(), details=None, **kwargs):
     request = current_request.get()
     user = getattr(request, "user", None) if request is not None else None
-    if user is not None and user.is_authenticated:
+    if isinstance(user, get_user_model()):
         actor, name = user, user.get_username()
+    elif user is not None and user.is_authenticated:  # a device, e.g. an attendance kiosk
+        actor, name = None, str(user)
     else:
         actor, name = None, ("anonymous" if request is not None else f"{getpass.getuser()} (command line)")
     codes = sorted({str(c) for c in employee_codes if c})

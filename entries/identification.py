@@ -46,8 +46,11 @@ def index():
 
 
 def identify(*, image: bytes, k: int = 3, threshold: float | None = None, department: str | None = None,
-             max_faces: int = 10) -> Identification:
-    """Find who each face in a photo is (the largest `max_faces` faces, largest first), or 'unknown'."""
+             max_faces: int = 10, record: bool = True) -> Identification:
+    """Find who each face in a photo is (the largest `max_faces` faces, largest first), or 'unknown'.
+
+    record=False leaves the audit event to the caller: a kiosk records the clocking, not every frame.
+    """
     _, found = faces.find(image, limit=max_faces)
     if not found:
         raise NoFaceFound("No face was found in the photo.")
@@ -60,8 +63,9 @@ def identify(*, image: bytes, k: int = 3, threshold: float | None = None, depart
         FaceResult(face.box, search.search(face.embedding, k=k, department=department), threshold, model, searched)
         for face in found
     ]
-    emit("identify", [r.match.employee_code for r in results if r.match],
-         decisions=[r.decision for r in results], gallery_size=gallery_size, department=department)
+    if record:
+        emit("identify", [r.match.employee_code for r in results if r.match],
+             decisions=[r.decision for r in results], gallery_size=gallery_size, department=department)
     return Identification(results, model, gallery_size, threshold)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import DatabaseError, IntegrityError
@@ -83,6 +84,25 @@ def _refuse_duplicate_face(face: faces.FaceAnalysis, *, exclude_id: int | None) 
             f"{other.similarity:.3f}. If they really are different people (e.g. twins), allow duplicate faces.",
             employee_code=other.employee_code, similarity=other.similarity,
         )
+
+
+@dataclass(frozen=True)
+class Employee:
+    """What other apps may know of an enrolled employee (no photo, no embedding)."""
+
+    employee_code: str
+    name: str
+    department: str
+
+
+def employee_summary(employee_code: str) -> Employee | None:
+    entry = FaceEntry.objects.filter(employee_code=employee_code).only("employee_code", "name", "department").first()
+    return Employee(entry.employee_code, entry.name, entry.department) if entry else None
+
+
+def departments() -> list[str]:
+    """The departments employees are enrolled in, for filters."""
+    return sorted(set(FaceEntry.objects.exclude(department="").values_list("department", flat=True)))
 
 
 def entry_register(

@@ -27,7 +27,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "data")))
 
-LOCAL_APPS = ["entries", "audit"]
+LOCAL_APPS = ["entries", "audit", "attendance"]
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -149,6 +149,16 @@ FACEREC = {
     "SEARCH_BACKEND": env.str("FACEREC_SEARCH_BACKEND", default="auto"),
 }
 
+# Time and attendance kiosks (the attendance app; see attendance/conf.py).
+ATTENDANCE = {
+    "DIRECTION_MODE": env.str("ATTENDANCE_DIRECTION_MODE", default="alternate"),  # or "buttons"
+    "DEBOUNCE_SECONDS": env.int("ATTENDANCE_DEBOUNCE_SECONDS", default=120),
+    "CONFIRM_FRAMES": env.int("ATTENDANCE_CONFIRM_FRAMES", default=2),
+    "CONFIRM_WINDOW_SECONDS": env.int("ATTENDANCE_CONFIRM_WINDOW_SECONDS", default=4),
+    "KEEP_SNAPSHOTS": env.bool("ATTENDANCE_KEEP_SNAPSHOTS", default=False),
+    "SNAPSHOT_DAYS": env.int("ATTENDANCE_SNAPSHOT_DAYS", default=7),
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous API client gets 401 with WWW-Authenticate.
@@ -162,6 +172,7 @@ REST_FRAMEWORK = {
         "anon": env.str("THROTTLE_ANON", default="30/min"),
         "user": env.str("THROTTLE_USER", default="1200/min"),
         "recognition": env.str("THROTTLE_RECOGNITION", default="240/min"),  # identify and verify, per user
+        "kiosk": env.str("THROTTLE_KIOSK", default="300/min"),  # frames, per kiosk (about 120/min at 2 a second)
     },
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",

@@ -1,0 +1,233 @@
+"""HR's attendance pages: kiosks (pairing, revoking), events (filters, corrections, CSV) and the timesheet."""
+
+import csv
+from datetime import date
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from entries import services as entry_services
+
+from . import api, charts, services
+from .models import AttendanceEvent, Kiosk
+
+NO_LIVENESS = ("No liveness check: a printed photo or a phone screen showing an enrolled employee's face can clock "
+               "them in. Place kiosks where staff can see them, and review corrections and unusual times.")
+
+
+def _pairing(request, kiosk: Kiosk, key: str) -> None:
+    link = request.build_absolute_uri(reverse("kiosk")) + f"#key={key}"
+    messages.warning(request, format_html(
+        "Pairing link for kiosk “{}” (shown only now): <a href=\"{}\">{}</a> — open it on the kiosk device. "
+        "Issue a new key if it is lost.", kiosk.name, link, link))
+
+
+@admin.register(Kiosk)
+class KioskAdmin(admin.ModelAdmin):
+    list_display = ["name", "location", "mode", "active", "key_prefix", "last_seen_at"]
+    list_filter = ["active"]
+    search_fields = ["name", "location"]
+    fields = ["name", "location", "direction_mode", "active", "liveness", "key_prefix", "created_at", "last_seen_at"]
+    readonly_fields = ["liveness", "key_prefix", "created_at", "last_seen_at"]
+    actions = ["issue_new_key", "revoke"]
+
+    @admin.display(description="In / out")
+    def mode(self, kiosk):
+        return services.direction_mode(kiosk)
+
+    @admin.display(description="Liveness (anti-spoofing)")
+    def liveness(self, kiosk):
+        return NO_LIVENESS
+
+    def save_model(self, request, obj, form, change):
+        key = None if change else obj.new_key()
+        super().save_model(request, obj, form, change)
+        if key:
+            _pairing(request, obj, key)
+
+    @admin.action(description="Issue a new key (pair the device again; the old key stops working)",
+                  permissions=["change"])
+    def issue_new_key(self, request, queryset):
+        for kiosk in queryset:
+            _pairing(request, kiosk, services.kiosk_new_key(kiosk=kiosk))
+
+    @admin.action(description="Revoke (the kiosk can no longer clock anyone)", permissions=["change"])
+    def revoke(self, request, queryset):
+        revoked = queryset.update(active=False)
+        messages.success(request, f"{revoked} kiosk(s) revoked.")
+
+
+class EventForm(forms.ModelForm):
+    """Added or corrected by HR: always with a reason."""
+
+    correction_reason = forms.CharField(label="Reason", max_length=300,
+                                        help_text="Why this event is added or changed (kept with who and when).")
+
+    class Meta:
+        model = AttendanceEvent
+        fields = ["employee_code", "employee_name", "department", "at", "direction", "correction_reason"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "employee_name" in self.fields:
+            self.fields["employee_name"].required = False
+            self.fields["employee_name"].help_text = "Blank: the enrolled employee's name."
+
+
+@admin.register(AttendanceEvent)
+class AttendanceEventAdmin(admin.ModelAdmin):
+    form = EventForm
+    date_hierarchy = "at"
+    list_display = ["at", "employee", "employee_name", "department", "direction", "kiosk_name", "confidence_pct",
+                    "corrected"]
+    list_filter = ["direction", "department", "kiosk_name", ("corrected_at", admin.EmptyFieldListFilter)]
+    search_fields = ["employee_code", "employee_name"]
+    actions = ["export_csv"]
+    change_list_template = "admin/attendance/attendanceevent/change_list.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("snapshot")
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["employee_code", "employee_name", "department", "at", "direction", "correction_reason"]
+        return ["employee_code", "employee_name", "department", "kiosk_name", "at", "direction", "correction_reason",
+                "similarity", "confidence", "original_at", "original_direction", "corrected_by", "corrected_at",
+                "snapshot_tag"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return ["employee_code", "employee_name", "department", "kiosk_name", "similarity", "confidence",
+                "original_at", "original_direction", "corrected_by", "corrected_at", "snapshot_tag"]
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        if change:
+            services.event_correct(event=obj, at=data["at"], direction=data["direction"],
+                                   reason=data["correction_reason"], by=request.user)
+        else:
+            form.instance = services.event_add(
+                employee_code=data["employee_code"], employee_name=data.get("employee_name", ""),
+                department=data.get("department", ""), at=data["at"], direction=data["direction"],
+                reason=data["correction_reason"], by=request.user)
+
+    def save_form(self, request, form, change):
+        return form.instance  # services.event_add / event_correct do the saving
+
+    def save_related(self, request, form, formsets, change):
+        pass  # no relations to save
+
+    @admin.display(description="employee", ordering="employee_code")
+    def employee(self, event):
+        url = reverse("admin:attendance_attendanceevent_changelist") + f"?employee_code={event.employee_code}"
+        return format_html('<a href="{}" title="Only this employee">{}</a>', url, event.employee_code)
+
+    @admin.display(description="confidence")
+    def confidence_pct(self, event):
+        return "" if event.confidence is None else f"{event.confidence:.0%}"
+
+    @admin.display(description="corrected", boolean=True)
+    def corrected(self, event):
+        return event.corrected_at is not None
+
+    @admin.display(description="snapshot")
+    def snapshot_tag(self, event):
+        if not event.snapshot:
+            return "none kept"
+        import base64
+
+        return format_html('<img src="data:image/jpeg;base64,{}" style="max-width: 320px">',
+                           base64.b64encode(bytes(event.snapshot)).decode())
+
+    def lookup_allowed(self, lookup, value, request=None):
+        return lookup == "employee_code" or super().lookup_allowed(lookup, value, request)
+
+    @admin.action(description="Export the selected events to CSV", permissions=["view"])
+    def export_csv(self, request, queryset):
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="attendance-events.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["time", "Employeecode", "Name", "Department", "direction", "kiosk", "confidence",
+                         "corrected", "reason"])
+        for event in queryset.order_by("at"):
+            writer.writerow([timezone.localtime(event.at).isoformat(), event.employee_code, event.employee_name,
+                             event.department, event.direction, event.kiosk_name,
+                             "" if event.confidence is None else f"{event.confidence:.3f}",
+                             "yes" if event.corrected_at else "", event.correction_reason])
+        return response
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [path("timesheet/", view(self.timesheet_view), name="attendance_timesheet"), *super().get_urls()]
+
+    def timesheet_view(self, request):
+        """A day, week or month of timesheets, by department, with charts; CSV or XLSX to download."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = TimesheetForm(request.GET or None, departments=entry_services.departments())
+        day, span, department = timezone.localdate(), "day", ""
+        if form.is_valid():
+            day, span, department = form.cleaned_data["day"] or day, form.cleaned_data["span"] or span, \
+                form.cleaned_data["department"]
+        start, end = services.period(day, span)
+        days = services.timesheet(start, end, department or None)
+        download = request.GET.get("download")
+        if download == "csv":
+            response = HttpResponse(content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="timesheet-{start}-{end}.csv"'
+            rows = api.DaySerializer(days, many=True).data
+            writer = csv.writer(response)
+            writer.writerow(api.DaySerializer().fields.keys())
+            writer.writerows(row.values() for row in rows)
+            return response
+        if download == "xlsx":
+            return _xlsx(days, start, end)
+        context = {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Timesheet",
+            "form": form, "days": days, "start": start, "end": end, "span": span, "department": department,
+            "arrivals_chart": charts.bars(
+                [(f"{h:02d}", n) for h, n in enumerate(services.arrivals_by_hour(days))],
+                title="Arrivals by hour (first check-in)"),
+            "presence_chart": charts.bars(
+                [(d.strftime("%d"), n) for d, n in services.presence_by_day(days, start, end)],
+                title="Employees present each day"),
+            "missing": sum(d.missing_checkout for d in days),
+            "query": request.GET.urlencode(),
+        }
+        return TemplateResponse(request, "admin/attendance/timesheet.html", context)
+
+
+class TimesheetForm(forms.Form):
+    day = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    span = forms.ChoiceField(choices=[("day", "day"), ("week", "week"), ("month", "month")], required=False)
+    department = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, departments=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["department"].choices = [("", "all departments"), *((d, d) for d in departments)]
+
+
+def _xlsx(days, start: date, end: date) -> HttpResponse:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Timesheet"
+    sheet.append(["date", "Employeecode", "Name", "Department", "first in", "last out", "hours", "missing check-out"])
+    for day in days:
+        first = timezone.localtime(day.first_in).replace(tzinfo=None) if day.first_in else None
+        last = timezone.localtime(day.last_out).replace(tzinfo=None) if day.last_out else None
+        sheet.append([day.date, day.employee_code, day.employee_name, day.department, first, last, day.hours,
+                      "yes" if day.missing_checkout else ""])
+    response = HttpResponse(content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response["Content-Disposition"] = f'attachment; filename="timesheet-{start}-{end}.xlsx"'
+    book.save(response)
+    return response
+

@@ -1,0 +1,223 @@
+"""Attendance API: kiosks clock (their own key), HR reads events and timesheets (model permissions)."""
+
+import csv
+import io
+
+import django_filters
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import parsers, renderers, serializers, viewsets
+from rest_framework.permissions import BasePermission
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from entries.api.permissions import ModelPermissions
+from entries.api.serializers import Base64ImageField, RecordId
+
+from . import conf, services
+from .authentication import KioskKeyAuthentication
+from .models import AttendanceEvent, Direction
+
+TAG = "Attendance"
+MAX_TIMESHEET_DAYS = 93
+
+
+class IsKiosk(BasePermission):
+    message = "Only a paired kiosk may clock people in and out."
+
+    def has_permission(self, request, view):
+        return request.auth is not None and hasattr(request.user, "kiosk")
+
+
+class CanViewAttendance(BasePermission):
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.has_perm("attendance.view_attendanceevent"))
+
+
+class EventSerializer(serializers.ModelSerializer):
+    id = RecordId()
+    Employeecode = serializers.CharField(source="employee_code")
+    Name = serializers.CharField(source="employee_name")
+    Department = serializers.CharField(source="department")
+    time = serializers.DateTimeField(source="at")
+    kiosk = serializers.CharField(source="kiosk_name")
+    corrected = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AttendanceEvent
+        fields = ["id", "Employeecode", "Name", "Department", "time", "direction", "kiosk", "similarity",
+                  "confidence", "liveness", "corrected", "correction_reason", "original_at"]
+
+    def get_corrected(self, event) -> bool:
+        return event.corrected_at is not None
+
+
+class ClockRequestSerializer(serializers.Serializer):
+    Image = Base64ImageField(help_text="A camera frame (JPEG, about 640 px wide): base64 in JSON, or a file.")
+    direction = serializers.ChoiceField(choices=Direction.choices, required=False,
+                                        help_text="In or Out, on kiosks that show the two buttons.")
+
+
+class ClockResponseSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["clocked", "already", "confirming", "unknown", "no_face"])
+    message = serializers.CharField(help_text="What the kiosk shows.")
+    Employeecode = serializers.CharField(allow_blank=True)
+    Name = serializers.CharField(allow_blank=True)
+    similarity = serializers.FloatField(allow_null=True)
+    confidence = serializers.FloatField(allow_null=True)
+    event = EventSerializer(allow_null=True)
+
+
+class KioskSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    location = serializers.CharField()
+    direction_mode = serializers.CharField()
+    confirm_frames = serializers.IntegerField()
+    liveness = serializers.BooleanField(help_text="Whether a presentation-attack check runs (it does not).")
+
+
+def message(result: services.Clocking) -> str:
+    """The kiosk's words for a result, in local time."""
+    if result.status in ("clocked", "already"):
+        at = timezone.localtime(result.event.at)
+        verb = "in" if result.event.direction == Direction.IN else "out"
+        if result.status == "already":
+            return f"{result.employee_name}, you are already clocked {verb} at {at:%H:%M}"
+        if result.event.direction == Direction.OUT:
+            return f"Goodbye, {result.employee_name} — out at {at:%H:%M}"
+        part = "morning" if at.hour < 12 else "afternoon" if at.hour < 18 else "evening"
+        return f"Good {part}, {result.employee_name} — in at {at:%H:%M}"
+    return {"confirming": "Hold still…", "unknown": "Not recognised — please see HR",
+            "no_face": "Look at the camera"}[result.status]
+
+
+class KioskViewSet(viewsets.ViewSet):
+    """What a paired kiosk may do: read its settings, and clock."""
+
+    authentication_classes = [KioskKeyAuthentication]
+    permission_classes = [IsKiosk]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "kiosk"
+    parser_classes = [parsers.JSONParser, parsers.MultiPartParser]
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @extend_schema(tags=[TAG], responses=KioskSerializer)
+    def kiosk(self, request):
+        """This kiosk: its name and how it asks for In and Out."""
+        kiosk = request.auth
+        return Response({"name": kiosk.name, "location": kiosk.location,
+                         "direction_mode": services.direction_mode(kiosk),
+                         "confirm_frames": conf.get("CONFIRM_FRAMES"), "liveness": False})
+
+    @extend_schema(tags=[TAG], request=ClockRequestSerializer, responses=ClockResponseSerializer)
+    def clock(self, request):
+        """A kiosk's camera frame: the employee clocked in or out once consecutive frames agree, or unknown."""
+        params = ClockRequestSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        result = services.clock(kiosk=request.auth, image=params.validated_data["Image"],
+                                direction=params.validated_data.get("direction"))
+        return Response({
+            "status": result.status, "message": message(result), "Employeecode": result.employee_code,
+            "Name": result.employee_name, "similarity": result.similarity, "confidence": result.confidence,
+            "event": EventSerializer(result.event).data if result.event else None})
+
+
+class EventFilter(django_filters.FilterSet):
+    employee = django_filters.CharFilter(field_name="employee_code")
+    kiosk = django_filters.CharFilter(field_name="kiosk_name")
+    start = django_filters.DateFilter(field_name="at", lookup_expr="date__gte", label="from")
+    end = django_filters.DateFilter(field_name="at", lookup_expr="date__lte", label="to")
+
+    class Meta:
+        model = AttendanceEvent
+        fields = ["employee", "department", "kiosk", "direction", "start", "end"]
+
+
+@extend_schema(tags=[TAG])
+class EventViewSet(viewsets.ReadOnlyModelViewSet):
+    """Attendance events, newest first: filter by employee, department, kiosk, direction and dates."""
+
+    queryset = AttendanceEvent.objects.defer("snapshot")
+    serializer_class = EventSerializer
+    permission_classes = [ModelPermissions]
+    filterset_class = EventFilter
+    search_fields = ["employee_code", "employee_name"]
+    ordering_fields = ["at", "employee_code"]
+
+
+class TimesheetQuery(serializers.Serializer):
+    start = serializers.DateField(required=False, help_text="First day (default: today).")
+    end = serializers.DateField(required=False, help_text="Last day (default: the first).")
+    department = serializers.CharField(required=False)
+
+    def validate(self, data):
+        data.setdefault("start", timezone.localdate())
+        data.setdefault("end", data["start"])
+        if data["end"] < data["start"]:
+            raise serializers.ValidationError({"to": "The last day is before the first."})
+        if (data["end"] - data["start"]).days >= MAX_TIMESHEET_DAYS:
+            raise serializers.ValidationError({"to": f"At most {MAX_TIMESHEET_DAYS} days at a time."})
+        return data
+
+
+class DaySerializer(serializers.Serializer):
+    date = serializers.DateField()
+    Employeecode = serializers.CharField(source="employee_code")
+    Name = serializers.CharField(source="employee_name")
+    Department = serializers.CharField(source="department")
+    first_in = serializers.DateTimeField(allow_null=True)
+    last_out = serializers.DateTimeField(allow_null=True)
+    hours = serializers.FloatField()
+    missing_checkout = serializers.BooleanField()
+
+
+class CSVRenderer(renderers.BaseRenderer):
+    """Rows (a list of dicts) as CSV, columns in the serializer's order: `?format=csv` or `Accept: text/csv`."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if not isinstance(data, list):  # an error: its message
+            return f"error\n{data.get('message', data)}\n" if isinstance(data, dict) else str(data)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        if data:
+            writer.writerow(data[0].keys())
+        writer.writerows(row.values() for row in data)
+        return out.getvalue()
+
+
+class TimesheetView(APIView):
+    permission_classes = [CanViewAttendance]
+    renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, CSVRenderer]
+
+    @extend_schema(
+        tags=[TAG], responses={200: DaySerializer(many=True), (200, "text/csv"): OpenApiTypes.STR},
+        parameters=[
+            OpenApiParameter("from", OpenApiTypes.DATE, description="First day (default: today)."),
+            OpenApiParameter("to", OpenApiTypes.DATE, description="Last day (default: the first)."),
+            OpenApiParameter("department", OpenApiTypes.STR),
+            OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv"], description="Or Accept: text/csv."),
+        ])
+    def get(self, request):
+        """Each employee's days: first in, last out, hours worked, and a flag where a check-out is missing."""
+        params = request.query_params
+        query = TimesheetQuery(data={k: v for k, v in {"start": params.get("from"), "end": params.get("to"),
+                                                       "department": params.get("department")}.items() if v})
+        query.is_valid(raise_exception=True)
+        days = services.timesheet(query.validated_data["start"], query.validated_data["end"],
+                                  query.validated_data.get("department"))
+        data = DaySerializer(days, many=True).data
+        if getattr(request.accepted_renderer, "format", "") == "csv":
+            name = f"timesheet-{query.validated_data['start']}-{query.validated_data['end']}.csv"
+            return Response(data, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+        return Response(data)

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class AttendanceConfig(AppConfig):
+    """Time and attendance: camera kiosks clock employees in and out; HR reads timesheets.
+
+    Uses entries only through its public services (identification) and its face_data_event signal.
+    """
+
+    name = "attendance"
+    verbose_name = "time and attendance"
+
+    def ready(self):
+        from . import receivers  # noqa: F401  (forgets kept snapshots when a face entry is deleted)

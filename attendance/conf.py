@@ -1,0 +1,16 @@
+"""Attendance settings (settings.ATTENDANCE, from the environment), with their defaults."""
+
+from django.conf import settings
+
+DEFAULTS = {
+    "DIRECTION_MODE": "alternate",  # "alternate": in, then out, then in…; "buttons": the employee taps In or Out
+    "DEBOUNCE_SECONDS": 120,  # the same employee is not recorded twice within this window
+    "CONFIRM_FRAMES": 2,  # consecutive frames that must agree before someone is clocked
+    "CONFIRM_WINDOW_SECONDS": 4,  # ...each within this long of the previous one
+    "KEEP_SNAPSHOTS": False,  # keep the frame that clocked someone (off: no photo is kept)
+    "SNAPSHOT_DAYS": 7,  # ...for this many days
+}
+
+
+def get(name: str):
+    return getattr(settings, "ATTENDANCE", {}).get(name, DEFAULTS[name])

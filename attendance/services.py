@@ -1,0 +1,227 @@
+"""Clocking in and out, corrections and timesheets. The kiosk API, the admin and commands all call these."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.utils import timezone
+
+from entries import identification
+from entries import services as entry_services
+from entries.exceptions import FaceRecError, NoFaceFound
+from entries.signals import emit
+from facerec import databases
+
+from . import conf
+from .models import AttendanceEvent, Direction, DirectionMode, Kiosk
+
+
+class DirectionRequired(FaceRecError):
+    """This kiosk shows In and Out buttons: the frame must say which was tapped."""
+
+    code = "direction_required"
+
+
+class UnknownEmployee(FaceRecError):
+    code = "unknown_employee"
+
+
+@dataclass
+class Clocking:
+    """What the kiosk shows for one frame."""
+
+    status: str  # clocked, already (within the debounce window), confirming, unknown, no_face
+    event: AttendanceEvent | None = None
+    employee_code: str = ""
+    employee_name: str = ""
+    similarity: float | None = None
+    confidence: float | None = None
+
+
+def kiosk_register(*, name: str, location: str = "", direction_mode: str = "") -> tuple[Kiosk, str]:
+    """A new kiosk and its key (shown to HR once; only its digest is stored)."""
+    kiosk = Kiosk(name=name, location=location, direction_mode=direction_mode)
+    key = kiosk.new_key()
+    kiosk.full_clean()
+    kiosk.save()
+    return kiosk, key
+
+
+def kiosk_new_key(*, kiosk: Kiosk) -> str:
+    """Replace a kiosk's key: the device must be paired again; the old key stops working at once."""
+    key = kiosk.new_key()
+    kiosk.save(update_fields=["key_prefix", "key_sha256"])
+    return key
+
+
+def direction_mode(kiosk: Kiosk) -> str:
+    return kiosk.direction_mode or conf.get("DIRECTION_MODE")
+
+
+def clock(*, kiosk: Kiosk, image: bytes, direction: str | None = None, now: datetime | None = None) -> Clocking:
+    """Recognise the largest face in a kiosk frame; clock the employee once consecutive frames agree."""
+    now = now or timezone.now()
+    if direction_mode(kiosk) == DirectionMode.BUTTONS and direction not in Direction.values:
+        raise DirectionRequired("This kiosk asks In or Out first: send direction 'in' or 'out'.")
+    try:
+        found = identification.identify(image=image, k=1, max_faces=1, record=False).faces[0]
+    except NoFaceFound:
+        _pending(kiosk, "", now)
+        return Clocking("no_face")
+    if found.match is None:
+        _pending(kiosk, "", now)
+        best = found.candidates[0].similarity if found.candidates else None
+        return Clocking("unknown", similarity=best, confidence=found.confidence)
+    match = found.match
+    seen = Clocking("confirming", employee_code=match.employee_code, employee_name=match.name,
+                    similarity=match.similarity, confidence=found.confidence)
+    if _pending(kiosk, match.employee_code, now) < conf.get("CONFIRM_FRAMES"):
+        return seen
+    _pending(kiosk, "", now)  # confirmed: the next frames start counting afresh
+    with databases.serialised():  # two kiosks, one employee: one event, the other sees it
+        last = AttendanceEvent.objects.filter(employee_code=match.employee_code).order_by("-at").first()
+        if last is not None and now - last.at < timedelta(seconds=conf.get("DEBOUNCE_SECONDS")):
+            seen.status, seen.event = "already", last
+            return seen
+        if direction not in Direction.values:
+            today = last is not None and timezone.localdate(last.at) == timezone.localdate(now)
+            direction = Direction.OUT if today and last.direction == Direction.IN else Direction.IN
+        event = AttendanceEvent(
+            employee_code=match.employee_code, employee_name=match.name, department=match.department, at=now,
+            direction=direction, kiosk=kiosk, kiosk_name=kiosk.name, similarity=match.similarity,
+            confidence=found.confidence)
+        if conf.get("KEEP_SNAPSHOTS"):
+            event.snapshot, event.snapshot_until = image, now + timedelta(days=conf.get("SNAPSHOT_DAYS"))
+        event.save()
+        emit("clock", [match.employee_code], direction=direction, kiosk=kiosk.name,
+             similarity=match.similarity, snapshot=event.snapshot is not None)
+    seen.status, seen.event = "clocked", event
+    return seen
+
+
+def _pending(kiosk: Kiosk, code: str, now: datetime) -> int:
+    """Count consecutive frames showing `code` at this kiosk ('' resets); return the count."""
+    window = timedelta(seconds=conf.get("CONFIRM_WINDOW_SECONDS"))
+    recent = kiosk.pending_at is not None and now - kiosk.pending_at <= window
+    count = kiosk.pending_count + 1 if code and recent and kiosk.pending_code == code else (1 if code else 0)
+    kiosk.pending_code, kiosk.pending_count, kiosk.pending_at, kiosk.last_seen_at = code, count, now, now
+    Kiosk.objects.filter(pk=kiosk.pk).update(pending_code=code, pending_count=count, pending_at=now,
+                                             last_seen_at=now)
+    return count
+
+
+def event_add(*, employee_code: str, at: datetime, direction: str, reason: str, by,
+              employee_name: str = "", department: str = "") -> AttendanceEvent:
+    """An event HR records by hand (a forgotten check-out), with why."""
+    employee = entry_services.employee_summary(employee_code)
+    if employee is None and not employee_name:
+        raise UnknownEmployee(f"No employee {employee_code!r} is enrolled: give their name.",
+                              employee_code=employee_code)
+    event = AttendanceEvent(
+        employee_code=employee_code, employee_name=employee_name or employee.name,
+        department=department or (employee.department if employee else ""), at=at, direction=direction,
+        corrected_by=by if getattr(by, "pk", None) else None, corrected_at=timezone.now(),
+        correction_reason=reason)
+    event.full_clean()
+    event.save()
+    emit("clock", [employee_code], direction=direction, manual=True, reason=reason)
+    return event
+
+
+def event_correct(*, event: AttendanceEvent, at: datetime, direction: str, reason: str, by) -> AttendanceEvent:
+    """Change an event's time or direction; what the kiosk recorded is kept beside it, with who and why."""
+    if event.original_at is None and event.kiosk_name:
+        event.original_at, event.original_direction = event.at, event.direction
+    event.at, event.direction, event.correction_reason = at, direction, reason
+    event.corrected_by, event.corrected_at = (by if getattr(by, "pk", None) else None), timezone.now()
+    event.full_clean()
+    event.save()
+    emit("clock", [event.employee_code], direction=direction, corrected=True, reason=reason)
+    return event
+
+
+def forget_snapshots(employee_codes) -> int:
+    """Drop the kept frames of these employees (their face entry was deleted); their events stay."""
+    return AttendanceEvent.objects.filter(employee_code__in=list(employee_codes), snapshot__isnull=False).update(
+        snapshot=None, snapshot_until=None)
+
+
+def purge_snapshots(*, now: datetime | None = None) -> int:
+    """Drop kept frames past their day."""
+    return AttendanceEvent.objects.filter(snapshot_until__lt=now or timezone.now()).update(
+        snapshot=None, snapshot_until=None)
+
+
+# --- timesheets -----------------------------------------------------------------------------------
+
+@dataclass
+class Day:
+    """One employee's day: first in, last out, and the hours between each in and the out after it."""
+
+    date: date
+    employee_code: str
+    employee_name: str
+    department: str
+    first_in: datetime | None = None
+    last_out: datetime | None = None
+    hours: float = 0.0
+    missing_checkout: bool = False
+    events: list[AttendanceEvent] = field(default_factory=list)
+
+
+def period(day: date, span: str) -> tuple[date, date]:
+    """The first and last day of the day, week (Monday first) or month containing `day`."""
+    if span == "week":
+        start = day - timedelta(days=day.weekday())
+        return start, start + timedelta(days=6)
+    if span == "month":
+        start = day.replace(day=1)
+        following = (start + timedelta(days=32)).replace(day=1)
+        return start, following - timedelta(days=1)
+    return day, day
+
+
+def events_between(start: date, end: date, department: str | None = None):
+    zone = timezone.get_current_timezone()
+    events = AttendanceEvent.objects.filter(
+        at__gte=datetime.combine(start, time.min, zone),
+        at__lt=datetime.combine(end + timedelta(days=1), time.min, zone)).defer("snapshot")
+    return events.filter(department=department) if department else events
+
+
+def timesheet(start: date, end: date, department: str | None = None) -> list[Day]:
+    """Every employee's days with events between start and end (local dates), by day then employee code."""
+    days: dict[tuple[date, str], Day] = {}
+    for event in events_between(start, end, department).order_by("at"):
+        key = (timezone.localdate(event.at), event.employee_code)
+        day = days.get(key) or days.setdefault(
+            key, Day(key[0], event.employee_code, event.employee_name, event.department))
+        day.events.append(event)
+    for day in days.values():
+        opened = None
+        for event in day.events:
+            if event.direction == Direction.IN:
+                day.first_in = day.first_in or event.at
+                opened = opened or event.at
+            else:
+                day.last_out = event.at
+                if opened is not None:
+                    day.hours += (event.at - opened).total_seconds() / 3600
+                    opened = None
+        day.missing_checkout = day.events[-1].direction == Direction.IN
+        day.hours = round(day.hours, 2)
+    return [days[key] for key in sorted(days)]
+
+
+def arrivals_by_hour(days: list[Day]) -> list[int]:
+    """How many first check-ins fell in each hour of the day (0–23, local time)."""
+    counts = Counter(timezone.localtime(d.first_in).hour for d in days if d.first_in)
+    return [counts.get(hour, 0) for hour in range(24)]
+
+
+def presence_by_day(days: list[Day], start: date, end: date) -> list[tuple[date, int]]:
+    """How many employees clocked in on each day of the period."""
+    counts = Counter(d.date for d in days if d.first_in)
+    return [(start + timedelta(n), counts.get(start + timedelta(n), 0)) for n in range((end - start).days + 1)]

@@ -1,0 +1,149 @@
+// FaceRec kiosk: shows the camera, sends a downscaled frame about twice a second, shows the answer.
+// The kiosk key arrives once in the pairing link's fragment (#key=..., never sent to the server in a URL)
+// and is kept in this browser's localStorage; every request carries it as "Authorization: Kiosk <key>".
+(function () {
+  "use strict";
+  const KEY_STORE = "facerec.kioskKey";
+  const FRAME_WIDTH = 640;
+  const HOLD_MS = 4000; // how long an answer stays up
+  const DIRECTION_MS = 10000; // after tapping In or Out, how long the kiosk looks for a face
+
+  const root = document.getElementById("kiosk");
+  const video = document.getElementById("camera");
+  const message = document.getElementById("message");
+  const hint = document.getElementById("hint");
+  const directions = document.getElementById("directions");
+  const interval = Number(root.dataset.intervalMs) || 500;
+  const canvas = document.createElement("canvas");
+
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  if (fragment.get("key")) {
+    localStorage.setItem(KEY_STORE, fragment.get("key"));
+    history.replaceState(null, "", location.pathname);
+  }
+  const key = localStorage.getItem(KEY_STORE);
+  let config = null;
+  let busy = false;
+  let holdUntil = 0;
+  let direction = null;
+  let directionUntil = 0;
+
+  function show(state, text, note) {
+    root.dataset.state = state;
+    message.textContent = text;
+    hint.textContent = note || "";
+  }
+
+  function unpaired() {
+    localStorage.removeItem(KEY_STORE);
+    show("unpaired", "This kiosk is not paired", "HR: open the pairing link from Admin → Kiosks on this device.");
+  }
+
+  async function api(path, options) {
+    const response = await fetch(path, Object.assign({}, options, {
+      headers: Object.assign({ Authorization: "Kiosk " + key, Accept: "application/json" }, (options || {}).headers),
+      cache: "no-store",
+    }));
+    if (response.status === 401) {
+      unpaired();
+      throw new Error("unpaired");
+    }
+    return response;
+  }
+
+  function idle() {
+    if (config && config.direction_mode === "buttons" && !direction) {
+      show("idle", "Tap In or Out, then look at the camera");
+    } else {
+      show("idle", "Look at the camera");
+    }
+  }
+
+  function chooseDirection(event) {
+    direction = event.currentTarget.dataset.direction;
+    directionUntil = Date.now() + DIRECTION_MS;
+    for (const button of directions.querySelectorAll("button")) {
+      button.setAttribute("aria-pressed", String(button.dataset.direction === direction));
+    }
+    show("idle", direction === "in" ? "Clocking in: look at the camera" : "Clocking out: look at the camera");
+  }
+
+  function frame() {
+    const scale = Math.min(1, FRAME_WIDTH / video.videoWidth);
+    canvas.width = Math.round(video.videoWidth * scale);
+    canvas.height = Math.round(video.videoHeight * scale);
+    canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+    return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85));
+  }
+
+  async function tick() {
+    const now = Date.now();
+    if (busy || now < holdUntil || !video.videoWidth) return;
+    if (config.direction_mode === "buttons") {
+      if (direction && now > directionUntil) {
+        direction = null;
+        directions.querySelectorAll("button").forEach((b) => b.setAttribute("aria-pressed", "false"));
+        idle();
+      }
+      if (!direction) return;
+    }
+    busy = true;
+    try {
+      const body = new FormData();
+      body.append("Image", await frame(), "frame.jpg");
+      if (direction) body.append("direction", direction);
+      const response = await api("/api/attendance/clock/", { method: "POST", body });
+      const answer = await response.json();
+      if (!response.ok) {
+        show("error", answer.message || "The server refused the frame", "Retrying…");
+        holdUntil = Date.now() + HOLD_MS;
+      } else if (answer.status === "clocked" || answer.status === "already" || answer.status === "unknown") {
+        show(answer.status, answer.message, answer.status === "unknown" ? "If you work here, please see HR." : "");
+        holdUntil = Date.now() + HOLD_MS;
+        if (answer.status !== "unknown") direction = null;
+        setTimeout(idle, HOLD_MS);
+      } else if (answer.status === "confirming") {
+        show("confirming", answer.message);
+      } else if (root.dataset.state !== "idle") {
+        idle();
+      }
+    } catch (error) {
+      if (error.message !== "unpaired") {
+        show("error", "No connection to the server", "Retrying…");
+        holdUntil = Date.now() + HOLD_MS;
+      }
+    } finally {
+      busy = false;
+    }
+  }
+
+  async function start() {
+    if (!key) return unpaired();
+    try {
+      config = await (await api("/api/attendance/kiosk/")).json();
+    } catch (error) {
+      if (error.message !== "unpaired") show("error", "No connection to the server", "Reload this page to retry.");
+      return;
+    }
+    document.getElementById("kiosk-name").textContent = config.name;
+    if (config.direction_mode === "buttons") {
+      directions.hidden = false;
+      directions.querySelectorAll("button").forEach((b) => b.addEventListener("click", chooseDirection));
+    }
+    try {
+      video.srcObject = await navigator.mediaDevices.getUserMedia({
+        video: { width: { ideal: 1280 }, height: { ideal: 720 }, facingMode: "user" }, audio: false,
+      });
+    } catch (error) {
+      show("error", "The camera is not available", String(error.message || error));
+      return;
+    }
+    idle();
+    setInterval(tick, interval);
+    setInterval(() => {
+      document.getElementById("clock").textContent = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    }, 1000);
+  }
+
+  start();
+})();

@@ -1,0 +1,18 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from . import api, views
+
+router = SimpleRouter()
+router.register("events", api.EventViewSet, basename="attendance-event")
+
+api_urlpatterns = [
+    path("clock/", api.KioskViewSet.as_view({"post": "clock"}), name="attendance-clock"),
+    path("kiosk/", api.KioskViewSet.as_view({"get": "kiosk"}), name="attendance-kiosk"),
+    path("timesheet/", api.TimesheetView.as_view(), name="attendance-timesheet"),
+    *router.urls,
+]
+
+kiosk_urlpatterns = [
+    path("", views.kiosk_page, name="kiosk"),
+]

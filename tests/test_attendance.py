@@ -1,0 +1,258 @@
+"""Time and attendance: kiosks clock employees in and out from camera frames; HR reads timesheets."""
+
+import csv
+import io
+import threading
+from datetime import datetime, timedelta
+
+import pytest
+import requests
+from django.contrib.auth.models import Permission, User
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from attendance import services
+from attendance.models import AttendanceEvent, Kiosk
+from entries import services as entry_services
+from entries.models import FaceEntry
+from tests.factories import register
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+CLOCK = "/api/attendance/clock/"
+
+
+def kiosk_client(key):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Kiosk {key}")
+    return client
+
+
+@pytest.fixture
+def kiosk():
+    return services.kiosk_register(name="Front door", location="Building A")
+
+
+@pytest.fixture
+def ann(photo):
+    return register(photo, code="E001", name="Ann Lee", department="Sales")
+
+
+def frame(client, image, **extra):
+    return client.post(CLOCK, {"Image": io.BytesIO(image), **extra}, format="multipart")
+
+
+# --- clocking ------------------------------------------------------------------------------------
+
+@pytest.mark.faces
+def test_an_enrolled_employee_is_clocked_in_once_two_frames_agree(kiosk, ann, photo):
+    client = kiosk_client(kiosk[1])
+    first = frame(client, photo("img2.jpg")).json()
+    assert first["status"] == "confirming" and AttendanceEvent.objects.count() == 0
+    second = frame(client, photo("img4.jpg")).json()
+    assert second["status"] == "clocked", second
+    assert second["message"].startswith("Good ") and "Ann Lee — in at " in second["message"]
+    event = AttendanceEvent.objects.get()
+    assert (event.employee_code, event.direction, event.kiosk, event.department) == ("E001", "in", kiosk[0], "Sales")
+    assert 0.5 < event.confidence <= 1 and event.snapshot is None  # no photo kept by default
+
+
+@pytest.mark.faces
+def test_a_stranger_is_not_recognised_and_nothing_is_recorded(kiosk, ann, photo):
+    client = kiosk_client(kiosk[1])
+    for _ in range(3):
+        answer = frame(client, photo("img3.jpg")).json()
+        assert answer["status"] == "unknown" and answer["message"] == "Not recognised — please see HR"
+        assert answer["Name"] == "" and answer["event"] is None
+    assert AttendanceEvent.objects.count() == 0
+
+
+@pytest.mark.faces
+def test_the_debounce_window_then_alternating_in_and_out(kiosk, ann, photo):
+    start = timezone.make_aware(datetime(2026, 11, 23, 8, 59))
+
+    def twice(at):
+        services.clock(kiosk=kiosk[0], image=photo("img2.jpg"), now=at)
+        return services.clock(kiosk=kiosk[0], image=photo("img4.jpg"), now=at + timedelta(seconds=1))
+
+    assert twice(start).event.direction == "in"
+    again = twice(start + timedelta(minutes=1))  # within the 2-minute window
+    assert again.status == "already" and "already clocked in at 08:59" in _message(again)
+    assert twice(start + timedelta(hours=8, minutes=31)).event.direction == "out"
+    assert list(AttendanceEvent.objects.order_by("at").values_list("direction", flat=True)) == ["in", "out"]
+
+
+def _message(result):
+    from attendance.api import message
+
+    return message(result)
+
+
+@pytest.mark.faces
+def test_a_kiosk_with_buttons_needs_in_or_out(kiosk, ann, photo):
+    Kiosk.objects.filter(pk=kiosk[0].pk).update(direction_mode="buttons")
+    client = kiosk_client(kiosk[1])
+    answer = frame(client, photo("img2.jpg"))
+    assert answer.status_code == 400 and answer.json()["code"] == "direction_required"
+    frame(client, photo("img2.jpg"), direction="out")
+    assert frame(client, photo("img4.jpg"), direction="out").json()["event"]["direction"] == "out"
+
+
+@pytest.mark.faces
+def test_two_kiosks_clocking_one_employee_at_once_record_one_event(live_server, ann, photo, settings):
+    settings.ATTENDANCE = {**settings.ATTENDANCE, "CONFIRM_FRAMES": 1}
+    keys = [services.kiosk_register(name=f"Door {n}")[1] for n in (1, 2)]
+    answers, start = [], threading.Barrier(2)
+
+    def post(key):
+        start.wait()
+        answers.append(requests.post(live_server.url + CLOCK, headers={"Authorization": f"Kiosk {key}"},
+                                     files={"Image": photo("img2.jpg")}, timeout=60).json()["status"])
+
+    threads = [threading.Thread(target=post, args=(key,)) for key in keys]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(answers) == ["already", "clocked"]
+    assert AttendanceEvent.objects.count() == 1
+
+
+# --- the kiosk's key -----------------------------------------------------------------------------
+
+@pytest.mark.faces
+def test_a_kiosk_key_can_clock_and_nothing_else(kiosk, ann, client, photo):
+    device = kiosk_client(kiosk[1])
+    assert device.get("/api/attendance/kiosk/").json()["name"] == "Front door"
+    for response in (device.get("/api/entries/"), device.get("/api/entries/E001/"),
+                     device.post("/api/identify/", {"Image": io.BytesIO(photo("img2.jpg"))}, format="multipart"),
+                     device.get("/api/attendance/events/"), device.get("/api/attendance/timesheet/")):
+        assert response.status_code == 401, response.content
+    admin = client.get("/admin/entries/faceentry/", HTTP_AUTHORIZATION=f"Kiosk {kiosk[1]}")
+    assert admin.status_code == 302 and "/admin/login/" in admin["Location"]
+
+
+def test_a_wrong_or_revoked_key_is_refused(kiosk):
+    assert kiosk_client("guessed").get("/api/attendance/kiosk/").status_code == 401
+    Kiosk.objects.filter(pk=kiosk[0].pk).update(active=False)
+    answer = kiosk_client(kiosk[1]).get("/api/attendance/kiosk/")
+    assert answer.status_code == 401 and "pair this kiosk again" in answer.json()["message"]
+
+
+def test_a_new_key_replaces_the_old_one(kiosk):
+    new = services.kiosk_new_key(kiosk=kiosk[0])
+    assert kiosk_client(kiosk[1]).get("/api/attendance/kiosk/").status_code == 401
+    assert kiosk_client(new).get("/api/attendance/kiosk/").status_code == 200
+
+
+# --- records ---------------------------------------------------------------------------------------
+
+@pytest.mark.faces
+def test_deleting_a_face_entry_keeps_attendance_but_drops_kept_snapshots(kiosk, ann, photo, settings):
+    settings.ATTENDANCE = {**settings.ATTENDANCE, "KEEP_SNAPSHOTS": True}
+    services.clock(kiosk=kiosk[0], image=photo("img2.jpg"))
+    services.clock(kiosk=kiosk[0], image=photo("img4.jpg"))
+    assert AttendanceEvent.objects.get().snapshot is not None
+    entry_services.entry_delete(entry=FaceEntry.objects.get(employee_code="E001"))
+    event = AttendanceEvent.objects.get()
+    assert event.employee_name == "Ann Lee" and event.snapshot is None
+
+
+def hr_user():
+    user = User.objects.create_user("hr", password="pw", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="attendance"))
+    return user
+
+
+def at(day, clock):
+    return timezone.make_aware(datetime.fromisoformat(f"{day}T{clock}"))
+
+
+@pytest.fixture
+def week():
+    hr = hr_user()
+    for code, name, dept, direction, when in [
+        ("E001", "Ann Lee", "Sales", "in", at("2026-11-23", "08:59")),
+        ("E001", "Ann Lee", "Sales", "out", at("2026-11-23", "12:00")),
+        ("E001", "Ann Lee", "Sales", "in", at("2026-11-23", "13:00")),
+        ("E001", "Ann Lee", "Sales", "out", at("2026-11-23", "17:30")),
+        ("E002", "Bob Roy", "IT", "in", at("2026-11-23", "10:15")),
+        ("E002", "Bob Roy", "IT", "in", at("2026-11-24", "09:05")),
+        ("E002", "Bob Roy", "IT", "out", at("2026-11-24", "18:05")),
+    ]:
+        services.event_add(employee_code=code, employee_name=name, department=dept, at=when, direction=direction,
+                           reason="test data", by=hr)
+    return hr
+
+
+def test_a_timesheet_has_first_in_last_out_hours_and_flags_a_missing_check_out(week):
+    days = services.timesheet(datetime(2026, 11, 23).date(), datetime(2026, 11, 29).date())
+    summary = [(d.date.isoformat(), d.employee_code, d.hours, d.missing_checkout) for d in days]
+    assert summary == [("2026-11-23", "E001", 7.52, False), ("2026-11-23", "E002", 0.0, True),
+                       ("2026-11-24", "E002", 9.0, False)]
+    assert timezone.localtime(days[0].first_in).strftime("%H:%M") == "08:59"
+    assert timezone.localtime(days[0].last_out).strftime("%H:%M") == "17:30"
+    assert services.arrivals_by_hour(days)[8:11] == [1, 1, 1]
+
+
+def test_the_timesheet_and_events_api_in_json_and_csv(week):
+    client = APIClient()
+    client.force_authenticate(week)
+    rows = client.get("/api/attendance/timesheet/?from=2026-11-23&to=2026-11-29&department=IT").json()
+    assert [(r["date"], r["hours"], r["missing_checkout"]) for r in rows] == [
+        ("2026-11-23", 0.0, True), ("2026-11-24", 9.0, False)]
+    response = client.get("/api/attendance/timesheet/?from=2026-11-23&to=2026-11-23&format=csv")
+    assert response["Content-Type"].startswith("text/csv")
+    table = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [(r["Employeecode"], r["hours"]) for r in table] == [("E001", "7.52"), ("E002", "0.0")]
+    events = client.get("/api/attendance/events/?employee=E002&direction=in").json()
+    assert events["count"] == 2 and {e["Name"] for e in events["results"]} == {"Bob Roy"}
+    bad = client.get("/api/attendance/timesheet/?from=2026-11-23&to=2026-01-01")
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid"
+
+
+def test_attendance_is_hidden_from_users_without_permission(week):
+    client = APIClient()
+    client.force_authenticate(User.objects.create_user("nobody", password="pw"))
+    assert client.get("/api/attendance/events/").status_code == 403
+    assert client.get("/api/attendance/timesheet/").status_code == 403
+
+
+# --- HR in the admin -------------------------------------------------------------------------------
+
+def test_hr_registers_a_kiosk_and_gets_its_pairing_link_once(admin_client):
+    response = admin_client.post("/admin/attendance/kiosk/add/", {"name": "Lobby", "location": "HQ",
+                                                                  "direction_mode": "", "active": "on"}, follow=True)
+    kiosk = Kiosk.objects.get(name="Lobby")
+    link = next(str(m) for m in response.context["messages"] if "Pairing link" in str(m))
+    key = link.split("#key=")[1].split('"')[0]
+    assert Kiosk.for_key(key) == kiosk and key not in (kiosk.key_sha256, kiosk.key_prefix)
+    page = admin_client.get(f"/admin/attendance/kiosk/{kiosk.pk}/change/").content.decode()
+    assert "a printed photo or a phone screen" in page
+
+
+def test_hr_corrects_an_event_with_a_reason_and_it_is_recorded_who_and_when(week, client):
+    client.force_login(week)
+    event = AttendanceEvent.objects.get(employee_code="E002", at=at("2026-11-23", "10:15"))
+    url = f"/admin/attendance/attendanceevent/{event.pk}/change/"
+    form = {"at_0": "2026-11-23", "at_1": "09:15:00", "direction": "in", "correction_reason": ""}
+    assert "This field is required" in client.post(url, form).content.decode()
+    client.post(url, {**form, "correction_reason": "badge reader photo shows 09:15"})
+    event.refresh_from_db()
+    assert timezone.localtime(event.at).strftime("%H:%M") == "09:15"
+    assert event.corrected_by == week and event.correction_reason == "badge reader photo shows 09:15"
+
+
+def test_the_admin_timesheet_shows_charts_and_downloads_csv_and_xlsx(week, client):
+    client.force_login(week)
+    page = client.get("/admin/attendance/attendanceevent/timesheet/?day=2026-11-23&span=week")
+    html = page.content.decode()
+    assert page.status_code == 200 and "missing check-out" in html and html.count('<svg class="chart"') == 2
+    download = client.get("/admin/attendance/attendanceevent/timesheet/?day=2026-11-23&span=week&download=csv")
+    assert b"E001,Ann Lee,Sales" in download.content
+    xlsx = client.get("/admin/attendance/attendanceevent/timesheet/?day=2026-11-23&span=week&download=xlsx")
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    assert [c.value for c in sheet[2]][1:3] == ["E001", "Ann Lee"]
+    listing = client.get("/admin/attendance/attendanceevent/?department=IT").content.decode()
+    assert "Bob Roy" in listing and "Ann Lee" not in listing
