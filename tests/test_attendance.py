@@ -256,3 +256,17 @@ def test_the_admin_timesheet_shows_charts_and_downloads_csv_and_xlsx(week, clien
     assert [c.value for c in sheet[2]][1:3] == ["E001", "Ann Lee"]
     listing = client.get("/admin/attendance/attendanceevent/?department=IT").content.decode()
     assert "Bob Roy" in listing and "Ann Lee" not in listing
+
+
+@pytest.mark.faces
+def test_kept_snapshots_expire_and_purge_snapshots_drops_them(kiosk, ann, photo, settings):
+    from django.core.management import call_command
+
+    settings.ATTENDANCE = {**settings.ATTENDANCE, "KEEP_SNAPSHOTS": True, "SNAPSHOT_DAYS": 7}
+    long_ago = timezone.now() - timedelta(days=8)
+    services.clock(kiosk=kiosk[0], image=photo("img2.jpg"), now=long_ago)
+    services.clock(kiosk=kiosk[0], image=photo("img4.jpg"), now=long_ago + timedelta(seconds=1))
+    out = io.StringIO()
+    call_command("purge_snapshots", stdout=out)
+    assert "1 snapshot(s) dropped" in out.getvalue()
+    assert AttendanceEvent.objects.get().snapshot is None

@@ -1,0 +1,153 @@
+"""In a real browser: the kiosk with a fake camera playing real photos, and HR's admin flows.
+
+Playwright (PyPI) drives Debian's Chromium (/usr/bin/chromium, scripts/install-chromium.sh); Chromium plays a
+Y4M file made here from ../shared/faces as its camera. A failing test leaves a screenshot in
+$FACEREC_SCREENSHOT_DIR (default test-artifacts/).
+"""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from attendance import services
+from attendance.models import AttendanceEvent
+from entries.models import FaceEntry
+from tests.factories import register
+
+CHROMIUM = Path(os.environ.get("FACEREC_CHROMIUM", "/usr/bin/chromium"))
+SCREENSHOTS = Path(os.environ.get("FACEREC_SCREENSHOT_DIR", Path(__file__).resolve().parent.parent / "test-artifacts"))
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.faces, pytest.mark.browser]
+
+
+def camera_file(photo_bytes: bytes, path: Path, frames: int = 4) -> Path:
+    """A Y4M video (640×480, 4:2:0) showing the photo, which Chromium loops as its camera."""
+    import io
+
+    image = Image.open(io.BytesIO(photo_bytes)).convert("RGB")
+    image.thumbnail((640, 480))
+    canvas = Image.new("RGB", (640, 480), (40, 40, 40))
+    canvas.paste(image, ((640 - image.width) // 2, (480 - image.height) // 2))
+    y, cb, cr = canvas.convert("YCbCr").split()
+    planes = y.tobytes() + cb.resize((320, 240)).tobytes() + cr.resize((320, 240)).tobytes()
+    with path.open("wb") as out:
+        out.write(b"YUV4MPEG2 W640 H480 F5:1 Ip A1:1 C420jpeg\n")
+        for _ in range(frames):
+            out.write(b"FRAME\n" + planes)
+    return path
+
+
+@pytest.fixture
+def browser_for(request, tmp_path):
+    """browser_for(camera_photo=None) -> a Playwright page in Chromium, its camera playing that photo."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM} (scripts/install-chromium.sh installs it)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements-dev.txt")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's loop runs beside the live server's ORM
+    playwright = sync_api.sync_playwright().start()
+    pages = []
+
+    def launch(camera_photo: bytes | None = None):
+        args = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", "--no-sandbox"]
+        if camera_photo is not None:
+            args.append(f"--use-file-for-fake-video-capture={camera_file(camera_photo, tmp_path / 'camera.y4m')}")
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        page = browser.new_page(viewport={"width": 1024, "height": 700})
+        page.set_default_timeout(30_000)
+        pages.append(page)
+        return page
+
+    yield launch
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        for n, page in enumerate(pages):
+            page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}-{n}.png"), full_page=True)
+    playwright.stop()
+    os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+def kiosk_page(browser_for, live_server, camera_photo):
+    kiosk, key = services.kiosk_register(name="Front door")
+    page = browser_for(camera_photo)
+    page.goto(f"{live_server.url}/kiosk/#key={key}")
+    return page, kiosk
+
+
+# --- the kiosk -------------------------------------------------------------------------------------
+
+def test_an_enrolled_employee_looks_at_the_kiosk_and_is_welcomed_and_clocked_in(browser_for, live_server, photo):
+    register(photo, code="E001", name="Ann Lee")
+    page, kiosk = kiosk_page(browser_for, live_server, photo("img2.jpg"))
+    message = page.locator("#message")
+    message.filter(has_text=re.compile(r"Good (morning|afternoon|evening), Ann Lee — in at \d\d:\d\d")).wait_for()
+    assert page.locator("#kiosk").get_attribute("data-state") == "clocked"
+    assert page.locator("#kiosk-name").inner_text() == "Front door"
+    assert "#key=" not in page.url  # the key left the address bar
+    event = AttendanceEvent.objects.get()
+    assert (event.employee_code, event.direction, event.kiosk) == ("E001", "in", kiosk)
+    # Still in front of the camera after the greeting: within the debounce window, no second event.
+    message.filter(has_text="Ann Lee, you are already clocked in").wait_for()
+    assert AttendanceEvent.objects.count() == 1
+
+
+def test_a_stranger_is_not_recognised_and_not_clocked(browser_for, live_server, photo):
+    register(photo, code="E001", name="Ann Lee")
+    page, _ = kiosk_page(browser_for, live_server, photo("img3.jpg"))
+    page.locator("#message").filter(has_text="Not recognised").wait_for()
+    assert page.locator("#kiosk").get_attribute("data-state") == "unknown"
+    assert AttendanceEvent.objects.count() == 0
+
+
+def test_the_kiosk_key_opens_neither_the_admin_nor_the_entries_api(browser_for, live_server, photo):
+    register(photo, code="E001", name="Ann Lee")
+    page, _ = kiosk_page(browser_for, live_server, None)
+    page.wait_for_function("localStorage.getItem('facerec.kioskKey') !== null")
+    statuses = page.evaluate("""async () => {
+        const key = localStorage.getItem('facerec.kioskKey');
+        const get = async (path) => (await fetch(path, {headers: {Authorization: 'Kiosk ' + key}})).status;
+        return [await get('/api/entries/'), await get('/api/entries/E001/'), await get('/api/attendance/events/')];
+    }""")
+    assert statuses == [401, 401, 401]
+    page.goto(f"{live_server.url}/admin/entries/faceentry/")
+    assert "/admin/login/" in page.url
+
+
+def test_an_unpaired_device_is_told_to_ask_hr(browser_for, live_server):
+    page = browser_for(None)
+    page.goto(f"{live_server.url}/kiosk/")
+    page.locator("#message").filter(has_text="This kiosk is not paired").wait_for()
+
+
+# --- HR in the admin -------------------------------------------------------------------------------
+
+def test_hr_registers_an_employee_with_a_photo_sees_the_thumbnail_and_identifies_a_photo(
+        browser_for, live_server, faces_dir, settings):
+    from django.contrib.auth.models import User
+
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False  # plain HTTP on loopback
+    User.objects.create_superuser("hr", "hr@example.com", "pw")
+    page = browser_for(None)
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", "hr")
+    page.fill("#id_password", "pw")
+    page.click("input[type=submit]")
+    page.goto(f"{live_server.url}/admin/entries/faceentry/add/")
+    page.fill("#id_employee_code", "E001")
+    page.fill("#id_name", "Ann Lee")
+    page.fill("#id_department", "Sales")
+    page.fill("#id_consent_reference", "form 12")
+    page.set_input_files("#id_photo", str(faces_dir / "img1.jpg"))
+    page.click("input[name=_save]")
+    page.locator(".messagelist .success").wait_for()
+    assert FaceEntry.objects.get().employee_code == "E001"
+    thumbnail = page.locator("#result_list img").first
+    assert thumbnail.evaluate("img => img.complete && img.naturalWidth > 0")
+    page.click("text=Identify a photo")
+    page.set_input_files("#id_photo", str(faces_dir / "img2.jpg"))
+    page.click("input[type=submit]")
+    assert "E001 Employee" not in (decision := page.locator("#content-main table, #content table").last.inner_text())
+    assert "E001" in decision and "Ann Lee" in decision
