@@ -5,6 +5,7 @@ identify refuse it (401/403) whatever HR grants to users.
 """
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
 from .models import Kiosk
@@ -47,3 +48,14 @@ class KioskKeyAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request):
         return SCHEME
+
+
+class KioskKeyScheme(OpenApiAuthenticationExtension):
+    """The kiosk key in the OpenAPI schema."""
+
+    target_class = KioskKeyAuthentication
+    name = "kioskKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "Authorization",
+                "description": "A kiosk's key, from its pairing link: `Kiosk <key>`."}
