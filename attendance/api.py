@@ -176,6 +176,7 @@ class DaySerializer(serializers.Serializer):
     last_out = serializers.DateTimeField(allow_null=True)
     hours = serializers.FloatField()
     missing_checkout = serializers.BooleanField()
+    still_in = serializers.BooleanField(help_text="Today, and the last event is an in.")
 
 
 class CSVRenderer(renderers.BaseRenderer):

@@ -62,7 +62,7 @@ def direction_mode(kiosk: Kiosk) -> str:
 
 def clock(*, kiosk: Kiosk, image: bytes, direction: str | None = None, now: datetime | None = None) -> Clocking:
     """Recognise the largest face in a kiosk frame; clock the employee once consecutive frames agree."""
-    now = now or timezone.now()
+    now = (now or timezone.now()).replace(microsecond=0)  # what a timesheet shows (and MongoDB keeps)
     if direction_mode(kiosk) == DirectionMode.BUTTONS and direction not in Direction.values:
         raise DirectionRequired("This kiosk asks In or Out first: send direction 'in' or 'out'.")
     try:
@@ -167,7 +167,8 @@ class Day:
     first_in: datetime | None = None
     last_out: datetime | None = None
     hours: float = 0.0
-    missing_checkout: bool = False
+    missing_checkout: bool = False  # the day ended with an "in" (today: not yet, the employee is still in)
+    still_in: bool = False
     events: list[AttendanceEvent] = field(default_factory=list)
 
 
@@ -210,7 +211,9 @@ def timesheet(start: date, end: date, department: str | None = None) -> list[Day
                 if opened is not None:
                     day.hours += (event.at - opened).total_seconds() / 3600
                     opened = None
-        day.missing_checkout = day.events[-1].direction == Direction.IN
+        open_at_end = day.events[-1].direction == Direction.IN
+        day.still_in = open_at_end and day.date == timezone.localdate()
+        day.missing_checkout = open_at_end and not day.still_in
         day.hours = round(day.hours, 2)
     return [days[key] for key in sorted(days)]
 

@@ -270,3 +270,11 @@ def test_kept_snapshots_expire_and_purge_snapshots_drops_them(kiosk, ann, photo,
     call_command("purge_snapshots", stdout=out)
     assert "1 snapshot(s) dropped" in out.getvalue()
     assert AttendanceEvent.objects.get().snapshot is None
+
+
+def test_someone_in_today_is_still_in_not_missing_a_check_out(kiosk):
+    now = timezone.now()
+    services.event_add(employee_code="E003", employee_name="Cy Dee", at=now - timedelta(minutes=5), direction="in",
+                       reason="test", by=None)
+    (today,) = services.timesheet(timezone.localdate(now), timezone.localdate(now))
+    assert today.still_in and not today.missing_checkout
