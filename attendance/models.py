@@ -86,7 +86,3 @@ class AttendanceEvent(models.Model):
 
     def __str__(self):
         return f"{self.employee_code} {self.direction} at {self.at:%Y-%m-%d %H:%M}"
-
-    @property
-    def manual(self) -> bool:
-        return self.kiosk_id is None and not self.kiosk_name
