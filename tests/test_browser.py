@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from PIL import Image
 
 from attendance import services
@@ -66,6 +67,9 @@ def browser_for(request, tmp_path):
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         for n, page in enumerate(pages):
             page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}-{n}.png"), full_page=True)
+    # While Playwright's event loop runs, Django's connections are per context, not per thread: close the
+    # ones this test opened, or the test database cannot be dropped at the end of the run.
+    connections.close_all()
     playwright.stop()
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
