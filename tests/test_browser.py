@@ -98,6 +98,19 @@ def test_an_enrolled_employee_looks_at_the_kiosk_and_is_welcomed_and_clocked_in(
     assert AttendanceEvent.objects.count() == 1
 
 
+def test_a_kiosk_with_buttons_clocks_out_after_out_is_tapped(browser_for, live_server, photo):
+    register(photo, code="E001", name="Ann Lee")
+    page, kiosk = kiosk_page(browser_for, live_server, photo("img2.jpg"))
+    kiosk.direction_mode = "buttons"
+    kiosk.save()
+    page.reload()
+    page.locator("#message").filter(has_text="Tap In or Out").wait_for()
+    assert AttendanceEvent.objects.count() == 0  # nothing is sent before a tap
+    page.click("button[data-direction=out]")
+    page.locator("#message").filter(has_text=re.compile(r"Goodbye, Ann Lee — out at \d\d:\d\d")).wait_for()
+    assert AttendanceEvent.objects.get().direction == "out"
+
+
 def test_a_stranger_is_not_recognised_and_not_clocked(browser_for, live_server, photo):
     register(photo, code="E001", name="Ann Lee")
     page, _ = kiosk_page(browser_for, live_server, photo("img3.jpg"))
