@@ -7,6 +7,7 @@ DEFAULTS = {
     "DEBOUNCE_SECONDS": 120,  # the same employee is not recorded twice within this window
     "CONFIRM_FRAMES": 2,  # consecutive frames that must agree before someone is clocked
     "CONFIRM_WINDOW_SECONDS": 4,  # ...each within this long of the previous one
+    "MAX_SHIFT_HOURS": 16,  # an in with no out for this long is a missing check-out
     "KEEP_SNAPSHOTS": False,  # keep the frame that clocked someone (off: no photo is kept)
     "SNAPSHOT_DAYS": 7,  # ...for this many days
 }

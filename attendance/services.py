@@ -167,8 +167,8 @@ class Day:
     first_in: datetime | None = None
     last_out: datetime | None = None
     hours: float = 0.0
-    missing_checkout: bool = False  # the day ended with an "in" (today: not yet, the employee is still in)
-    still_in: bool = False
+    missing_checkout: bool = False  # a shift begun this day was never closed
+    still_in: bool = False  # ...or is open still, begun less than ATTENDANCE_MAX_SHIFT_HOURS ago
     events: list[AttendanceEvent] = field(default_factory=list)
 
 
@@ -184,36 +184,69 @@ def period(day: date, span: str) -> tuple[date, date]:
     return day, day
 
 
-def events_between(start: date, end: date, department: str | None = None):
+def events_between(start: date, end: date, department: str | None = None, *, margin: timedelta = timedelta(0)):
+    """Events from the start of `start` to the end of `end` (local time), widened by `margin` both ways."""
     zone = timezone.get_current_timezone()
     events = AttendanceEvent.objects.filter(
-        at__gte=datetime.combine(start, time.min, zone),
-        at__lt=datetime.combine(end + timedelta(days=1), time.min, zone)).defer("snapshot")
+        at__gte=datetime.combine(start, time.min, zone) - margin,
+        at__lt=datetime.combine(end + timedelta(days=1), time.min, zone) + margin).defer("snapshot")
     return events.filter(department=department) if department else events
 
 
-def timesheet(start: date, end: date, department: str | None = None) -> list[Day]:
-    """Every employee's days with events between start and end (local dates), by day then employee code."""
+def timesheet(start: date, end: date, department: str | None = None, *, now: datetime | None = None) -> list[Day]:
+    """Every employee's days between start and end (local dates), by day then employee code.
+
+    A shift runs from an in to the next out and belongs to the day of its in, so a night shift's hours
+    count on the evening it began. An in left open longer than ATTENDANCE_MAX_SHIFT_HOURS is a missing
+    check-out (or, if it is that recent, the employee is still in); an out with no in before it is listed
+    but adds no hours.
+    """
+    now = now or timezone.now()
+    longest = timedelta(hours=conf.get("MAX_SHIFT_HOURS"))
     days: dict[tuple[date, str], Day] = {}
-    for event in events_between(start, end, department).order_by("at"):
+    opened: dict[str, tuple[Day, datetime]] = {}  # employee -> the day and time of their open shift
+
+    def day_of(event) -> Day:
         key = (timezone.localdate(event.at), event.employee_code)
-        day = days.get(key) or days.setdefault(
-            key, Day(key[0], event.employee_code, event.employee_name, event.department))
-        day.events.append(event)
-    for day in days.values():
-        opened = None
-        for event in day.events:
-            if event.direction == Direction.IN:
+        day = days.get(key) or Day(key[0], event.employee_code, event.employee_name, event.department)
+        if start <= key[0]:  # a shift begun before the period is followed, not reported
+            days[key] = day
+        return day
+
+    def leave_open(code) -> None:
+        day, since = opened.pop(code)
+        if now - since < longest:
+            day.still_in = True
+        else:
+            day.missing_checkout = True
+
+    # A shift's out may fall after the period, and an out in it may close a shift begun before it.
+    for event in events_between(start, end, department, margin=longest).order_by("at"):
+        code, shift = event.employee_code, opened.get(event.employee_code)
+        if shift is not None and event.at - shift[1] > longest:  # an in left open: never closed
+            leave_open(code)
+            shift = None
+        if event.direction == Direction.IN:
+            if timezone.localdate(event.at) > end:
+                continue  # a shift of the next period
+            if shift is None:  # a second in during a shift changes nothing
+                day = day_of(event)
                 day.first_in = day.first_in or event.at
-                opened = opened or event.at
-            else:
-                day.last_out = event.at
-                if opened is not None:
-                    day.hours += (event.at - opened).total_seconds() / 3600
-                    opened = None
-        open_at_end = day.events[-1].direction == Direction.IN
-        day.still_in = open_at_end and day.date == timezone.localdate()
-        day.missing_checkout = open_at_end and not day.still_in
+                opened[code] = (day, event.at)
+            shift_day = opened[code][0]
+            shift_day.events.append(event)
+        elif shift is not None:
+            day, since = opened.pop(code)
+            day.events.append(event)
+            day.last_out = event.at
+            day.hours += (event.at - since).total_seconds() / 3600
+        elif start <= timezone.localdate(event.at) <= end:  # an out with no in before it
+            day = day_of(event)
+            day.events.append(event)
+            day.last_out = event.at
+    for code in list(opened):
+        leave_open(code)
+    for day in days.values():
         day.hours = round(day.hours, 2)
     return [days[key] for key in sorted(days)]
 

@@ -278,3 +278,13 @@ def test_someone_in_today_is_still_in_not_missing_a_check_out(kiosk):
                        reason="test", by=None)
     (today,) = services.timesheet(timezone.localdate(now), timezone.localdate(now))
     assert today.still_in and not today.missing_checkout
+
+
+def test_a_night_shift_counts_on_the_evening_it_began():
+    for direction, when in [("in", at("2026-11-23", "22:00")), ("out", at("2026-11-24", "06:15"))]:
+        services.event_add(employee_code="N1", employee_name="Nia Night", at=when, direction=direction,
+                           reason="test", by=None)
+    (evening,) = services.timesheet(datetime(2026, 11, 23).date(), datetime(2026, 11, 23).date())
+    assert (evening.hours, evening.missing_checkout) == (8.25, False)
+    assert timezone.localtime(evening.last_out).strftime("%d %H:%M") == "24 06:15"
+    assert services.timesheet(datetime(2026, 11, 24).date(), datetime(2026, 11, 24).date()) == []
