@@ -85,9 +85,10 @@ def clock(*, kiosk: Kiosk, image: bytes, direction: str | None = None, now: date
         if last is not None and now - last.at < timedelta(seconds=conf.get("DEBOUNCE_SECONDS")):
             seen.status, seen.event = "already", last
             return seen
-        if direction not in Direction.values:
-            today = last is not None and timezone.localdate(last.at) == timezone.localdate(now)
-            direction = Direction.OUT if today and last.direction == Direction.IN else Direction.IN
+        if direction not in Direction.values:  # alternate: out if a shift is open (as timesheets count them)
+            shift_open = last is not None and last.direction == Direction.IN and \
+                now - last.at < timedelta(hours=conf.get("MAX_SHIFT_HOURS"))
+            direction = Direction.OUT if shift_open else Direction.IN
         event = AttendanceEvent(
             employee_code=match.employee_code, employee_name=match.name, department=match.department, at=now,
             direction=direction, kiosk=kiosk, kiosk_name=kiosk.name, similarity=match.similarity,

@@ -78,7 +78,11 @@ def test_the_debounce_window_then_alternating_in_and_out(kiosk, ann, photo):
     again = twice(start + timedelta(minutes=1))  # within the 2-minute window
     assert again.status == "already" and "already clocked in at 08:59" in _message(again)
     assert twice(start + timedelta(hours=8, minutes=31)).event.direction == "out"
-    assert list(AttendanceEvent.objects.order_by("at").values_list("direction", flat=True)) == ["in", "out"]
+    night = start + timedelta(hours=13)  # 21:59: in, and out at 06:00 the next morning
+    assert [twice(night).event.direction, twice(night + timedelta(hours=8)).event.direction] == ["in", "out"]
+    assert twice(night + timedelta(hours=8 + 17)).event.direction == "in"  # no shift open: in
+    assert list(AttendanceEvent.objects.order_by("at").values_list("direction", flat=True)) == [
+        "in", "out", "in", "out", "in"]
 
 
 def _message(result):
