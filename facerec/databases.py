@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -73,19 +73,12 @@ def serialised(using: str = "default"):
     """One transaction that sees every write committed before it and lets none in until it ends.
 
     SQLite transactions begin IMMEDIATE (settings), which serialises writers already; PostgreSQL
-    takes an advisory lock; MongoDB takes a lock document, then a multi-document transaction
-    (django.db.transaction.atomic does nothing there).
+    takes an advisory lock; MongoDB takes a lock document before its transaction begins.
     """
-    from django.db import connections, transaction
+    from django.db import connections
 
     connection = connections[using]
-    if connection.vendor == "mongodb":
-        from django_mongodb_backend import transaction as mongo_transaction
-
-        with _mongo_lock(connection), mongo_transaction.atomic(using):
-            yield
-        return
-    with transaction.atomic(using):
+    with _mongo_lock(connection) if connection.vendor == "mongodb" else nullcontext(), atomic(using):
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [WRITE_LOCK])
@@ -93,7 +86,8 @@ def serialised(using: str = "default"):
 
 
 def atomic(using: str = "default"):
-    """A multi-document atomic block on whichever store this is."""
+    """A multi-document atomic block on whichever store this is (django.db.transaction.atomic does nothing
+    on MongoDB: there it is the backend's own transaction)."""
     from django.db import connections, transaction
 
     if connections[using].vendor == "mongodb":
