@@ -1,5 +1,6 @@
 """HR's attendance pages: kiosks (pairing, revoking), events (filters, corrections, CSV) and the timesheet."""
 
+import base64
 import csv
 from datetime import date
 
@@ -141,8 +142,6 @@ class AttendanceEventAdmin(admin.ModelAdmin):
     def snapshot_tag(self, event):
         if not event.snapshot:
             return "none kept"
-        import base64
-
         return format_html('<img src="data:image/jpeg;base64,{}" style="max-width: 320px">',
                            base64.b64encode(bytes(event.snapshot)).decode())
 
@@ -180,12 +179,9 @@ class AttendanceEventAdmin(admin.ModelAdmin):
         days = services.timesheet(start, end, department or None)
         download = request.GET.get("download")
         if download == "csv":
-            response = HttpResponse(content_type="text/csv; charset=utf-8")
+            response = HttpResponse(api.CSVRenderer().render(api.DaySerializer(days, many=True).data),
+                                    content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = f'attachment; filename="timesheet-{start}-{end}.csv"'
-            rows = api.DaySerializer(days, many=True).data
-            writer = csv.writer(response)
-            writer.writerow(api.DaySerializer().fields.keys())
-            writer.writerows(row.values() for row in rows)
             return response
         if download == "xlsx":
             return _xlsx(days, start, end)

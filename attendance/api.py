@@ -191,8 +191,10 @@ class CSVRenderer(renderers.BaseRenderer):
             return f"error\n{data.get('message', data)}\n" if isinstance(data, dict) else str(data)
         out = io.StringIO()
         writer = csv.writer(out)
-        if data:
-            writer.writerow(data[0].keys())
+        serializer = getattr(data, "serializer", None)  # DRF's ReturnList: the header even with no rows
+        columns = list(serializer.child.fields) if serializer is not None else list(data[0]) if data else []
+        if columns:
+            writer.writerow(columns)
         writer.writerows(row.values() for row in data)
         return out.getvalue()
 
