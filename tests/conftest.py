@@ -120,24 +120,14 @@ def mongo_url(tmp_path_factory):
     if os.environ.get("FACEREC_TEST_MONGO_URL"):
         yield os.environ["FACEREC_TEST_MONGO_URL"].rstrip("/")
         return
-    server = Path(sys.executable).with_name("secantusd-py")
-    if not server.exists():
-        pytest.skip("no MongoDB test server: install requirements-dev.txt (secantusdb) or set FACEREC_TEST_MONGO_URL")
-    port = free_port()
-    process = subprocess.Popen([str(server), "--host", "127.0.0.1", "--port", str(port), "--storage-path",
-                                str(tmp_path_factory.mktemp("mongo"))], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    url = f"mongodb://127.0.0.1:{port}"
-    import pymongo
-
-    try:
-        pymongo.MongoClient(url, serverSelectionTimeoutMS=20000).admin.command("ping")
-    except pymongo.errors.PyMongoError as exc:
-        process.kill()
-        pytest.skip(f"the MongoDB test server did not start: {exc}")
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
+    script = REPO / "scripts" / "mongo-test-server.sh"  # the same server the test command starts
+    env = {**os.environ, "FACEREC_MONGO_STATE": str(tmp_path_factory.mktemp("mongo"))}
+    started = subprocess.run([str(script), "start"], env=env, capture_output=True, text=True)
+    if started.returncode != 0:
+        pytest.skip(f"the MongoDB test server did not start (install requirements-dev.txt, or set "
+                    f"FACEREC_TEST_MONGO_URL): {started.stderr.strip()}")
+    yield started.stdout.strip()
+    subprocess.run([str(script), "stop"], env=env, check=True)
 
 
 @dataclass
