@@ -3,6 +3,7 @@
 import os
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -28,3 +29,44 @@ def percentiles(seconds):
     import numpy as np
 
     return float(np.median(seconds)), float(np.percentile(seconds, 95))
+
+
+def server_env(folder, **extra) -> dict:
+    """The environment of a gunicorn serving a throwaway SQLite database in `folder` on loopback."""
+    return {**os.environ, "DJANGO_SETTINGS_MODULE": "facerec.settings", "SECRET_KEY": "load", "DEBUG": "0",
+            "SECURE_SSL_REDIRECT": "0", "ALLOWED_HOSTS": "127.0.0.1",
+            "DATABASE_URL": f"sqlite:///{folder}/db.sqlite3", **extra}
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(env: dict, workers: int):
+    """gunicorn with `workers` processes on a free loopback port, once it answers; yields its base URL."""
+    import subprocess
+    import time
+
+    import requests
+
+    port = free_port()
+    server = subprocess.Popen([str(REPO / ".venv/bin/gunicorn"), "facerec.wsgi", "--bind", f"127.0.0.1:{port}",
+                               "--workers", str(workers), "--timeout", "60"], env=env, cwd=REPO,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                requests.get(f"{url}/kiosk/", timeout=5)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

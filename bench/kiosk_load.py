@@ -26,8 +26,7 @@ import requests
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _setup import REPO  # noqa: E402
-from load import free_port  # noqa: E402
+from _setup import REPO, gunicorn, server_env  # noqa: E402
 
 LFW_DIR = Path(os.environ.get("FACEREC_LFW_DIR", REPO.parent / "shared" / "lfw-dev"))
 GOAL_P95_MS = 500
@@ -71,9 +70,7 @@ def main():
     random.Random(0).shuffle(probes)  # strangers among employees, the same order every run
 
     folder = Path(tempfile.mkdtemp(prefix="facerec-kiosk-load-"))
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "facerec.settings", "SECRET_KEY": "load", "DEBUG": "0",
-           "SECURE_SSL_REDIRECT": "0", "ALLOWED_HOSTS": "127.0.0.1", "DATABASE_URL": f"sqlite:///{folder}/db.sqlite3",
-           "THROTTLE_KIOSK": "1000000/min"}
+    env = server_env(folder, THROTTLE_KIOSK="1000000/min")
     manage = [sys.executable, str(REPO / "manage.py")]
     subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=REPO, check=True)
     manifest = folder / "people.csv"
@@ -95,12 +92,6 @@ def main():
         [*manage, "shell", "-c", "from attendance import services\n"
          f"for n in range({args.kiosks + 1}): print(services.kiosk_register(name=f'Kiosk {{n}}')[1])"],
         env=env, cwd=REPO, check=True, capture_output=True, text=True).stdout.split()[-(args.kiosks + 1):]
-    port = free_port()
-    server = subprocess.Popen([str(REPO / ".venv/bin/gunicorn"), "facerec.wsgi", "--bind", f"127.0.0.1:{port}",
-                               "--workers", str(args.workers), "--timeout", "60"], env=env, cwd=REPO,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/api/attendance/clock/"
-
     def post(session, key, body):
         start = time.perf_counter()
         try:
@@ -111,13 +102,8 @@ def main():
             answer = type(exc).__name__
         return time.perf_counter() - start, answer
 
-    try:
-        for _ in range(120):
-            try:
-                requests.get(f"http://127.0.0.1:{port}/kiosk/", timeout=5)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.5)
+    with gunicorn(env, args.workers) as server:
+        url = f"{server}/api/attendance/clock/"
         session = requests.Session()
         for body in probes[: 4 * args.workers]:  # warm every worker up (engine loaded, index read)
             post(session, keys[0], body)
@@ -143,9 +129,6 @@ def main():
             thread.start()
         for thread in threads:
             thread.join()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     base, load = np.array(baseline) * 1000, np.array(seconds) * 1000
     errors = sum(n for answer, n in answers.items() if answer not in ("clocked", "already", "confirming", "unknown",
                                                                       "no_face"))

@@ -9,8 +9,6 @@ for the run (THROTTLE_RECOGNITION), as a deployment with this many kiosks would 
 
 import argparse
 import base64
-import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,15 +20,9 @@ import numpy as np
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _setup import FACES_DIR, REPO  # noqa: E402
+from _setup import FACES_DIR, REPO, gunicorn, server_env  # noqa: E402
 
 PROBES = ["img2.jpg", "img9.jpg", "img17.jpg", "img38.jpg"]  # three enrolled people's other photos, a stranger
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def main():
@@ -40,9 +32,7 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="facerec-load-"))
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "facerec.settings", "SECRET_KEY": "load", "DEBUG": "0",
-           "SECURE_SSL_REDIRECT": "0", "ALLOWED_HOSTS": "127.0.0.1", "DATABASE_URL": f"sqlite:///{folder}/db.sqlite3",
-           "THROTTLE_RECOGNITION": "1000000/min", "THROTTLE_USER": "1000000/min"}
+    env = server_env(folder, THROTTLE_RECOGNITION="1000000/min", THROTTLE_USER="1000000/min")
     manage = [sys.executable, str(REPO / "manage.py")]
     subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=REPO, check=True)
     people = folder / "people"
@@ -56,21 +46,11 @@ def main():
                     "User.objects.create_superuser('load', 'l@x.org', 'pw')"], env=env, cwd=REPO, check=True)
     token = subprocess.run([*manage, "drf_create_token", "load"], env=env, cwd=REPO, check=True,
                            capture_output=True, text=True).stdout.split()[2]
-    port = free_port()
-    server = subprocess.Popen([str(REPO / ".venv/bin/gunicorn"), "facerec.wsgi", "--bind", f"127.0.0.1:{port}",
-                               "--workers", str(args.workers), "--timeout", "60"], env=env, cwd=REPO,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/api/identify/"
     bodies = [{"Image": base64.b64encode((FACES_DIR / name).read_bytes()).decode()} for name in PROBES]
     headers = {"Authorization": f"Token {token}"}
-    try:
-        for _ in range(120):  # wait for the server, then warm every worker up
-            try:
-                requests.post(url, json=bodies[0], headers=headers, timeout=30)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.5)
-        for _ in range(2 * args.workers):
+    with gunicorn(env, args.workers) as server:
+        url = f"{server}/api/identify/"
+        for _ in range(1 + 2 * args.workers):  # warm every worker up
             requests.post(url, json=bodies[0], headers=headers, timeout=30)
         seconds, errors, lock = [], [], threading.Lock()
 
@@ -96,9 +76,6 @@ def main():
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - started
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     ms = np.array(seconds) * 1000
     print(f"{args.clients} clients x {args.requests} identify requests, gunicorn --workers {args.workers}, "
           f"SQLite, 7 enrolled, photos of 1-3 MP")
