@@ -35,8 +35,7 @@ class Base64ImageField(serializers.Field):
             return data.read()
         if not isinstance(data, str):
             self.fail("invalid_base64")
-        text = data.partition(",")[2] if data.startswith("data:") else data
-        text = "".join(text.split())
+        text = images.base64_payload(data)
         if len(text) * 3 // 4 > limit + 3:
             raise ImageTooLarge(f"The image is about {len(text) * 3 // 4} bytes; the limit is {limit} bytes.",
                                 limit=limit)

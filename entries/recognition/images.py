@@ -46,6 +46,11 @@ class Photo:
         return tuple(round(v * self.scale) for v in box)
 
 
+def base64_payload(text: str) -> str:
+    """The base64 of an image sent as text: any `data:…;base64,` prefix and whitespace removed."""
+    return "".join((text.partition(",")[2] if text.startswith("data:") else text).split())
+
+
 def check_size(data: bytes) -> None:
     limit = conf.get("MAX_IMAGE_BYTES")
     if len(data) > limit:

@@ -15,7 +15,7 @@ from tqdm import tqdm
 from ... import conf, services
 from ...exceptions import FaceRecError
 from ...models import FaceEntry, Gender
-from ...recognition import faces
+from ...recognition import faces, images
 from ...signals import emit
 from ...validators import employee_code_validator
 
@@ -82,9 +82,8 @@ def _image(value, label) -> bytes:
         return value
     if not isinstance(value, str) or not value.strip():
         raise BadDocument(f"{label}: no Image")
-    text = value.partition(",")[2] if value.startswith("data:") else value
     try:
-        return base64.b64decode("".join(text.split()), validate=True)
+        return base64.b64decode(images.base64_payload(value), validate=True)
     except (binascii.Error, ValueError):
         raise BadDocument(f"{label}: Image is not valid base64") from None
 
