@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
@@ -170,7 +170,6 @@ class Day:
     hours: float = 0.0
     missing_checkout: bool = False  # a shift begun this day was never closed
     still_in: bool = False  # ...or is open still, begun less than ATTENDANCE_MAX_SHIFT_HOURS ago
-    events: list[AttendanceEvent] = field(default_factory=list)
 
 
 def period(day: date, span: str) -> tuple[date, date]:
@@ -234,16 +233,12 @@ def timesheet(start: date, end: date, department: str | None = None, *, now: dat
                 day = day_of(event)
                 day.first_in = day.first_in or event.at
                 opened[code] = (day, event.at)
-            shift_day = opened[code][0]
-            shift_day.events.append(event)
         elif shift is not None:
             day, since = opened.pop(code)
-            day.events.append(event)
             day.last_out = event.at
             day.hours += (event.at - since).total_seconds() / 3600
         elif start <= timezone.localdate(event.at) <= end:  # an out with no in before it
             day = day_of(event)
-            day.events.append(event)
             day.last_out = event.at
     for code in list(opened):
         leave_open(code)
