@@ -16,6 +16,10 @@ class Action(models.TextChoices):
     EXPORT = "export", "exported"
     IMPORT = "import", "imported"
     CLOCK = "clock", "clocked in or out"
+    KIOSK_FRAMES = "kiosk_frames", "kiosk frames recognised, nobody clocked"
+    DELETE_EVENT = "delete_event", "deleted an attendance event"
+    VIEW_SNAPSHOT = "view_snapshot", "viewed a kiosk snapshot"
+    KIOSK_KEY = "kiosk_key", "issued, re-keyed or revoked a kiosk key"
 
 
 class AuditEvent(models.Model):
