@@ -38,35 +38,11 @@ def server_env(folder, **extra) -> dict:
             "DATABASE_URL": f"sqlite:///{folder}/db.sqlite3", **extra}
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @contextmanager
 def gunicorn(env: dict, workers: int):
     """gunicorn with `workers` processes on a free loopback port, once it answers; yields its base URL."""
-    import subprocess
-    import time
+    sys.path.insert(0, str(REPO))
+    from tests.live import gunicorn as serve  # the tests' server: waited for by readiness, always stopped
 
-    import requests
-
-    port = free_port()
-    server = subprocess.Popen([str(REPO / ".venv/bin/gunicorn"), "facerec.wsgi", "--bind", f"127.0.0.1:{port}",
-                               "--workers", str(workers), "--timeout", "60"], env=env, cwd=REPO,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                requests.get(f"{url}/kiosk/", timeout=5)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.5)
-        yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    with serve(env, workers=workers, timeout=60, ready_path="/kiosk/") as server:
+        yield server.url

@@ -2,21 +2,21 @@
 
 import io
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
 from django.contrib.auth.models import Permission, User
 from PIL import Image
 from rest_framework.test import APIClient
 
 from facerec import databases
+
+from . import live
+from .live import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 FACES_DIR = Path(os.environ.get("FACEREC_FACES_DIR", REPO.parent / "shared" / "faces"))
@@ -107,12 +107,6 @@ def admin_client(client, superuser):
     return client
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def mongo_url(tmp_path_factory):
     """mongodb://… of a MongoDB-wire test server: the suite's (FACEREC_TEST_MONGO_URL, set by scripts/test.sh),
@@ -158,28 +152,13 @@ def two_servers(tmp_path, faces_dir, settings):
          "from django.contrib.auth.models import User; from rest_framework.authtoken.models import Token;"
          "u = User.objects.create_superuser('ops', 'o@x.org', 'pw'); print(Token.objects.create(user=u).key)"],
         env=env, check=True, cwd=REPO, capture_output=True, text=True).stdout.split()[-1]
-    ports, processes = [free_port(), free_port()], []
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    for port in ports:
-        processes.append(subprocess.Popen(
-            [str(gunicorn), "facerec.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--timeout", "120"],
-            env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-    urls = [f"http://127.0.0.1:{port}/api/" for port in ports]
-    deadline = time.monotonic() + 60
-    for url in urls:
-        while True:
-            try:
-                requests.get(url, timeout=2)
-                break
-            except requests.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-    yield Servers(urls, {"Authorization": f"Token {token}"}, database, processes)
-    for process in processes:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
-    if database.startswith("mongodb"):
-        import pymongo
+    try:
+        with ExitStack() as running:  # every server started is stopped, also when a later one fails to start
+            servers = [running.enter_context(live.gunicorn(env)) for _ in range(2)]
+            yield Servers([f"{server.url}/api/" for server in servers], {"Authorization": f"Token {token}"},
+                          database, [server.process for server in servers])
+    finally:
+        if database.startswith("mongodb"):
+            import pymongo
 
-        pymongo.MongoClient(database).drop_database(database.rsplit("/", 1)[1])
+            pymongo.MongoClient(database).drop_database(database.rsplit("/", 1)[1])

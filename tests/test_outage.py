@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests import live
 from tests.conftest import REPO, free_port
 
 BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"))), None)
@@ -61,15 +62,10 @@ def test_a_database_restart_mid_traffic_answers_json_503_then_recovers(private_p
          "from rest_framework.authtoken.models import Token; "
          "print(Token.objects.create(user=User.objects.create_superuser('ops', 'o@x.org', 'pw')).key)"],
         env=env, check=True, cwd=REPO, capture_output=True, text=True).stdout.split()[-1]
-    port = free_port()
-    server = subprocess.Popen([str(Path(sys.executable).with_name("gunicorn")), "facerec.wsgi", "--bind",
-                               f"127.0.0.1:{port}", "--workers", "2"], env=env, cwd=REPO,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    api = f"http://127.0.0.1:{port}/api/entries/"
-    headers = {"Authorization": f"Token {token}"}
     answers, stop = [], threading.Event()
+    headers = {"Authorization": f"Token {token}"}
 
-    def traffic():
+    def traffic(api):
         session = requests.Session()
         while not stop.is_set():
             try:
@@ -78,28 +74,21 @@ def test_a_database_restart_mid_traffic_answers_json_503_then_recovers(private_p
             except requests.RequestException:
                 time.sleep(0.1)
 
-    try:
-        for _ in range(100):
-            try:
-                if requests.get(api, headers=headers, timeout=5).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        clients = [threading.Thread(target=traffic) for _ in range(2)]
+    with live.gunicorn(env, workers=2, timeout=30) as server:
+        clients = [threading.Thread(target=traffic, args=(f"{server.url}/api/entries/",)) for _ in range(2)]
         for client in clients:
             client.start()
-        time.sleep(1)
-        restarted = time.monotonic()
-        restart()
-        time.sleep(3)
-        stop.set()
-        for client in clients:
-            client.join(30)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+        try:
+            time.sleep(1)
+            restart()  # returns once PostgreSQL accepts connections again
+            back = time.monotonic()
+            time.sleep(4)
+        finally:
+            stop.set()
+            for client in clients:
+                client.join(30)
     statuses = {status for _, status, _ in answers}
     assert statuses <= {200, 503}, statuses  # never an HTML 500
     assert all(kind.startswith("application/json") for _, _, kind in answers)
-    after = [status for at, status, _ in answers if at > restarted + 2]
+    after = [status for at, status, _ in answers if at > back + 2]
     assert after and set(after) == {200}  # recovered by itself, no restart of FaceRec
