@@ -158,8 +158,7 @@ class FaceRec1ViewSet(viewsets.GenericViewSet):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         values.pop("ConsentReference", None)
-        entry = services.entry_set_photos(entry=entry, images=values.pop("images"))
-        services.entry_update(entry=entry, recorded_by=request.user, **values)
+        services.entry_set_photos(entry=entry, images=values.pop("images"), recorded_by=request.user, **values)
         return Response("Updated Successfully")
 
     @extend_schema(responses={200: inline_serializer("OriginalDeleted", {"Message": serializers.CharField()}),
