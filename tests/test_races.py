@@ -14,7 +14,7 @@ from django.db import DatabaseError
 from rest_framework.authtoken.models import Token
 
 from audit.models import AuditEvent
-from entries import services
+from entries import identification, services
 from entries.models import FaceEntry
 from entries.recognition import faces
 from entries.recognition.search import get_index
@@ -174,6 +174,31 @@ def test_a_1x_update_that_fails_before_its_end_changes_nothing(live_server, phot
     assert audited.count() == before + 1
     event = audited.order_by("-id").first()
     assert event.details["photos"] == 2 and {"name", "department", "photos"} <= set(event.details["fields"])
+
+
+def test_recognising_a_face_whose_entry_is_deleted_meanwhile_answers_404(live_server, photo, auth, monkeypatch):
+    register(photo, code="E001", image="img1.jpg")
+    # Given a recognition that has matched E001 but not yet read the entry...
+    matched, deleted = threading.Event(), threading.Event()
+    real = identification.identify
+
+    def identify_then_wait(**kwargs):
+        result = real(**kwargs)
+        matched.set()
+        deleted.wait(20)
+        return result
+
+    monkeypatch.setattr(identification, "identify", identify_then_wait)
+    thread, recognised = in_thread(lambda: requests.post(
+        f"{live_server.url}/recognize_face", files={"Face": ("x.jpg", photo("img2.jpg"))}, headers=auth, timeout=60))
+    assert matched.wait(30)
+    # ...when E001 is deleted meanwhile...
+    assert requests.delete(f"{live_server.url}/delete/E001", headers=auth, timeout=60).status_code == 200
+    deleted.set()
+    thread.join(60)
+    # ...then the answer is the original's "no match", not a server error
+    assert recognised["response"].status_code == 404, recognised["response"].content
+    assert recognised["response"].json() == {"message": "No match found"}
 
 
 def test_one_face_registered_twice_in_parallel_is_stored_once(live_server, photo, auth, monkeypatch):
