@@ -201,6 +201,8 @@ def entry_update(
         _update(entry, changed)
         _reread(entry, changed)
         emit("update", [entry.employee_code], fields=sorted(fields), photo_replaced=new_face is not None)
+        if new_face is not None:
+            databases.scrub_deleted()
     return entry
 
 
@@ -281,6 +283,7 @@ def entry_set_photos(*, entry: FaceEntry, images: Sequence[bytes], largest_face:
         _enrol_extras(entry, extras, allow_duplicate_face)
         _reread(entry, changed)
         emit("update", [entry.employee_code], fields=sorted({*fields, "photos"}), photos=len(images))
+        databases.scrub_deleted()
     return entry
 
 

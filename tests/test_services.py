@@ -1,8 +1,10 @@
 """Services: the one path every entry point takes."""
 
 from datetime import date
+from pathlib import Path
 
 import pytest
+from django.db import connection
 
 from entries import services
 from entries.exceptions import DuplicateEmployeeCode, MultipleFacesFound, NoFaceFound
@@ -79,6 +81,37 @@ def test_a_prepared_face_of_other_bytes_is_not_trusted(photo):
                                     face=prepared)
     assert entry.embedding_sha256 == faces.digest(photo("img1.jpg"))
     assert (entry.vector != prepared.embedding).any()
+
+
+def _sqlite_files() -> bytes:
+    path = Path(connection.settings_dict["NAME"])
+    return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
+
+
+def _marker(data: bytes) -> bytes:
+    return data[len(data) // 2: len(data) // 2 + 64]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("change", ["new photo", "1.x photos", "extra photo removed"])
+def test_a_replaced_photo_is_not_left_readable_in_the_sqlite_files(photo, change):
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's own files")
+    entry = register(photo, code="E001", image="img2.jpg", extra_images=[photo("img4.jpg")])
+    main, extra = _marker(photo("img2.jpg")), _marker(photo("img4.jpg"))
+    assert main in _sqlite_files() and extra in _sqlite_files()
+    if change == "new photo":
+        services.entry_update(entry=entry, image=photo("img5.jpg"))
+        gone = [main]
+    elif change == "1.x photos":
+        services.entry_set_photos(entry=entry, images=[photo("img5.jpg")], name="Ann")
+        gone = [main, extra]
+    else:
+        services.photo_remove(photo=entry.photos.get())
+        gone = [extra]
+    leftovers = _sqlite_files()
+    assert not [marker for marker in gone if marker in leftovers]
+    assert _marker(photo("img5.jpg")) in leftovers or change == "extra photo removed"
 
 
 def test_a_write_from_a_stale_copy_keeps_what_others_changed_meanwhile(photo):
