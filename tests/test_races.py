@@ -228,9 +228,7 @@ def test_one_face_registered_twice_in_parallel_is_stored_once(live_server, photo
 def test_a_worker_killed_mid_registration_leaves_nothing_half_written(two_servers, photo):
     # Given registrations in flight on one server process...
     url, auth = two_servers.urls[0], two_servers.auth
-    master = two_servers.masters[0].pid
-    worker = next(int(p.parent.name) for p in Path("/proc").glob("[0-9]*/stat")
-                  if p.read_text().rsplit(")", 1)[1].split()[1] == str(master))
+    worker = _worker_of(two_servers.masters[0].pid)
     body = {"Name": "Ann", "Image": b64(photo("img1.jpg")), "allow_duplicate_face": True, "consent_reference": "F"}
     posts = [in_thread(lambda code=code: _post_or_error(f"{url}entries/", {**body, "Employeecode": code}, auth))
              for code in ("K1", "K2", "K3")]
@@ -244,6 +242,52 @@ def test_a_worker_killed_mid_registration_leaves_nothing_half_written(two_server
     assert all(size == 192 * 4 and matching for _, size, matching in rows), rows
     answer = _post_or_error(f"{url}entries/", {**body, "Employeecode": "K9"}, auth, wait=60)
     assert answer == 201
+
+
+def test_a_worker_killed_mid_1x_update_leaves_the_old_entry_or_the_new_one(two_servers, photo):
+    url, auth = two_servers.urls[0], two_servers.auth
+    body = {"Employeecode": "E001", "Name": "Ann", "Department": "HR", "Image": b64(photo("img1.jpg")),
+            "consent_reference": "F"}
+    assert requests.post(f"{url}entries/", json=body, headers=auth, timeout=60).status_code == 201
+    # Given a 1.x update of photos and metadata in flight...
+    new = {"Name": "Ann Roe", "Department": "Ops", "Images": [b64(photo("img2.jpg")), b64(photo("img4.jpg"))]}
+    worker = _worker_of(two_servers.masters[0].pid)
+    thread, _ = in_thread(lambda: _put_or_error(f"{url.removesuffix('api/')}update/E001", new, auth))
+    # ...when its worker is killed the moment its new photo can be seen...
+    deadline = time.monotonic() + 60
+    while _stored_entry(two_servers.database)[2] != faces.digest(photo("img2.jpg")):
+        assert time.monotonic() < deadline, "the new photo was never stored"
+    os.kill(worker, signal.SIGKILL)
+    thread.join(60)
+    # ...then the new metadata and extra photo are there too: it was one transaction
+    assert _stored_entry(two_servers.database) == ("Ann Roe", "Ops", faces.digest(photo("img2.jpg")), 1)
+
+
+def _worker_of(master):
+    """The pid of a gunicorn master's one worker."""
+    return next(int(p.parent.name) for p in Path("/proc").glob("[0-9]*/stat")
+                if p.read_text().rsplit(")", 1)[1].split()[1] == str(master))
+
+
+def _stored_entry(database_url, code="E001"):
+    """(name, department, main photo digest, extra photos) of an entry, read straight from the database."""
+    if database_url.startswith("mongodb"):
+        import pymongo
+
+        database = pymongo.MongoClient(database_url).get_default_database()
+        entry = database["faceEntries"].find_one({"employee_code": code})
+        return (entry["name"], entry["department"], entry["image_sha256"],
+                database["facePhotos"].count_documents({"entry_id": entry["_id"]}))
+    with sqlite3.connect(database_url.removeprefix("sqlite:///")) as db:
+        return db.execute('SELECT name, department, image_sha256, (SELECT count(*) FROM "facePhotos" '
+                          'WHERE entry_id = e.id) FROM "faceEntries" e WHERE employee_code = ?', [code]).fetchone()
+
+
+def _put_or_error(url, body, auth):
+    try:
+        return requests.put(url, json=body, headers=auth, timeout=60).status_code
+    except requests.RequestException as exc:
+        return type(exc).__name__
 
 
 def _stored_entries(database_url):
