@@ -12,6 +12,8 @@ from django.utils import timezone
 from .validators import employee_code_validator
 
 IMAGE_FIELDS = {"image", "image_sha256", "embedding", "embedding_sha256", "embedding_model", "face_box", "thumbnail"}
+PHOTO_FIELDS = frozenset({*IMAGE_FIELDS, "image_mime"})  # what apply_face sets: a photo change saves these
+EMBEDDING_FIELDS = PHOTO_FIELDS - {"image", "image_mime", "image_sha256"}  # what re-embedding the same photo changes
 
 
 class Gender(models.TextChoices):

@@ -21,7 +21,7 @@ from .exceptions import (
     PhotoAlreadyEnrolled,
     TooManyPhotos,
 )
-from .models import FaceEntry, FacePhoto
+from .models import EMBEDDING_FIELDS, PHOTO_FIELDS, FaceEntry, FacePhoto
 from .recognition import faces
 from .signals import emit
 
@@ -48,14 +48,27 @@ def _gone(entry: FaceEntry) -> EntryGone:
                      employee_code=entry.employee_code)
 
 
-def _update(photo) -> None:
-    """Save an existing row; never insert it again if it was deleted meanwhile."""
+def _update(photo, fields) -> None:
+    """Save the fields this write changed, and only those, of an existing row.
+
+    The row was read before the slow work (analysing photos): saving every field would write back
+    what another request changed meanwhile (a consent withdrawal, a new photo). A row deleted
+    meanwhile is never inserted again.
+    """
+    fields = {*fields, "updated_at"} if isinstance(photo, FaceEntry) else set(fields)
     try:
-        photo.save(force_update=True)
+        photo.save(update_fields=fields)
     except DatabaseError as exc:
         if "did not affect any rows" in str(exc):
             raise _gone(photo.entry if isinstance(photo, FacePhoto) else photo) from exc
         raise
+
+
+def _reread(entry: FaceEntry, written) -> None:
+    """Inside the write: read back the fields this write did not change, so the caller has what is stored."""
+    written = {*written, "updated_at"}
+    entry.refresh_from_db(fields=[f.attname for f in entry._meta.concrete_fields
+                                  if not f.primary_key and f.name not in written])
 
 
 def _user(recorded_by):
@@ -176,32 +189,53 @@ def entry_update(
     **fields,
 ) -> FaceEntry:
     """Change metadata, consent and retention, and/or the photo; a new photo re-embeds, metadata alone does not."""
+    changed = _set_fields(entry, fields, recorded_by)
+    new_face = None
+    if image is not None and faces.digest(image) != entry.image_sha256:
+        entry.apply_face(new_face := _face_for(image, face, largest_face))
+        changed |= PHOTO_FIELDS
+    entry.full_clean(validate_unique=False)
+    with _saving_fields(entry, fields), _serialised_write(entry):
+        if new_face is not None and not allow_duplicate_face:
+            _refuse_duplicate_face(new_face, exclude_id=entry.pk)
+        _update(entry, changed)
+        _reread(entry, changed)
+        emit("update", [entry.employee_code], fields=sorted(fields), photo_replaced=new_face is not None)
+        if new_face is not None:
+            databases.scrub_deleted()
+    return entry
+
+
+def _set_fields(entry: FaceEntry, fields: dict, recorded_by) -> set[str]:
+    """Set metadata, consent and retention on an entry (not saved yet); return the fields to save.
+
+    fields gains what follows from it (consent_at, retain_until).
+    """
     unknown = set(fields) - set(METADATA_FIELDS) - set(CONSENT_FIELDS)
     if unknown:
         raise TypeError(f"cannot update {', '.join(sorted(unknown))}")
+    changed = set()
     if fields.get("consent_reference") and fields["consent_reference"] != entry.consent_reference:
         fields.setdefault("consent_at", timezone.now())
         entry.consent_recorded_by = _user(recorded_by)
+        changed.add("consent_recorded_by")
     if "employment_end" in fields and "retain_until" not in fields:
         fields["retain_until"] = _retention(fields["employment_end"], None)
     code = fields.get("employee_code")
     if code and code != entry.employee_code and FaceEntry.objects.filter(employee_code=code).exists():
         raise _duplicate(code)
-    new_face = None
-    if image is not None and faces.digest(image) != entry.image_sha256:
-        entry.apply_face(new_face := _face_for(image, face, largest_face))
     for name, value in fields.items():
         setattr(entry, name, value)
-    entry.full_clean(validate_unique=False)
+    return changed | set(fields)
+
+
+@contextmanager
+def _saving_fields(entry: FaceEntry, fields: dict):
+    """A new employee code taken by another entry meanwhile is refused as a duplicate."""
     try:
-        with _serialised_write(entry):
-            if new_face is not None and not allow_duplicate_face:
-                _refuse_duplicate_face(new_face, exclude_id=entry.pk)
-            _update(entry)
-            emit("update", [entry.employee_code], fields=sorted(fields), photo_replaced=new_face is not None)
+        yield
     except IntegrityError as exc:
-        raise _duplicate(code or entry.employee_code) from exc
-    return entry
+        raise _duplicate(fields.get("employee_code") or entry.employee_code) from exc
 
 
 def _analyse_photos(images: Sequence[bytes], largest_face: bool, *, main: int = 0) -> list[faces.FaceAnalysis]:
@@ -229,20 +263,27 @@ def _enrol_extras(entry: FaceEntry, extras: list[faces.FaceAnalysis], allow_dupl
 
 
 def entry_set_photos(*, entry: FaceEntry, images: Sequence[bytes], largest_face: bool = False,
-                     allow_duplicate_face: bool = False) -> FaceEntry:
-    """Replace all an employee's photos: the first becomes the main photo, the rest extra photos; all or none."""
+                     allow_duplicate_face: bool = False, recorded_by=None, **fields) -> FaceEntry:
+    """Replace all an employee's photos: the first becomes the main photo, the rest extra photos; all or none.
+
+    fields (as entry_update's) change in the same transaction: the 1.x update is one change, audited once.
+    """
     if not images:
         raise TypeError("at least one photo is needed")
+    changed = _set_fields(entry, fields, recorded_by) | PHOTO_FIELDS
     main, *extras = _analyse_photos(images, largest_face)
     entry.apply_face(main)
-    with _serialised_write(entry):
+    entry.full_clean(validate_unique=False)
+    with _saving_fields(entry, fields), _serialised_write(entry):
         if not allow_duplicate_face:
             _refuse_duplicate_face(main, exclude_id=entry.pk)
-        _update(entry)
+        _update(entry, changed)
         for old in entry.photos.all():
             old.delete()
         _enrol_extras(entry, extras, allow_duplicate_face)
-        emit("update", [entry.employee_code], fields=["photos"], photos=len(images))
+        _reread(entry, changed)
+        emit("update", [entry.employee_code], fields=sorted({*fields, "photos"}), photos=len(images))
+        databases.scrub_deleted()
     return entry
 
 
@@ -264,18 +305,25 @@ def photo_add(
 ) -> FacePhoto:
     """Enrol one more photo of an employee: identify and the duplicate-face guard then use them all."""
     sha256 = faces.digest(image)
-    if sha256 == entry.image_sha256 or entry.photos.filter(image_sha256=sha256).exists():
+    _refuse_photo(entry, sha256)
+    face = _face_for(image, face, largest_face)
+    with _serialised_write(entry):
+        _refuse_photo(entry, sha256)  # again: another photo may have been added while this one was analysed
+        (photo,) = _enrol_extras(entry, [face], allow_duplicate_face)
+        emit("add_photo", [entry.employee_code], photo=photo.pk)
+    return photo
+
+
+def _refuse_photo(entry: FaceEntry, sha256: str) -> None:
+    """Refuse a photo the employee has already, or one more than they may have (as stored now)."""
+    main = FaceEntry.objects.filter(pk=entry.pk).values_list("image_sha256", flat=True).first()
+    if sha256 == main or entry.photos.filter(image_sha256=sha256).exists():
         raise PhotoAlreadyEnrolled(f"This photo is already one of {entry.employee_code}'s.",
                                    employee_code=entry.employee_code)
     limit = conf.get("MAX_PHOTOS_PER_ENTRY")
     if 1 + entry.photos.count() >= limit:
         raise TooManyPhotos(f"{entry.employee_code} already has {limit} photos, the most allowed; "
                             "remove one first.", employee_code=entry.employee_code, limit=limit)
-    face = _face_for(image, face, largest_face)
-    with _serialised_write(entry):
-        (photo,) = _enrol_extras(entry, [face], allow_duplicate_face)
-        emit("add_photo", [entry.employee_code], photo=photo.pk)
-    return photo
 
 
 def photo_remove(*, photo: FacePhoto) -> None:
@@ -313,6 +361,8 @@ def entry_reembed(*, entry: FaceEntry, largest_face: bool = True) -> FaceEntry:
         photo.apply_face(faces.analyse(bytes(photo.image), largest_face=largest_face, check_quality=False))
     with _serialised_write(entry):
         for photo in photos:
-            _update(photo)
+            # a photo replaced or removed meanwhile was embedded, or deleted, by the write that did it
+            if type(photo).objects.filter(pk=photo.pk, image_sha256=photo.image_sha256).exists():
+                _update(photo, EMBEDDING_FIELDS)
         emit("update", [entry.employee_code], fields=["embeddings"], model=entry.embedding_model)
     return entry

@@ -25,11 +25,15 @@ def embed_raw_saves(sender, instance, raw, **kwargs):
 
 @receiver(post_save, sender=FaceEntry)
 @receiver(post_save, sender=FacePhoto)
-def saved(sender, instance, using, **kwargs):
-    """Keep face_vectors and the gallery state in step with the photo, inside the same transaction."""
+def saved(sender, instance, using, update_fields=None, **kwargs):
+    """Keep face_vectors and the gallery state in step with the photo, inside the same transaction.
+
+    A save of some fields only mirrors the embedding if it is one of them: otherwise the instance's
+    embedding may be older than the stored one.
+    """
     if sender is FacePhoto:  # search indexes notice an entry's changes by its updated_at
         FaceEntry.objects.using(using).filter(pk=instance.entry_id).update(updated_at=timezone.now())
-    entries_changed([instance], using)
+    entries_changed([instance] if update_fields is None or "embedding" in update_fields else [], using)
 
 
 @receiver(post_delete, sender=FaceEntry)

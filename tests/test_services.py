@@ -1,11 +1,15 @@
 """Services: the one path every entry point takes."""
 
+from datetime import date
+from pathlib import Path
+
 import pytest
+from django.db import connection
 
 from entries import services
 from entries.exceptions import DuplicateEmployeeCode, MultipleFacesFound, NoFaceFound
 from entries.models import FaceEntry
-from entries.recognition import faces
+from entries.recognition import faces, pgvector
 from tests.factories import register
 
 pytestmark = [pytest.mark.django_db, pytest.mark.faces]
@@ -77,3 +81,66 @@ def test_a_prepared_face_of_other_bytes_is_not_trusted(photo):
                                     face=prepared)
     assert entry.embedding_sha256 == faces.digest(photo("img1.jpg"))
     assert (entry.vector != prepared.embedding).any()
+
+
+def _sqlite_files() -> bytes:
+    path = Path(connection.settings_dict["NAME"])
+    return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
+
+
+def _marker(data: bytes) -> bytes:
+    return data[len(data) // 2: len(data) // 2 + 64]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("change", ["new photo", "1.x photos", "extra photo removed"])
+def test_a_replaced_photo_is_not_left_readable_in_the_sqlite_files(photo, change):
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's own files")
+    entry = register(photo, code="E001", image="img2.jpg", extra_images=[photo("img4.jpg")])
+    main, extra = _marker(photo("img2.jpg")), _marker(photo("img4.jpg"))
+    assert main in _sqlite_files() and extra in _sqlite_files()
+    if change == "new photo":
+        services.entry_update(entry=entry, image=photo("img5.jpg"))
+        gone = [main]
+    elif change == "1.x photos":
+        services.entry_set_photos(entry=entry, images=[photo("img5.jpg")], name="Ann")
+        gone = [main, extra]
+    else:
+        services.photo_remove(photo=entry.photos.get())
+        gone = [extra]
+    leftovers = _sqlite_files()
+    assert not [marker for marker in gone if marker in leftovers]
+    assert _marker(photo("img5.jpg")) in leftovers or change == "extra photo removed"
+
+
+def test_a_write_from_a_stale_copy_keeps_what_others_changed_meanwhile(photo):
+    register(photo, code="E001", image="img1.jpg")
+    # three requests that each read the entry before any of them wrote
+    for_consent, for_photo, for_reembed = (FaceEntry.objects.get() for _ in range(3))
+    services.entry_update(entry=for_consent, consent_reference="WITHDRAWN", retain_until=date(2027, 1, 31))
+    services.entry_update(entry=for_photo, image=photo("img2.jpg"))
+    services.entry_reembed(entry=for_reembed)
+    stored = FaceEntry.objects.get()
+    assert (stored.consent_reference, stored.retain_until) == ("WITHDRAWN", date(2027, 1, 31))
+    assert bytes(stored.image) == photo("img2.jpg") and stored.embedding_is_current()
+    assert for_photo.consent_reference == "WITHDRAWN"  # and the writer's copy is what is stored
+
+
+def test_a_1x_update_sets_photos_and_metadata_as_one_change(photo):
+    entry = register(photo, code="E001", name="Ann", image="img1.jpg", extra_images=[photo("img2.jpg")])
+    services.entry_set_photos(entry=entry, images=[photo("img4.jpg"), photo("img5.jpg")], name="Ann Roe",
+                              department="Ops")
+    stored = FaceEntry.objects.get()
+    assert (stored.name, stored.department, bytes(stored.image)) == ("Ann Roe", "Ops", photo("img4.jpg"))
+    assert [bytes(p.image) for p in stored.photos.all()] == [photo("img5.jpg")]
+
+
+def test_only_a_write_of_the_embedding_mirrors_it_to_pgvector(photo, monkeypatch):
+    entry = register(photo, code="E001", image="img1.jpg")
+    mirrored = []
+    monkeypatch.setattr(pgvector, "mirror", lambda photos, connection: mirrored.extend(photos))
+    services.entry_update(entry=entry, department="Ops")  # its copy's embedding may be older than the stored one
+    assert mirrored == []
+    services.entry_update(entry=entry, image=photo("img2.jpg"))
+    assert [p.embedding_sha256 for p in mirrored] == [faces.digest(photo("img2.jpg"))]

@@ -158,8 +158,7 @@ class FaceRec1ViewSet(viewsets.GenericViewSet):
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
         values.pop("ConsentReference", None)
-        entry = services.entry_set_photos(entry=entry, images=values.pop("images"))
-        services.entry_update(entry=entry, recorded_by=request.user, **values)
+        services.entry_set_photos(entry=entry, images=values.pop("images"), recorded_by=request.user, **values)
         return Response("Updated Successfully")
 
     @extend_schema(responses={200: inline_serializer("OriginalDeleted", {"Message": serializers.CharField()}),
@@ -179,7 +178,9 @@ class FaceRec1ViewSet(viewsets.GenericViewSet):
         face = identification.identify(image=upload.validated_data["Face"], k=1, max_faces=1).faces[0]
         if face.match is None:
             return _message("No match found", 404)
-        entry = FaceEntry.objects.get(pk=face.match.entry_id)
+        entry = FaceEntry.objects.filter(pk=face.match.entry_id).first()
+        if entry is None:  # deleted since the search: no longer enrolled
+            return _message("No match found", 404)
         return Response({"EmployeeCode": entry.employee_code, "Name": entry.name,
                          "gender": ORIGINAL_GENDER.get(entry.gender, "Unspecified"),
                          "Department": entry.department, "score": face.match.similarity})
