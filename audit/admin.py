@@ -1,9 +1,9 @@
 """The audit trail for HR admins: read-only, filterable, exportable."""
 
-import csv
-
 from django.contrib import admin
 from django.http import HttpResponse
+
+from core.spreadsheets import csv_writer
 
 from .models import AuditEvent
 
@@ -34,7 +34,7 @@ class AuditEventAdmin(admin.ModelAdmin):
     def export_csv(self, request, queryset):
         response = HttpResponse(content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="facerec-audit.csv"'
-        writer = csv.writer(response)
+        writer = csv_writer(response)
         writer.writerow(["at", "who", "via", "address", "action", "employees", "details"])
         for event in queryset.order_by("at", "id"):
             writer.writerow([event.at.isoformat(), event.actor_name, event.via, event.address or "", event.action,

@@ -1,10 +1,11 @@
 import base64
-import csv
 import json
 import mimetypes
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+
+from core.spreadsheets import csv_writer
 
 from ...importing import MANIFEST_COLUMNS, OPTIONAL_COLUMNS
 from ...models import FaceEntry
@@ -45,7 +46,7 @@ class Command(BaseCommand):
         (out / "images").mkdir(parents=True, exist_ok=True)
         count = 0
         with (out / "manifest.csv").open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
+            writer = csv_writer(handle)
             writer.writerow([*MANIFEST_COLUMNS, *OPTIONAL_COLUMNS, "time"])
             for entry in entries:
                 for number, photo in enumerate(entry.all_photos(), start=1):  # main photo first
