@@ -155,7 +155,7 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
 class TimesheetQuery(serializers.Serializer):
     start = serializers.DateField(required=False, help_text="First day (default: today).")
     end = serializers.DateField(required=False, help_text="Last day (default: the first).")
-    department = serializers.CharField(required=False)
+    department = serializers.CharField(required=False, max_length=128)
 
     def validate(self, data):
         data.setdefault("start", timezone.localdate())
