@@ -171,7 +171,23 @@ class FaceEntryAdmin(admin.ModelAdmin):
             context["identify_threshold"] = calibration.identify_threshold(model, max(1, photos_of_model(model)))
         except LookupError:
             pass
-        return super().changelist_view(request, {**context, **(extra_context or {})})
+        response = super().changelist_view(request, {**context, **(extra_context or {})})
+        if may_see_faces(request) and isinstance(response, TemplateResponse) and "cl" in response.context_data:
+            shown = [entry.employee_code for entry in response.context_data["cl"].result_list if entry.thumbnail]
+            if shown:  # face crops are face data: one event per page, naming whose faces it showed
+                emit("view_photo", shown, thumbnails=len(shown))
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """Audit the more-photos inline's faces (the current photo is audited by photo_view, which serves it)."""
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if may_see_faces(request) and isinstance(response, TemplateResponse):
+            shown = sum(bool(form.instance.pk and form.instance.thumbnail)
+                        for inline in response.context_data.get("inline_admin_formsets", [])
+                        for form in inline.formset.forms)
+            if shown:
+                emit("view_photo", [response.context_data["original"].employee_code], thumbnails=shown)
+        return response
 
     @admin.display(description="Current photo")
     def photo_preview(self, entry):

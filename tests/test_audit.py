@@ -117,6 +117,16 @@ def test_a_full_export_names_every_exported_employee_not_a_star(gallery, tmp_pat
     assert codes_of(AuditEvent.objects.get(action="export")) == gallery
 
 
+def test_dumpdata_of_entries_is_audited_as_an_export_naming_every_employee(gallery, tmp_path):
+    call_command("dumpdata", "auth", stdout=StringIO())
+    assert not AuditEvent.objects.filter(action="export").exists()
+    call_command("dumpdata", "entries", "--output", str(tmp_path / "entries.json"))
+    event = AuditEvent.objects.get(action="export")
+    assert codes_of(event) == gallery and event.details["format"] == "dumpdata"
+    call_command("dumpdata", stdout=StringIO())  # everything, the entries included
+    assert AuditEvent.objects.filter(action="export").count() == 2
+
+
 def test_purging_the_audit_removes_the_employees_of_the_purged_events(photo):
     from audit.models import AuditEmployee
 
@@ -156,6 +166,37 @@ def test_audit_details_are_bounded_whatever_a_caller_sends(db):
     assert size <= 8192, size
     assert event.details["department"].startswith("xxx") and event.details["truncated"] is True
     assert event.details["decisions"][:3] == ["E001"] * 3
+
+
+def test_the_change_list_thumbnails_are_one_audit_event_per_page_naming_those_shown(admin_client, photo, client):
+    for code, image in (("E001", "img1.jpg"), ("E002", "img3.jpg"), ("E003", "img8.jpg")):
+        register(photo, code=code, image=image)
+    AuditEvent.objects.all().delete()
+    admin_client.get("/admin/entries/faceentry/")
+    event = AuditEvent.objects.get()
+    assert (event.action, event.via, event.details) == ("view_photo", "admin", {"thumbnails": 3})
+    assert codes_of(event) == ["E001", "E002", "E003"]
+    admin_client.get("/admin/entries/faceentry/", {"q": "E002"})
+    assert codes_of(AuditEvent.objects.order_by("id").last()) == ["E002"]
+
+
+def test_the_change_page_faces_are_audited_and_a_user_shown_none_is_not(admin_client, photo, client):
+    from django.contrib.auth.models import Permission, User
+
+    from entries import services
+
+    entry = register(photo, code="E001", image="img1.jpg")
+    services.photo_add(entry=entry, image=photo("img2.jpg"))
+    AuditEvent.objects.all().delete()
+    admin_client.get(f"/admin/entries/faceentry/{entry.pk}/change/")
+    event = AuditEvent.objects.get()
+    assert (event.action, event.details, codes_of(event)) == ("view_photo", {"thumbnails": 1}, ["E001"])
+    editor = User.objects.create_user("editor", password="pw", is_staff=True)
+    editor.user_permissions.set(Permission.objects.filter(codename="change_faceentry"))
+    client.force_login(editor)
+    assert client.get(f"/admin/entries/faceentry/{entry.pk}/change/").status_code == 200
+    assert client.get("/admin/entries/faceentry/").status_code == 200
+    assert AuditEvent.objects.count() == 1  # no face shown, nothing read
 
 
 LONG = "x" * 10_000
