@@ -1,7 +1,6 @@
 """HR's attendance pages: kiosks (pairing, revoking), events (filters, corrections, CSV) and the timesheet."""
 
 import base64
-import csv
 from datetime import date
 
 from django import forms
@@ -13,6 +12,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from core.spreadsheets import csv_writer, xlsx_append
 from entries import services as entry_services
 
 from . import api, charts, services
@@ -152,7 +152,7 @@ class AttendanceEventAdmin(admin.ModelAdmin):
     def export_csv(self, request, queryset):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="attendance-events.csv"'
-        writer = csv.writer(response)
+        writer = csv_writer(response)
         writer.writerow(["time", "Employeecode", "Name", "Department", "direction", "kiosk", "confidence",
                          "corrected", "reason"])
         for event in queryset.order_by("at"):
@@ -216,12 +216,13 @@ def _xlsx(days, start: date, end: date) -> HttpResponse:
     book = Workbook()
     sheet = book.active
     sheet.title = "Timesheet"
-    sheet.append(["date", "Employeecode", "Name", "Department", "first in", "last out", "hours", "missing check-out"])
+    xlsx_append(sheet, ["date", "Employeecode", "Name", "Department", "first in", "last out", "hours",
+                        "missing check-out"])
     for day in days:
         first = timezone.localtime(day.first_in).replace(tzinfo=None) if day.first_in else None
         last = timezone.localtime(day.last_out).replace(tzinfo=None) if day.last_out else None
-        sheet.append([day.date, day.employee_code, day.employee_name, day.department, first, last, day.hours,
-                      "yes" if day.missing_checkout else ""])
+        xlsx_append(sheet, [day.date, day.employee_code, day.employee_name, day.department, first, last, day.hours,
+                            "yes" if day.missing_checkout else ""])
     response = HttpResponse(content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = f'attachment; filename="timesheet-{start}-{end}.xlsx"'
     book.save(response)

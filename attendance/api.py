@@ -1,6 +1,5 @@
 """Attendance API: kiosks clock (their own key), HR reads events and timesheets (model permissions)."""
 
-import csv
 import io
 
 import django_filters
@@ -14,6 +13,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from core.spreadsheets import csv_writer
 from entries.api.permissions import ModelPermissions
 from entries.api.serializers import Base64ImageField, RecordId
 
@@ -155,7 +155,7 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
 class TimesheetQuery(serializers.Serializer):
     start = serializers.DateField(required=False, help_text="First day (default: today).")
     end = serializers.DateField(required=False, help_text="Last day (default: the first).")
-    department = serializers.CharField(required=False)
+    department = serializers.CharField(required=False, max_length=128)
 
     def validate(self, data):
         data.setdefault("start", timezone.localdate())
@@ -187,10 +187,11 @@ class CSVRenderer(renderers.BaseRenderer):
     charset = "utf-8"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        if not isinstance(data, list):  # an error: its message
-            return f"error\n{data.get('message', data)}\n" if isinstance(data, dict) else str(data)
         out = io.StringIO()
-        writer = csv.writer(out)
+        writer = csv_writer(out)
+        if not isinstance(data, list):  # an error: its message
+            writer.writerows([["error"], [data.get("message", data) if isinstance(data, dict) else data]])
+            return out.getvalue()
         serializer = getattr(data, "serializer", None)  # DRF's ReturnList: the header even with no rows
         columns = list(serializer.child.fields) if serializer is not None else list(data[0]) if data else []
         if columns:

@@ -34,7 +34,8 @@ class AuditEvent(models.Model):
     action = models.CharField(max_length=32, choices=Action.choices, db_index=True)
     employees = models.CharField(
         max_length=2000, blank=True, db_index=True,
-        help_text="The employee codes concerned, comma-separated and framed by commas (,E001,E002,).")
+        help_text="A summary of the employee codes concerned, framed by commas (,E001,E002,), ending '+N more,' "
+                  "when they do not fit; every code is in the event's employee rows (AuditEmployee).")
     details = models.JSONField(default=dict, blank=True)
 
     class Meta:
@@ -48,3 +49,18 @@ class AuditEvent(models.Model):
     @property
     def employee_list(self) -> str:
         return self.employees.strip(",").replace(",", ", ")
+
+
+class AuditEmployee(models.Model):
+    """One employee an event concerned: every one is kept, however many, so an auditor finds all that touched them."""
+
+    event = models.ForeignKey(AuditEvent, on_delete=models.CASCADE, related_name="codes")
+    employee_code = models.CharField(max_length=64, db_index=True)
+
+    class Meta:
+        db_table = "facerec_audit_employee"
+        verbose_name = "audited employee"
+        constraints = [models.UniqueConstraint(fields=["event", "employee_code"], name="audit_employee_once")]
+
+    def __str__(self):
+        return self.employee_code

@@ -17,6 +17,13 @@ from .models import FaceEntry, FacePhoto, photos_of_model
 from .recognition import calibration, images
 from .signals import emit
 
+VIEW_ENTRIES = "entries.view_faceentry"  # photos, face thumbnails and who a face is: as in the API
+
+
+def may_see_faces(request) -> bool:
+    """The API's rule: the change permission alone shows no face (Django's view permission would)."""
+    return request.user.has_perm(VIEW_ENTRIES)
+
 
 def thumbnail_html(photo, height=48):
     if not photo.thumbnail:
@@ -27,7 +34,11 @@ def thumbnail_html(photo, height=48):
 
 
 class FacePhotoInline(admin.TabularInline):
-    """More photos of the employee: identify and the duplicate-face guard score them all."""
+    """More photos of the employee: identify and the duplicate-face guard score them all.
+
+    They are part of the entry, so the entry's permissions decide (as in the API): adding or removing one
+    changes the entry; their faces show only to users who may view entries.
+    """
 
     model = FacePhoto
     form = FacePhotoInlineForm
@@ -38,8 +49,27 @@ class FacePhotoInline(admin.TabularInline):
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
-        formset.form.may_view_entries = request.user.has_perm("entries.view_faceentry")
+        formset.form.may_view_entries = may_see_faces(request)
         return formset
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        return fields if may_see_faces(request) else [f for f in fields if f != "face"]
+
+    def _entry_permission(self, request, obj, action):
+        return request.user.has_perm(f"entries.{action if obj is None else 'change'}_faceentry")
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm(VIEW_ENTRIES) or request.user.has_perm("entries.change_faceentry")
+
+    def has_add_permission(self, request, obj=None):
+        return self._entry_permission(request, obj, "add")
+
+    def has_change_permission(self, request, obj=None):
+        return self._entry_permission(request, obj, "add")
+
+    def has_delete_permission(self, request, obj=None):
+        return self._entry_permission(request, obj, "add")
 
     @admin.display(description="Face")
     def face(self, photo):
@@ -66,8 +96,21 @@ class FaceEntryAdmin(admin.ModelAdmin):
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
-        form.may_view_entries = request.user.has_perm("entries.view_faceentry")
+        form.may_view_entries = may_see_faces(request)
         return form
+
+    def get_list_display(self, request):
+        shown = super().get_list_display(request)
+        return shown if may_see_faces(request) else [f for f in shown if f != "thumbnail_tag"]
+
+    def get_list_display_links(self, request, list_display):
+        return [f for f in super().get_list_display_links(request, list_display) if f in list_display]
+
+    def get_fieldsets(self, request, obj=None):
+        if may_see_faces(request):
+            return super().get_fieldsets(request, obj)
+        return [(name, {**options, "fields": [f for f in options["fields"] if f != "photo_preview"]})
+                for name, options in super().get_fieldsets(request, obj)]
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("image", "embedding").annotate(photo_total=Count("photos"))
@@ -88,7 +131,7 @@ class FaceEntryAdmin(admin.ModelAdmin):
 
     def identify_view(self, request):
         """Upload a photo, see each face boxed and who it is."""
-        if not self.has_view_permission(request):
+        if not may_see_faces(request):
             raise PermissionDenied
         form = IdentifyForm(request.POST or None, request.FILES or None)
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
@@ -105,11 +148,11 @@ class FaceEntryAdmin(admin.ModelAdmin):
 
     def photo_view(self, request, pk):
         """Serve a stored photo to staff allowed to view entries."""
+        if not may_see_faces(request):
+            raise PermissionDenied
         entry = self.get_object(request, pk)  # None for an unknown or malformed id
         if entry is None:
             raise Http404
-        if not self.has_view_permission(request, entry):
-            raise PermissionDenied
         emit("view_photo", [entry.employee_code])
         response = HttpResponse(bytes(entry.image), content_type=entry.image_mime)
         response["X-Content-Type-Options"] = "nosniff"
@@ -123,12 +166,28 @@ class FaceEntryAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         """Show which recognition model is active and the identify threshold it uses now."""
         model = conf.get("MODEL")
-        context = {"recognition_model": model}
+        context = {"recognition_model": model, "may_identify": may_see_faces(request)}
         try:  # counted in the database: the page need not load the search index
             context["identify_threshold"] = calibration.identify_threshold(model, max(1, photos_of_model(model)))
         except LookupError:
             pass
-        return super().changelist_view(request, {**context, **(extra_context or {})})
+        response = super().changelist_view(request, {**context, **(extra_context or {})})
+        if may_see_faces(request) and isinstance(response, TemplateResponse) and "cl" in response.context_data:
+            shown = [entry.employee_code for entry in response.context_data["cl"].result_list if entry.thumbnail]
+            if shown:  # face crops are face data: one event per page, naming whose faces it showed
+                emit("view_photo", shown, thumbnails=len(shown))
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """Audit the more-photos inline's faces (the current photo is audited by photo_view, which serves it)."""
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if may_see_faces(request) and isinstance(response, TemplateResponse):
+            shown = sum(bool(form.instance.pk and form.instance.thumbnail)
+                        for inline in response.context_data.get("inline_admin_formsets", [])
+                        for form in inline.formset.forms)
+            if shown:
+                emit("view_photo", [response.context_data["original"].employee_code], thumbnails=shown)
+        return response
 
     @admin.display(description="Current photo")
     def photo_preview(self, entry):

@@ -24,7 +24,7 @@ def analyse_upload(form, upload, *, exclude_id, largest_face=False, allow_duplic
 
 class IdentifyForm(forms.Form):
     photo = forms.FileField(help_text="A JPEG, PNG, WebP or HEIC photo with one or more faces.")
-    department = forms.CharField(required=False, help_text="Search only this department (optional).")
+    department = forms.CharField(required=False, max_length=128, help_text="Search only this department (optional).")
 
 
 class FaceEntryForm(forms.ModelForm):

@@ -9,6 +9,8 @@ import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.spreadsheets import unescape
+
 from .exceptions import FaceRecError
 from .recognition import faces
 
@@ -65,15 +67,20 @@ def read_rows(source: Path, pattern: str = "*") -> list[Row]:
         return [
             Row(
                 path=(source.parent / record["image"]).resolve(),
-                employee_code=(record.get("Employeecode") or "").strip(),
-                name=(record.get("Name") or "").strip() or (record.get("Employeecode") or "").strip(),
-                gender=(record.get("gender") or "").strip().lower(),
-                department=(record.get("Department") or "").strip(),
-                consent_reference=(record.get("consent_reference") or "").strip(),
-                employment_end=(record.get("employment_end") or "").strip(),
+                employee_code=_text(record, "Employeecode"),
+                name=_text(record, "Name") or _text(record, "Employeecode"),
+                gender=_text(record, "gender").lower(),
+                department=_text(record, "Department"),
+                consent_reference=_text(record, "consent_reference"),
+                employment_end=_text(record, "employment_end"),
             )
             for record in reader
         ]
+
+
+def _text(record: dict, column: str) -> str:
+    """A manifest cell as written before export_faces kept it from running as a formula (core.spreadsheets)."""
+    return unescape((record.get(column) or "").strip())
 
 
 def analyse_file(path: Path, largest_face: bool):

@@ -75,3 +75,156 @@ def test_the_audit_log_has_its_own_retention(photo, settings):
     register(photo, code="E002", image="img3.jpg")
     call_command("purge_audit", stdout=StringIO())
     assert list(AuditEvent.objects.values_list("employees", flat=True)) == [",E002,"]
+
+
+def codes_of(event):
+    return sorted(event.codes.values_list("employee_code", flat=True))
+
+
+@pytest.fixture
+def gallery(photo):
+    """150 employees with long codes, sharing one analysed photo (copied, not analysed 150 times)."""
+    from entries.models import FaceEntry
+
+    first = register(photo, code="EMPLOYEE-00000", image="img1.jpg")
+    fields = ["image", "image_mime", "image_sha256", "thumbnail", "embedding", "embedding_model",
+              "embedding_sha256", "face_box"]
+    FaceEntry.objects.bulk_create([
+        FaceEntry(employee_code=f"EMPLOYEE-{n:05d}", name=f"Employee {n}", consent_reference="F",
+                  **{f: getattr(first, f) for f in fields}) for n in range(1, 150)])
+    AuditEvent.objects.all().delete()
+    return [f"EMPLOYEE-{n:05d}" for n in range(150)]
+
+
+def test_a_read_of_150_employees_names_every_one_and_an_auditor_finds_each(gallery, api, admin_client):
+    assert api.get("/Data/").status_code == 200
+    event = AuditEvent.objects.get(action="view_photo")
+    assert codes_of(event) == gallery  # every one, not the 31 that fit in 2,000 characters
+    last = gallery[-1]
+    # the admin's search, its employee filter, the event page and the CSV export all name the last one too
+    assert f"/admin/audit/auditevent/{event.pk}/change/" in admin_client.get(
+        "/admin/audit/auditevent/", {"q": last}).content.decode()
+    assert f"/admin/audit/auditevent/{event.pk}/change/" in admin_client.get(
+        "/admin/audit/auditevent/", {"employee": last}).content.decode()
+    assert "/change/" not in admin_client.get("/admin/audit/auditevent/", {"q": "EMPLOYEE-99999"}).content.decode()
+    assert last in admin_client.get(f"/admin/audit/auditevent/{event.pk}/change/").content.decode()
+    exported = admin_client.post("/admin/audit/auditevent/", {"action": "export_csv", "_selected_action": [event.pk]})
+    assert last in exported.content.decode()
+
+
+def test_a_full_export_names_every_exported_employee_not_a_star(gallery, tmp_path):
+    call_command("export_faces", str(tmp_path / "all.json"), "--format", "json", stdout=StringIO())
+    assert codes_of(AuditEvent.objects.get(action="export")) == gallery
+
+
+def test_dumpdata_of_entries_is_audited_as_an_export_naming_every_employee(gallery, tmp_path):
+    call_command("dumpdata", "auth", stdout=StringIO())
+    assert not AuditEvent.objects.filter(action="export").exists()
+    call_command("dumpdata", "entries", "--output", str(tmp_path / "entries.json"))
+    event = AuditEvent.objects.get(action="export")
+    assert codes_of(event) == gallery and event.details["format"] == "dumpdata"
+    call_command("dumpdata", stdout=StringIO())  # everything, the entries included
+    assert AuditEvent.objects.filter(action="export").count() == 2
+
+
+def test_purging_the_audit_removes_the_employees_of_the_purged_events(photo):
+    from audit.models import AuditEmployee
+
+    register(photo, code="E001", image="img1.jpg")
+    AuditEvent.objects.update(at=timezone.now() - timedelta(days=800))
+    register(photo, code="E002", image="img3.jpg")
+    call_command("purge_audit", stdout=StringIO())
+    assert list(AuditEmployee.objects.values_list("employee_code", flat=True)) == ["E002"]
+
+
+def test_events_recorded_before_the_employee_table_are_found_by_code_after_the_migration():
+    import importlib
+
+    from django.apps import apps
+
+    from audit.models import AuditEmployee
+
+    old = AuditEvent.objects.create(actor_name="hr", via="api", action="view_photo", employees=",E001,E002,")
+    cut = AuditEvent.objects.create(actor_name="hr", via="api", action="view_photo", employees=",E003,E00")
+    AuditEvent.objects.create(actor_name="ops", via="command", action="export", employees=",*,")
+    migration = importlib.import_module("audit.migrations.0004_auditemployee")
+    migration.copy_employee_codes(apps, None)
+    assert codes_of(old) == ["E001", "E002"]
+    assert codes_of(cut) == ["E003"]  # the code cut in half at 2,000 characters is not invented
+    assert AuditEmployee.objects.count() == 3
+
+
+def test_audit_details_are_bounded_whatever_a_caller_sends(db):
+    import json
+
+    from entries.signals import emit
+
+    emit("identify", ["E001"], department="x" * 12_000_000, decisions=["E001"] * 100_000,
+         nested={"deep": ["y" * 100_000] * 100}, **{f"key{n}": "z" * 400 for n in range(1000)})
+    event = AuditEvent.objects.get()
+    size = len(json.dumps(event.details))
+    assert size <= 8192, size
+    assert event.details["department"].startswith("xxx") and event.details["truncated"] is True
+    assert event.details["decisions"][:3] == ["E001"] * 3
+
+
+def test_the_change_list_thumbnails_are_one_audit_event_per_page_naming_those_shown(admin_client, photo, client):
+    for code, image in (("E001", "img1.jpg"), ("E002", "img3.jpg"), ("E003", "img8.jpg")):
+        register(photo, code=code, image=image)
+    AuditEvent.objects.all().delete()
+    admin_client.get("/admin/entries/faceentry/")
+    event = AuditEvent.objects.get()
+    assert (event.action, event.via, event.details) == ("view_photo", "admin", {"thumbnails": 3})
+    assert codes_of(event) == ["E001", "E002", "E003"]
+    admin_client.get("/admin/entries/faceentry/", {"q": "E002"})
+    assert codes_of(AuditEvent.objects.order_by("id").last()) == ["E002"]
+
+
+def test_the_change_page_faces_are_audited_and_a_user_shown_none_is_not(admin_client, photo, client):
+    from django.contrib.auth.models import Permission, User
+
+    from entries import services
+
+    entry = register(photo, code="E001", image="img1.jpg")
+    services.photo_add(entry=entry, image=photo("img2.jpg"))
+    AuditEvent.objects.all().delete()
+    admin_client.get(f"/admin/entries/faceentry/{entry.pk}/change/")
+    event = AuditEvent.objects.get()
+    assert (event.action, event.details, codes_of(event)) == ("view_photo", {"thumbnails": 1}, ["E001"])
+    editor = User.objects.create_user("editor", password="pw", is_staff=True)
+    editor.user_permissions.set(Permission.objects.filter(codename="change_faceentry"))
+    client.force_login(editor)
+    assert client.get(f"/admin/entries/faceentry/{entry.pk}/change/").status_code == 200
+    assert client.get("/admin/entries/faceentry/").status_code == 200
+    assert AuditEvent.objects.count() == 1  # no face shown, nothing read
+
+
+LONG = "x" * 10_000
+
+
+@pytest.mark.parametrize("path, body, field", [
+    ("/api/identify/", {"department": LONG}, "department"),
+    ("/api/entries/", {"Employeecode": "E9", "Name": "N", "Department": LONG}, "Department"),
+    ("/api/entries/", {"Employeecode": "E9", "Name": LONG}, "Name"),
+    ("/api/entries/", {"Employeecode": "E9", "Name": "N", "consent_reference": LONG}, "consent_reference"),
+    ("/api/verify/", {"Employeecode": LONG}, "Employeecode"),
+    ("/create_new_faceEntry", {"EmployeeCode": "E9", "Name": "N", "Department": LONG}, "Department"),
+    ("/create_new_faceEntry", {"EmployeeCode": "E9", "Name": LONG}, "Name"),
+    ("/create_new_faceEntry", {"EmployeeCode": "E9", "Name": "N", "ConsentReference": LONG}, "ConsentReference"),
+])
+def test_free_text_past_its_limit_is_refused_and_never_reaches_the_audit(api, path, body, field):
+    response = api.post(path, body, format="json")
+    assert response.status_code == 400 and response.json()["code"] == "invalid"
+    assert field in response.json()["details"]
+    assert not AuditEvent.objects.exists()
+
+
+def test_the_timesheet_department_and_the_admin_identify_department_are_bounded(api, admin_client, photo):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    response = api.get("/api/attendance/timesheet/", {"department": LONG})
+    assert response.status_code == 400 and "department" in response.json()["details"]
+    page = admin_client.post("/admin/entries/faceentry/identify/", {
+        "photo": SimpleUploadedFile("p.jpg", photo("img1.jpg")), "department": LONG}).content.decode()
+    assert "Ensure this value has at most 128 characters" in page
+    assert not AuditEvent.objects.exists()

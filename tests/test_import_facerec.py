@@ -87,3 +87,30 @@ def test_consent_must_be_referenced_and_an_unreachable_server_is_a_clear_error(o
     _, _, error = import_facerec("mongodb://127.0.0.1:1/facerec", "--collection", "faceEntries")
     assert error is not None and "mongodb://127.0.0.1:1/facerec collection faceEntries: cannot read it" in str(error)
     assert FaceEntry.objects.count() == 0
+
+
+def test_an_impossible_time_fails_only_its_own_document_and_the_rest_import(mongo_url, photo):
+    import pymongo
+
+    from tests.conftest import free_port
+
+    name = f"facerec_original_{free_port()}"
+    client = pymongo.MongoClient(mongo_url)
+    impossible = {11: "2026-02-30 09:00:00", 12: "2026-13-01 09:00:00", 13: float("nan"), 14: 1e20,
+                  15: float("inf"), 16: -1e300}
+    client[name]["faceEntries"].insert_many([
+        *({"id": n, "Employeecode": f"E{n}", "Name": "Bad time", "time": t, "Image": b64(photo("img8.jpg"))}
+          for n, t in impossible.items()),
+        {"id": 20, "Employeecode": "E20", "Name": "Ann Lee", "time": "2021-03-04 09:15:00",
+         "Image": b64(photo("img1.jpg"))},
+    ])
+    try:
+        out, err, error = import_facerec(f"{mongo_url}/{name}")
+    finally:
+        client.drop_database(name)
+    assert "7 documents: 1 created, 0 updated, 0 unchanged, 0 skipped, 6 failed." in out
+    assert list(FaceEntry.objects.values_list("employee_code", flat=True)) == ["E20"]
+    assert error is not None and "6 of 7 documents failed" in str(error)
+    for n in impossible:
+        assert f"document {n} (Employeecode E{n}): time " in err and "is not a possible date and time" in err
+    assert "time '2026-02-30 09:00:00' is not a possible date and time (day is out of range for month)" in err

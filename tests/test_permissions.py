@@ -66,3 +66,103 @@ def test_the_admin_add_form_does_not_name_the_other_employee_without_view_permis
         "consent_reference": "F-2",
     }).content.decode()
     assert "matches another employee" in page and "E001" not in page and "Ann Lee" not in page
+
+
+# The admin follows the API's rule: photos, face thumbnails and identify need "view"; change alone shows none.
+ADMIN = "/admin/entries/faceentry/"
+ADMIN_USERS = {  # user kind -> (permissions, whether they may see faces)
+    "superuser": (None, True),
+    "viewer": (("view_faceentry", "view_embedding"), True),
+    "view without embeddings": (("view_faceentry",), True),
+    "change-only": (("change_faceentry",), False),
+    "add-only": (("add_faceentry",), False),
+}
+
+
+@pytest.fixture
+def admin_as(client):
+    def log_in(kind):
+        codenames, _ = ADMIN_USERS[kind]
+        if codenames is None:
+            user = User.objects.create_superuser("boss", "b@example.com", "pw")
+        else:
+            user = User.objects.create_user(kind.replace(" ", "-"), password="pw", is_staff=True)
+            user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+        client.force_login(user)
+        return client
+    return log_in
+
+
+@pytest.fixture
+def ann(photo):
+    from entries import services
+
+    entry = register(photo, code="E001", name="Ann Lee", image="img1.jpg")
+    services.photo_add(entry=entry, image=photo("img2.jpg"))
+    return entry
+
+
+@pytest.mark.parametrize("kind", ADMIN_USERS)
+def test_the_admin_photo_view_needs_the_view_permission(kind, admin_as, ann, photo):
+    client, sees = admin_as(kind), ADMIN_USERS[kind][1]
+    response = client.get(f"{ADMIN}{ann.pk}/photo/")
+    assert response.status_code == (200 if sees else 403)
+    assert (response.content == photo("img1.jpg")) is sees
+
+
+@pytest.mark.parametrize("kind", ADMIN_USERS)
+def test_identify_in_the_admin_needs_the_view_permission(kind, admin_as, ann, photo):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client, sees = admin_as(kind), ADMIN_USERS[kind][1]
+    assert client.get(f"{ADMIN}identify/").status_code == (200 if sees else 403)
+    response = client.post(f"{ADMIN}identify/", {"photo": SimpleUploadedFile("p.jpg", photo("img3.jpg"))})
+    assert response.status_code == (200 if sees else 403)
+    assert ("Ann Lee" in response.content.decode()) is sees
+    listed = client.get(ADMIN)
+    if listed.status_code == 200:  # the change list offers identify only to those who may use it
+        assert (f"{ADMIN}identify/" in listed.content.decode()) is sees
+
+
+@pytest.mark.parametrize("kind", ADMIN_USERS)
+def test_face_thumbnails_in_the_change_list_need_the_view_permission(kind, admin_as, ann):
+    client, sees = admin_as(kind), ADMIN_USERS[kind][1]
+    response = client.get(ADMIN)
+    if kind == "add-only":  # Django's own rule: the list needs view or change
+        assert response.status_code == 403
+        return
+    page = response.content.decode()
+    assert response.status_code == 200 and "E001" in page
+    assert ("data:image/jpeg;base64," in page) is sees
+
+
+@pytest.mark.parametrize("kind", ADMIN_USERS)
+def test_the_change_page_shows_the_photo_and_more_photos_only_with_the_view_permission(kind, admin_as, ann):
+    client, sees = admin_as(kind), ADMIN_USERS[kind][1]
+    response = client.get(f"{ADMIN}{ann.pk}/change/")
+    if kind == "add-only":
+        assert response.status_code == 403
+        return
+    page = response.content.decode()
+    assert response.status_code == 200 and "Ann Lee" in page
+    assert (f"{ADMIN}{ann.pk}/photo/" in page) is sees  # the current photo
+    assert ("data:image/jpeg;base64," in page) is sees  # the more-photos inline's faces
+    vector = ann.vector
+    assert f"{float(vector[0]):.6f}"[:8] not in page  # nobody reads embedding values in the admin
+
+
+def test_a_change_only_user_still_changes_an_entry_and_adds_photos_in_the_admin(admin_as, ann, photo):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from entries.models import FaceEntry
+
+    client = admin_as("change-only")
+    extra = ann.photos.get()
+    response = client.post(f"{ADMIN}{ann.pk}/change/", {
+        "employee_code": "E001", "name": "Ann Lee", "gender": "female", "department": "Sales",
+        "consent_reference": "F-1", "photos-TOTAL_FORMS": 2, "photos-INITIAL_FORMS": 1,
+        "photos-0-id": extra.pk, "photos-0-entry": ann.pk,
+        "photos-1-photo": SimpleUploadedFile("p.jpg", photo("img8.jpg"))})
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    entry = FaceEntry.objects.get(pk=ann.pk)
+    assert entry.department == "Sales" and entry.photos.count() == 2

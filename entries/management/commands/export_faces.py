@@ -1,10 +1,11 @@
 import base64
-import csv
 import json
 import mimetypes
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+
+from core.spreadsheets import csv_writer
 
 from ...importing import MANIFEST_COLUMNS, OPTIONAL_COLUMNS
 from ...models import FaceEntry
@@ -32,12 +33,21 @@ class Command(BaseCommand):
             if missing:
                 raise CommandError(f"no entry with employee code {', '.join(sorted(missing))}")
             entries = entries.filter(employee_code__in=employee)
-        entries = entries.iterator(chunk_size=200)
+        exported: list[str] = []  # every employee whose data was read out, for the audit
+
+        def audited(rows):
+            for entry in rows:
+                exported.append(entry.employee_code)
+                yield entry
+
+        entries = audited(entries.iterator(chunk_size=200))
         try:
             count = self._csv(out, entries) if format == "csv" else self._json(out, entries)
         except OSError as exc:
             raise CommandError(f"{out}: {exc.strerror or exc}") from exc
-        emit("export", employee or ["*"], format=format, out=str(out), entries=count)
+        finally:
+            if exported:  # also what was written before a failure
+                emit("export", exported, format=format, out=str(out), entries=len(exported))
         self.stdout.write(f"Exported {count} entries to {out}")
 
     @staticmethod
@@ -45,7 +55,7 @@ class Command(BaseCommand):
         (out / "images").mkdir(parents=True, exist_ok=True)
         count = 0
         with (out / "manifest.csv").open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
+            writer = csv_writer(handle)
             writer.writerow([*MANIFEST_COLUMNS, *OPTIONAL_COLUMNS, "time"])
             for entry in entries:
                 for number, photo in enumerate(entry.all_photos(), start=1):  # main photo first

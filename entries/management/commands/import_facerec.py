@@ -7,6 +7,8 @@ import binascii
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bson.datetime_ms import DatetimeMS
+from bson.errors import InvalidBSON
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
@@ -66,14 +68,19 @@ def read_document(doc: dict) -> Original:
 def _time(value, label) -> datetime | None:
     if value in (None, ""):
         return None
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, (int, float)):  # seconds (or milliseconds) since 1970
-        moment = datetime.fromtimestamp(value / 1000 if value > 1e11 else value, tz=UTC)
-    else:
-        moment = parse_datetime(str(value).strip().replace(" ", "T", 1))
-        if moment is None:
-            raise BadDocument(f"{label}: time {value!r} is not a date and time")
+    try:
+        if isinstance(value, datetime):
+            moment = value
+        elif isinstance(value, DatetimeMS):  # a BSON date outside Python's years 1 to 9999
+            moment = value.as_datetime()
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):  # seconds (or ms) since 1970
+            moment = datetime.fromtimestamp(value / 1000 if value > 1e11 else value, tz=UTC)
+        else:
+            moment = parse_datetime(str(value).strip().replace(" ", "T", 1))
+    except (ValueError, OverflowError, OSError, InvalidBSON) as exc:  # 30 February, month 13, NaN, 1e20
+        raise BadDocument(f"{label}: time {value!r} is not a possible date and time ({exc})") from None
+    if moment is None:
+        raise BadDocument(f"{label}: time {value!r} is not a date and time")
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -152,7 +159,9 @@ class Command(BaseCommand):
 
         where = f"{_without_password(mongo_url)} collection {collection}"
         try:
-            client = MongoClient(mongo_url, serverSelectionTimeoutMS=5000)
+            # DATETIME_AUTO: a date past year 9999 is read as DatetimeMS (its document fails) instead of
+            # stopping the cursor, and with it every document after it.
+            client = MongoClient(mongo_url, serverSelectionTimeoutMS=5000, datetime_conversion="DATETIME_AUTO")
             database = client.get_default_database()
             source = database[collection]
             total = source.count_documents({})
