@@ -46,6 +46,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "entries.middleware.RefuseLargeBodies",  # first: a body over the limit is refused before it is read
+    "entries.middleware.NeverCacheFaceData",  # API answers and admin pages: Cache-Control no-store
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -52,11 +52,6 @@ class FaceEntryViewSet(viewsets.ModelViewSet):
         if "embeddings" in data:
             emit("view_embeddings", [data["Employeecode"]])
 
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        response["Cache-Control"] = "no-store"  # photos and embeddings are biometric data: never cached
-        return response
-
     def get_queryset(self):
         queryset = super().get_queryset()
         if self.action == "list":
