@@ -65,7 +65,8 @@ class FaceEntryViewSet(viewsets.ModelViewSet):
 
     @extend_schema(responses=FacePhotoSerializer(many=True), methods=["GET"])
     @extend_schema(request=FacePhotoSerializer, responses={201: FacePhotoSerializer}, methods=["POST"])
-    @action(detail=True, methods=["get", "post"], permission_classes=[PhotoPermissions])
+    @action(detail=True, methods=["get", "post"], permission_classes=[PhotoPermissions],
+            pagination_class=None, filter_backends=[])  # an employee's few photos: one array
     def faces(self, request, Employeecode=None):
         """The employee's enrolled photos (main photo first), or enrol one more (POST)."""
         entry = self.get_object()
