@@ -9,6 +9,7 @@ import base64
 import json
 
 from django.http import StreamingHttpResponse
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import parsers, serializers, viewsets
@@ -29,7 +30,8 @@ ORIGINAL_GENDER = {Gender.MALE: "Male", Gender.FEMALE: "Female", Gender.OTHER: "
                    Gender.UNSPECIFIED: "Unspecified"}
 
 
-@extend_schema_field({"oneOf": [{"type": "string"}, {"type": "integer"}]})
+@extend_schema_field({"oneOf": [{"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+                               {"type": "integer", "minimum": 0, "maximum": 10**18}]})
 class EmployeeCodeField(serializers.Field):
     """The original sent employee codes as numbers or strings."""
 
@@ -86,6 +88,19 @@ class OriginalEntrySerializer(serializers.Serializer):
 
 class UpdateSerializer(OriginalEntrySerializer):
     EmployeeCode = None
+
+
+class OriginalEntryScheme(OpenApiSerializerExtension):
+    """In the schema too: a request sends `Images` or (older clients) `Image`."""
+
+    target_class = OriginalEntrySerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        if direction == "request":
+            schema["anyOf"] = [{"required": ["Images"]}, {"required": ["Image"]}]
+        return schema
 
 
 MESSAGE = inline_serializer("OriginalMessage", {"message": serializers.CharField()})
