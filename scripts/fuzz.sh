@@ -83,8 +83,9 @@ errors=$(grep -c '^5' "$WORK/access.log" || true)
 echo "fuzz: $requests requests, $errors answered 5xx"
 if [ "$errors" != 0 ] || grep -q "Traceback" "$WORK/server.log"; then
   grep '^5' "$WORK/access.log" | sort | uniq -c | sort -rn | head -20 >&2
-  grep -A40 "Traceback" "$WORK/server.log" | grep -E '^(Traceback|\S.*Error|  File "/.*/(entries|attendance|audit|facerec)/)' \
-    | head -60 >&2
+  echo "exceptions the server logged (and where, in FaceRec's code):" >&2
+  grep -E '^[A-Za-z_.]*(Error|Exception)\b' "$WORK/server.log" | sort | uniq -c | sort -rn | head -10 >&2
+  grep -E '^  File "/.*/(entries|attendance|audit|facerec)/' "$WORK/server.log" | sort | uniq -c | sort -rn | head -10 >&2
   status=1
 fi
 exit $status

@@ -1,6 +1,7 @@
 """The REST API: CRUD by employee code, base64 or multipart photos, JSON errors with codes."""
 
 import base64
+import datetime
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -235,3 +236,11 @@ def test_the_schema_documents_every_error_answer_in_one_shape(api):
             if method in ("post", "put", "patch"):
                 expected |= {"409", "413", "415", "422"}
             assert expected <= set(operation["responses"]), (method, path)
+
+
+@pytest.mark.faces
+def test_a_form_clears_a_nullable_field_with_null_as_json_does(api, photo):
+    register(photo, code="E001", image="img1.jpg", employment_end=datetime.date(2030, 1, 31))
+    response = api.patch("/api/entries/E001/", {"employment_end": "null", "consent_at": "null"}, format="multipart")
+    assert response.status_code == 200, response.json()
+    assert response.json()["employment_end"] is None

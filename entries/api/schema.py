@@ -34,13 +34,17 @@ WITH_BODY = {
 class AutoSchema(SpectacularAutoSchema):
     """Adds the error answers (ErrorSerializer) that the view does not describe itself."""
 
-    def _get_filter_parameters(self):
-        parameters = super()._get_filter_parameters()
-        for parameter in parameters:  # an empty filter is no filter (the browsable API's filter form sends them)
+    def get_operation(self, *args, **kwargs):
+        operation = super().get_operation(*args, **kwargs)
+        for parameter in (operation or {}).get("parameters", []):
             schema = parameter.get("schema", {})
-            if "enum" in schema and "" not in schema["enum"]:
-                schema["enum"] = [*schema["enum"], ""]
-        return parameters
+            if parameter["in"] == "query" and not parameter.get("required") and schema.get("type") == "string":
+                # An empty query parameter is no parameter (filters, timesheet dates; browsable API forms send them).
+                if "enum" in schema and "" not in schema["enum"]:
+                    schema["enum"] = [*schema["enum"], ""]
+                elif "format" in schema or "pattern" in schema:
+                    parameter["schema"] = {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
+        return operation
 
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
