@@ -3,7 +3,7 @@ PY := .venv/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run superuser serve test lint bench
+.PHONY: install run superuser serve test fuzz lint bench
 
 install:
 	scripts/install.sh
@@ -22,6 +22,9 @@ serve: install  ## production-style: gunicorn (needs SECRET_KEY and ALLOWED_HOST
 
 test:  ## install and run every test (SQLite, then PostgreSQL when reachable)
 	scripts/test.sh
+
+fuzz:  ## schemathesis against the API's own schema on a throwaway server (part of `make test`)
+	scripts/fuzz.sh
 
 lint:
 	.venv/bin/ruff check .

@@ -103,11 +103,6 @@ class KioskViewSet(viewsets.ViewSet):
     throttle_scope = "kiosk"
     parser_classes = [parsers.JSONParser, parsers.MultiPartParser]
 
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        response["Cache-Control"] = "no-store"
-        return response
-
     @extend_schema(tags=[TAG], responses=KioskSerializer)
     def kiosk(self, request):
         """This kiosk: its name and how it asks for In and Out."""

@@ -156,7 +156,6 @@ class FaceEntryAdmin(admin.ModelAdmin):
         emit("view_photo", [entry.employee_code])
         response = HttpResponse(bytes(entry.image), content_type=entry.image_mime)
         response["X-Content-Type-Options"] = "nosniff"
-        response["Cache-Control"] = "no-store"
         return response
 
     @admin.display(description="Photo")

@@ -1,7 +1,9 @@
-"""Refuse a request body over the limit from its Content-Length, before anything reads or spools it."""
+"""Refuse a request body over the limit before anything reads it; never let face data be cached."""
 
 from django.conf import settings
 from django.http import JsonResponse
+from django.utils.cache import patch_cache_control
+from rest_framework.views import APIView
 
 
 class RefuseLargeBodies:
@@ -25,3 +27,22 @@ class RefuseLargeBodies:
                                  "message": f"The request body is {length} bytes; the limit is {limit} bytes."},
                                 status=413)
         return self.get_response(request)
+
+
+class NeverCacheFaceData:
+    """Every API answer (the 1.x API's too) and every admin page is `Cache-Control: no-store`.
+
+    Photos, embeddings and who was recognised are biometric data: no browser or proxy keeps a copy. Marked
+    here, by the view that answered (any DRF view, or the admin site), so no view can forget it.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        match = request.resolver_match
+        if match is not None and (isinstance(getattr(match.func, "cls", None), type)
+                                  and issubclass(match.func.cls, APIView) or "admin" in match.app_names):
+            patch_cache_control(response, no_store=True)
+        return response

@@ -4,6 +4,7 @@ DATABASE_URL unset means SQLite in DATA_DIR; postgres://... PostgreSQL; mongodb:
 DEBUG is off unless asked; without DEBUG a SECRET_KEY is mandatory.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -46,6 +47,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "entries.middleware.RefuseLargeBodies",  # first: a body over the limit is refused before it is read
+    "entries.middleware.NeverCacheFaceData",  # API answers and admin pages: Cache-Control no-store
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -148,6 +150,9 @@ FACEREC = {
     "IDENTIFY_FPIR": env.float("FACEREC_IDENTIFY_FPIR", default=0.01),
     "SEARCH_BACKEND": env.str("FACEREC_SEARCH_BACKEND", default="auto"),
 }
+# Read from the environment only when set there: their one default is in entries/conf.py.
+FACEREC.update({name: env.int(f"FACEREC_{name}") for name in ("COMPAT_DATA_MAX_ENTRIES", "RECALCULATE_MAX_PHOTOS")
+                if f"FACEREC_{name}" in os.environ})
 
 # Time and attendance kiosks (the attendance app; see attendance/conf.py).
 ATTENDANCE = {
@@ -182,7 +187,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": env.int("API_PAGE_SIZE", default=50),
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "entries.api.schema.AutoSchema",  # documents the error answers too
     "EXCEPTION_HANDLER": "entries.api.errors.exception_handler",
 }
 

@@ -4,7 +4,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from attendance import urls as attendance_urls
-from entries.api import compat
+from entries.api import compat, errors
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
@@ -18,3 +18,6 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     *compat.urls(),  # the original FaceRec 1.x API at its own paths
 ]
+
+handler404 = errors.not_found  # JSON for API clients, Django's pages for the admin and the kiosk
+handler500 = errors.server_error

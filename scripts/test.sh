@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: lint, migrations check, then pytest on SQLite, on PostgreSQL whenever one answers
-# at $POSTGRES_URL (CI always has one), and on MongoDB (a SecantusDB test server started here).
+# at $POSTGRES_URL (CI always has one), and on MongoDB (a SecantusDB test server started here); last the
+# schemathesis fuzz of the API's own schema (scripts/fuzz.sh, about 2 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh dev
@@ -48,3 +49,6 @@ if [ -n "$MONGO_URL" ]; then
 else
   echo "== MongoDB run SKIPPED: the SecantusDB test server could not start (see above)."
 fi
+
+echo "== schemathesis against /api/schema/ (superuser token, kiosk key)"
+scripts/fuzz.sh

@@ -1,6 +1,7 @@
 """The REST API: CRUD by employee code, base64 or multipart photos, JSON errors with codes."""
 
 import base64
+import datetime
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -210,3 +211,36 @@ def test_the_openapi_schema_generates_without_warnings(db):
     from django.core.management import call_command
 
     call_command("spectacular", "--validate", "--fail-on-warn", stdout=StringIO(), stderr=StringIO())
+
+
+# --- errors in the schema and outside any view (issue 14, schemathesis) -------------------------------
+
+@pytest.mark.django_db
+def test_a_path_no_view_matches_is_a_json_404_outside_the_admin(api, admin_client):
+    for path in ("/api/entries/not%20a%20code/", "/api/attendance/events/1.5/", "/api/nothing/"):
+        response = api.get(path)
+        assert response.status_code == 404 and response["Content-Type"] == "application/json", path
+        assert response.json()["code"] == "not_found", path
+    assert admin_client.get("/admin/nothing/here/")["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.django_db
+def test_the_schema_documents_every_error_answer_in_one_shape(api):
+    schema = api.get("/api/schema/?format=json").json()
+    assert set(schema["components"]["schemas"]["Error"]["required"]) == {"code", "message"}
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            expected = {"400", "401", "403", "404", "429", "503"}
+            if method in ("post", "put", "patch"):
+                expected |= {"409", "413", "415", "422"}
+            assert expected <= set(operation["responses"]), (method, path)
+
+
+@pytest.mark.faces
+def test_a_form_clears_a_nullable_field_with_null_as_json_does(api, photo):
+    register(photo, code="E001", image="img1.jpg", employment_end=datetime.date(2030, 1, 31))
+    response = api.patch("/api/entries/E001/", {"employment_end": "null", "consent_at": "null"}, format="multipart")
+    assert response.status_code == 200, response.json()
+    assert response.json()["employment_end"] is None

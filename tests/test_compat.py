@@ -1,6 +1,7 @@
 """The original FaceRec 1.x API, played through its own lifecycle with real photos."""
 
 import base64
+import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -20,6 +21,13 @@ def original(settings):
     settings.FACEREC = {"REQUIRE_CONSENT": False}
 
 
+def data(api, query=""):
+    """/Data/'s JSON array (a streamed answer)."""
+    response = api.get(f"/Data/{query}")
+    assert response.status_code == 200, response.status_code
+    return json.loads(b"".join(response.streaming_content) if response.streaming else response.content)
+
+
 def employee(photo, code, name, gender, department, *images):
     return {"EmployeeCode": code, "Name": name, "gender": gender, "Department": department,
             "Images": [b64(photo(image)) for image in images]}
@@ -33,7 +41,7 @@ def test_the_original_lifecycle(api, photo, original):
         response = api.post("/create_new_faceEntry", body, format="json")
         assert response.status_code == 200, response.content
         assert response.json() == {"message": "Face entry created successfully"}
-    listed = api.get("/Data/").json()
+    listed = data(api)
     assert [(e["EmployeeCode"], e["gender"], len(e["Images"])) for e in listed] == [
         ("1", "Female", 2), ("2", "Male", 2)]
     assert api.get("/read/1").json() == {k: v for k, v in listed[0].items() if k != "EmployeeCode"}
@@ -48,7 +56,7 @@ def test_the_original_lifecycle(api, photo, original):
               "Images": [b64(photo("img5.jpg")), b64(photo("img6.jpg")), b64(photo("img7.jpg"))]}
     response = api.put("/update/1", update, format="json")
     assert response.status_code == 200 and response.json() == "Updated Successfully"
-    listed = api.get("/Data/").json()
+    listed = data(api)
     assert listed[0]["Name"] == "Ann Lee-Roe" and listed[0]["Department"] == "Ops" and len(listed[0]["Images"]) == 3
     assert base64.b64decode(listed[0]["Images"][0]) == photo("img5.jpg")
     assert FaceEntry.objects.get(employee_code="1").embedding_is_current()
@@ -57,7 +65,7 @@ def test_the_original_lifecycle(api, photo, original):
     assert api.delete("/delete/1").json() == {"Message": "Successfully Deleted"}
     assert api.get("/read/1").status_code == 404 and api.get("/read/1").json()["message"] == "Employee not found"
     assert api.delete("/delete/2").status_code == 200
-    assert api.get("/Data/").json() == []
+    assert data(api) == []
 
 
 def test_older_clients_send_one_image(api, photo, original):
@@ -95,3 +103,110 @@ def test_consent_is_still_required_by_default(api, photo):
 def test_authentication_and_permissions_apply(client, db):
     assert client.get("/Data/").status_code in (401, 403)
     assert client.post("/recalculate_embeddings").status_code in (401, 403)
+
+
+# --- /Data/ at any gallery size (issue 14, defect 9) --------------------------------------------------
+
+def large_photo(photo, name, side=2400):
+    """A real face photo made about 2 MB, the size phones send (noise keeps JPEG from compressing it away)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(photo(name))).convert("RGB")
+    image = image.resize((side, side * image.height // image.width))
+    pixels = np.asarray(image, dtype=np.int16) + np.random.default_rng(0).integers(-6, 7, (*image.size[::-1], 3))
+    out = io.BytesIO()
+    Image.fromarray(pixels.clip(0, 255).astype(np.uint8)).save(out, "JPEG", quality=95)
+    return out.getvalue()
+
+
+def test_data_is_a_json_array_streamed_in_memory_bounded_by_one_photo(api, photo, original):
+    """150 entries of 2.2 MB photos once took a worker from 94 MB to 1.7 GB: memory must not grow with the body."""
+    import tracemalloc
+
+    from entries import services
+
+    big = large_photo(photo, "img1.jpg")
+    first = services.entry_register(employee_code="A00", name="Ann Lee", image=big,
+                                    extra_images=[large_photo(photo, "img2.jpg")])
+    copied = {f.attname: getattr(first, f.attname) for f in FaceEntry._meta.concrete_fields
+              if not f.primary_key and f.name != "employee_code"}
+    # the same enrolled photo under more codes: a large gallery, enrolled once
+    FaceEntry.objects.bulk_create([FaceEntry(**copied, employee_code=f"A{n:02}") for n in range(1, 24)])
+    tracemalloc.start()
+    try:
+        response = api.get("/Data/")
+        size, head, tail = 0, b"", b""
+        for chunk in response.streaming_content if response.streaming else [response.content]:
+            head, tail, size = (head + chunk[:40])[:40], (tail + chunk[-8:])[-8:], size + len(chunk)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
+    assert head.startswith(b'[{"EmployeeCode":"A00","Name":"Ann Lee"') and tail.endswith(b"]}]")
+    assert size > 24 * len(big) * 4 // 3  # every photo went out, as base64
+    assert peak < 4 * len(big) and peak < size / 8, (peak, size)  # two or three photos (MongoDB), not 80 MB
+
+
+def test_data_pages_with_offset_and_limit_and_refuses_a_gallery_past_its_cap(api, photo, settings):
+    settings.FACEREC = {"REQUIRE_CONSENT": False, "COMPAT_DATA_MAX_ENTRIES": 2}
+    for code, image in (("1", "img1.jpg"), ("2", "img3.jpg"), ("3", "img8.jpg")):
+        assert api.post("/create_new_faceEntry", employee(photo, code, f"E{code}", "", "", image),
+                        format="json").status_code == 200
+    refused = api.get("/Data/")
+    assert refused.status_code == 422 and refused.json()["code"] == "too_many_entries"
+    assert "?offset=0&limit=2" in refused.json()["message"]
+    assert [[e["EmployeeCode"] for e in data(api, f"?offset={offset}&limit=2")] for offset in (0, 2, 4)] == [
+        ["1", "2"], ["3"], []]
+    assert api.get("/Data/?limit=1")["X-Total-Count"] == "3"
+    assert api.get("/Data/?offset=1").status_code == 200  # the rest fits under the cap
+    assert api.get("/Data/?limit=3").json()["code"] == "too_many_entries"
+    assert api.get("/Data/?offset=-1").json()["code"] == "invalid"
+
+
+# --- recalculate_embeddings within one request (issue 14, defect 10) ----------------------------------
+
+def test_recalculate_embeddings_refuses_more_photos_than_fit_in_one_request(api, photo, settings):
+    settings.FACEREC = {"REQUIRE_CONSENT": False, "RECALCULATE_MAX_PHOTOS": 2}
+    for code, images in (("1", ["img1.jpg", "img2.jpg"]), ("2", ["img3.jpg"])):
+        assert api.post("/create_new_faceEntry", employee(photo, code, f"E{code}", "", "", *images),
+                        format="json").status_code == 200
+    before = {e.employee_code: e.updated_at for e in FaceEntry.objects.all()}
+    refused = api.post("/recalculate_embeddings")
+    assert refused.status_code == 422 and refused.json()["code"] == "too_many_to_reembed"
+    assert "manage.py reembed --all" in refused.json()["message"]
+    assert {e.employee_code: e.updated_at for e in FaceEntry.objects.all()} == before  # nothing half done
+    settings.FACEREC = {"REQUIRE_CONSENT": False, "RECALCULATE_MAX_PHOTOS": 3}
+    assert api.post("/recalculate_embeddings").json() == {"message": "Embeddings Recalculated successfully"}
+
+
+# --- each 1.x path answers its own method only (issue 14, defect 11) ----------------------------------
+
+PATHS = {"/create_new_faceEntry": "POST", "/Data/": "GET", "/read/1": "GET", "/update/1": "PUT",
+         "/delete/1": "DELETE", "/recognize_face": "POST", "/recalculate_embeddings": "POST"}
+
+
+def test_every_1x_path_refuses_other_methods_with_405_and_json(api, photo, original):
+    assert api.post("/create_new_faceEntry", employee(photo, 1, "Ann", "", "", "img1.jpg"),
+                    format="json").status_code == 200
+    for path, method in PATHS.items():
+        allowed = {method, "HEAD"} if method == "GET" else {method}
+        for other in {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} - allowed:
+            response = api.generic(other, path)
+            assert response.status_code == 405, (other, path, response.status_code)
+            assert response.json()["code"] == "method_not_allowed", (other, path)
+            assert set(response["Allow"].replace(" ", "").split(",")) == allowed, (other, path)
+    assert FaceEntry.objects.filter(employee_code="1").exists()  # DELETE /read/1 once deleted the entry
+
+
+def test_the_schema_describes_the_arrays_that_are_answered(api):
+    schema = api.get("/api/schema/?format=json").json()
+    for path in ("/Data/", "/api/entries/{Employeecode}/faces/"):
+        get = schema["paths"][path]["get"]
+        assert get["responses"]["200"]["content"]["application/json"]["schema"]["type"] == "array", path
+        assert not {p["name"] for p in get.get("parameters", [])} & {"page", "search", "ordering"}, path
+    for path, method in PATHS.items():
+        operation = schema["paths"][path.replace("/1", "/{code}")]
+        assert set(operation) - {"parameters"} == {method.lower()}, path

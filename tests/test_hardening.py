@@ -1,5 +1,6 @@
 """Deployment hardening: HTTPS, CSP, no caching of biometric data, docs offline, bounded bodies, deletion."""
 
+import base64
 import os
 import re
 import subprocess
@@ -40,11 +41,38 @@ def test_api_docs_load_nothing_from_outside_and_run_no_inline_script(admin_clien
 
 @pytest.mark.django_db
 @pytest.mark.faces
-def test_photos_embeddings_and_recognitions_are_never_cached(api, admin_client, photo):
+def test_every_answer_with_a_photo_an_embedding_or_a_recognition_is_never_cached(api, admin_client, photo, settings):
+    """One middleware marks them all, the 1.x API's /Data/ and /read/ included (issue 14, defect 19)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from rest_framework.test import APIClient
+
+    from attendance.services import kiosk_register
+
+    settings.FACEREC = {"REQUIRE_CONSENT": False}
     entry = register(photo, code="E001", image="img1.jpg")
-    assert api.get("/api/entries/E001/?include=embeddings")["Cache-Control"] == "no-store"
-    assert api.get("/api/entries/E001/faces/")["Cache-Control"] == "no-store"
-    assert "no-store" in admin_client.get(f"/admin/entries/faceentry/{entry.pk}/photo/")["Cache-Control"]
+    b64 = base64.b64encode(photo("img2.jpg")).decode()
+    kiosk = APIClient()
+    kiosk.credentials(HTTP_AUTHORIZATION=f"Kiosk {kiosk_register(name='Door')[1]}")
+    answers = {
+        "entry": api.get("/api/entries/E001/"),
+        "embeddings": api.get("/api/entries/E001/?include=embeddings"),
+        "registered": api.post("/api/entries/", {"Employeecode": "E002", "Name": "B", "Image": base64.b64encode(
+            photo("img3.jpg")).decode()}, format="json"),
+        "changed": api.patch("/api/entries/E001/", {"Name": "Ann"}, format="json"),
+        "photos": api.get("/api/entries/E001/faces/"),
+        "photo added": api.post("/api/entries/E001/faces/", {"Image": b64}, format="json"),
+        "identify": api.post("/api/identify/", {"Image": b64}, format="json"),
+        "verify": api.post("/api/verify/", {"Image": b64, "Employeecode": "E001"}, format="json"),
+        "clock": kiosk.post("/api/attendance/clock/", {"Image": b64}, format="json"),
+        "1.x Data": api.get("/Data/"),
+        "1.x read": api.get("/read/E001"),
+        "1.x recognize": api.post("/recognize_face", {"Face": SimpleUploadedFile("f.jpg", photo("img4.jpg"))},
+                                  format="multipart"),
+        "admin photo": admin_client.get(f"/admin/entries/faceentry/{entry.pk}/photo/"),
+    }
+    for name, response in answers.items():
+        assert response.status_code in (200, 201), (name, response.status_code)
+        assert "no-store" in response.get("Cache-Control", ""), name
 
 
 def test_an_oversized_body_is_refused_before_it_is_read(client):

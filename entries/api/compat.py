@@ -5,14 +5,20 @@ permissions, throttling and the audit trail are those of the rest of the API; wh
 the original accepted, the answer keeps FaceRec's status and body (`code`, `message`, `details`).
 """
 
+import base64
+import json
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
 from rest_framework import parsers, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from .. import identification, services
-from ..models import FaceEntry, Gender
+from .. import conf, identification, services
+from ..exceptions import FaceRecError
+from ..models import FaceEntry, FacePhoto, Gender
 from ..signals import emit
 from ..validators import employee_code_validator
 from .permissions import ModelPermissions, PhotoPermissions
@@ -24,7 +30,8 @@ ORIGINAL_GENDER = {Gender.MALE: "Male", Gender.FEMALE: "Female", Gender.OTHER: "
                    Gender.UNSPECIFIED: "Unspecified"}
 
 
-@extend_schema_field({"oneOf": [{"type": "string"}, {"type": "integer"}]})
+@extend_schema_field({"oneOf": [{"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+                               {"type": "integer", "minimum": 0, "maximum": 10**18}]})
 class EmployeeCodeField(serializers.Field):
     """The original sent employee codes as numbers or strings."""
 
@@ -83,6 +90,19 @@ class UpdateSerializer(OriginalEntrySerializer):
     EmployeeCode = None
 
 
+class OriginalEntryScheme(OpenApiSerializerExtension):
+    """In the schema too: a request sends `Images` or (older clients) `Image`."""
+
+    target_class = OriginalEntrySerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        if direction == "request":
+            schema["anyOf"] = [{"required": ["Images"]}, {"required": ["Image"]}]
+        return schema
+
+
 MESSAGE = inline_serializer("OriginalMessage", {"message": serializers.CharField()})
 FACE_UPLOAD = inline_serializer("OriginalFace", {"Face": serializers.FileField()})
 MATCH = inline_serializer("OriginalMatch", {"EmployeeCode": serializers.CharField(), "Name": serializers.CharField(),
@@ -92,6 +112,62 @@ MATCH = inline_serializer("OriginalMatch", {"EmployeeCode": serializers.CharFiel
 
 class FaceSerializer(serializers.Serializer):
     Face = Base64ImageField()
+
+
+class PageSerializer(serializers.Serializer):
+    """/Data/'s optional paging, not in the original: without it the whole gallery, up to the cap."""
+
+    offset = serializers.IntegerField(min_value=0, default=0, help_text="Entries to skip (by EmployeeCode).")
+    limit = serializers.IntegerField(min_value=1, required=False,
+                                     help_text="At most this many entries (at most FACEREC_COMPAT_DATA_MAX_ENTRIES).")
+
+
+class TooManyEntries(FaceRecError):
+    """/Data/ past its cap: one answer that long would outlive the worker's timeout."""
+
+    code = "too_many_entries"
+    status = 422
+
+
+class TooManyToReembed(FaceRecError):
+    """More photos than one request can embed again before the worker's timeout."""
+
+    code = "too_many_to_reembed"
+    status = 422
+
+
+def _json(value) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def _base64(data, piece=3 * 64 * 1024):
+    """A photo as base64 in 256 KB pieces: no copy of a whole photo is ever made."""
+    view = memoryview(data)
+    for start in range(0, len(view), piece):
+        yield base64.b64encode(view[start:start + piece])
+
+
+def _stream_entries(rows):
+    """The original /Data/ array, written as it is read: one photo in memory at a time, whatever the gallery."""
+    yield b"["
+    first = True
+    for pk, code, name, gender, department in rows:
+        main = FaceEntry.objects.filter(pk=pk).values_list("image", flat=True).first()
+        if main is None:  # deleted meanwhile
+            continue
+        head = _json({"EmployeeCode": code, "Name": name, "gender": ORIGINAL_GENDER.get(gender, "Unspecified"),
+                      "Department": department})
+        yield (b"" if first else b",") + head[:-1] + b',"Images":["'
+        first = False
+        yield from _base64(main)
+        del main
+        for photo in FacePhoto.objects.filter(entry_id=pk).values_list("pk", flat=True):
+            image = FacePhoto.objects.filter(pk=photo).values_list("image", flat=True).first()
+            if image is not None:
+                yield b'","'
+                yield from _base64(image)
+        yield b'"]}'
+    yield b"]"
 
 
 def _message(text, status=200):
@@ -105,6 +181,8 @@ class FaceRec1ViewSet(viewsets.GenericViewSet):
     queryset = FaceEntry.objects.all()
     parser_classes = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
     throttle_scope = "recognition"
+    pagination_class = None  # the original answers arrays; /Data/ pages with ?offset=&limit=
+    filter_backends = []
 
     def get_permissions(self):
         if self.action == "recognize_face":
@@ -131,12 +209,35 @@ class FaceRec1ViewSet(viewsets.GenericViewSet):
                                 consent_reference=values.pop("ConsentReference", ""), **values)
         return _message("Face entry created successfully")
 
-    @extend_schema(responses={200: OriginalEntrySerializer(many=True)})
+    @extend_schema(parameters=[PageSerializer], responses={
+        200: OpenApiResponse(OriginalEntrySerializer(many=True),
+                             description="A JSON array, streamed; `X-Total-Count` is the number of entries."),
+        422: OpenApiResponse(description="`too_many_entries`: more than FACEREC_COMPAT_DATA_MAX_ENTRIES; page with "
+                                         "?offset=&limit=.")})
     def data(self, request):
-        """Every employee with their photos."""
-        entries = list(FaceEntry.objects.prefetch_related("photos").order_by("employee_code"))
-        emit("view_photo", [e.employee_code for e in entries], photos="all")
-        return Response([OriginalEntrySerializer(entry).data for entry in entries])
+        """Every employee with their photos, by EmployeeCode: a JSON array streamed one photo at a time.
+
+        Up to FACEREC_COMPAT_DATA_MAX_ENTRIES entries in one answer (the worker's timeout bounds how long it may
+        take); `?offset=&limit=` reads a larger gallery page by page.
+        """
+        page = PageSerializer(data=request.query_params)
+        page.is_valid(raise_exception=True)
+        offset, limit = page.validated_data["offset"], page.validated_data.get("limit")
+        cap = conf.get("COMPAT_DATA_MAX_ENTRIES")
+        total = FaceEntry.objects.count()
+        wanted = min(limit, cap) if limit else cap
+        if limit is None and total - offset > cap:
+            raise TooManyEntries(
+                f"The gallery has {total} entries; /Data/ answers at most {cap} at a time: read it page by page "
+                f"with ?offset=0&limit={cap}, then ?offset={cap}&limit={cap}, and so on.", total=total, limit=cap)
+        if limit is not None and limit > cap:
+            raise TooManyEntries(f"limit is at most {cap}.", total=total, limit=cap)
+        rows = list(FaceEntry.objects.order_by("employee_code")
+                    .values_list("pk", "employee_code", "name", "gender", "department")[offset:offset + wanted])
+        emit("view_photo", [row[1] for row in rows], photos="all")
+        response = StreamingHttpResponse(_stream_entries(rows), content_type="application/json")
+        response["X-Total-Count"] = str(total)
+        return response
 
     @extend_schema(responses={200: OriginalEntrySerializer, 404: MESSAGE})
     def read(self, request, code):
@@ -185,19 +286,34 @@ class FaceRec1ViewSet(viewsets.GenericViewSet):
                          "gender": ORIGINAL_GENDER.get(entry.gender, "Unspecified"),
                          "Department": entry.department, "score": face.match.similarity})
 
-    @extend_schema(request=None, responses={200: MESSAGE})
+    @extend_schema(request=None, responses={
+        200: MESSAGE,
+        422: OpenApiResponse(description="`too_many_to_reembed`: more than FACEREC_RECALCULATE_MAX_PHOTOS photos; "
+                                         "run `manage.py reembed --all` instead.")})
     def recalculate_embeddings(self, request):
-        """Embed every photo again with the configured model (what `manage.py reembed --all` does)."""
+        """Embed every photo again with the configured model (what `manage.py reembed --all` does).
+
+        Only while it fits in one request: past FACEREC_RECALCULATE_MAX_PHOTOS photos the worker's timeout
+        would kill it partway, so it is refused and `manage.py reembed --all` does it.
+        """
+        limit, count = conf.get("RECALCULATE_MAX_PHOTOS"), FaceEntry.objects.count() + FacePhoto.objects.count()
+        if count > limit:
+            raise TooManyToReembed(
+                f"{count} photos are more than one request can embed again (at most {limit}): run "
+                f"`python manage.py reembed --all` on the server instead.", photos=count, limit=limit)
         for entry in FaceEntry.objects.all():
             services.entry_reembed(entry=entry)
         return _message("Embeddings Recalculated successfully")
 
 
 def urls():
-    """The original paths."""
+    """The original paths, each answering only its own method (405 with `Allow` for any other)."""
     from django.urls import path
 
-    view = FaceRec1ViewSet.as_view
+    def view(actions):
+        methods = [*actions, "head"] if "get" in actions else [*actions]
+        return FaceRec1ViewSet.as_view(actions, http_method_names=methods)
+
     return [
         path("create_new_faceEntry", view({"post": "create_new_face_entry"}), name="facerec1-create"),
         path("Data/", view({"get": "data"}), name="facerec1-data"),

@@ -8,7 +8,8 @@ import logging
 
 from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
@@ -58,3 +59,20 @@ def exception_handler(exc, context):
         codes = exc.get_codes()
         response.data = _body(codes if isinstance(codes, str) else exc.default_code, str(exc.detail))
     return response
+
+
+PAGES = ("/admin/", "/kiosk/", "/static/")  # HTML for people; everything else is answered to API clients
+
+
+def not_found(request, exception):
+    """handler404: a path no view matches (e.g. an employee code with a space) is a JSON 404 outside the pages."""
+    if request.path.startswith(PAGES):
+        return defaults.page_not_found(request, exception)
+    return JsonResponse(_body("not_found", f"Nothing at {request.path}."), status=404)
+
+
+def server_error(request):
+    """handler500: an API client gets JSON, the admin Django's page (the traceback goes to the log)."""
+    if request.path.startswith(PAGES):
+        return defaults.server_error(request)
+    return JsonResponse(_body("server_error", "Internal error; it has been logged."), status=500)

@@ -29,11 +29,6 @@ class RecognitionViewSet(viewsets.ViewSet):
     permission_classes = [CanViewEntries]
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "recognition"
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        response["Cache-Control"] = "no-store"  # who was recognised is nobody else's business
-        return response
     parser_classes = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
 
     @extend_schema(request=IdentifyRequestSerializer, responses=IdentifyResponseSerializer)

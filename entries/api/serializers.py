@@ -7,6 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.utils import html
 
 from .. import conf
 from ..exceptions import ImageTooLarge
@@ -48,6 +49,22 @@ class Base64ImageField(serializers.Field):
 
     def to_representation(self, value):
         return base64.b64encode(bytes(value)).decode("ascii")
+
+
+class FormNull:
+    """In a form (multipart or urlencoded) `null` clears a nullable field as JSON's null does: forms have no null."""
+
+    def get_value(self, dictionary):
+        value = super().get_value(dictionary)
+        return None if self.allow_null and value == "null" and html.is_html_input(dictionary) else value
+
+
+class NullableDateField(FormNull, serializers.DateField):
+    pass
+
+
+class NullableDateTimeField(FormNull, serializers.DateTimeField):
+    pass
 
 
 def entry_link():
@@ -109,10 +126,10 @@ class FaceEntrySerializer(serializers.ModelSerializer):
         max_length=200, required=False, allow_blank=True,
         help_text="The employee's signed consent to biometric processing (form number, file name); required to "
                   "register while FACEREC_REQUIRE_CONSENT is on (422 consent_required).")
-    consent_at = serializers.DateTimeField(required=False, allow_null=True,
+    consent_at = NullableDateTimeField(required=False, allow_null=True,
                                            help_text="When consent was given (default: now).")
-    employment_end = serializers.DateField(required=False, allow_null=True)
-    retain_until = serializers.DateField(
+    employment_end = NullableDateField(required=False, allow_null=True)
+    retain_until = NullableDateField(
         required=False, allow_null=True,
         help_text="Deleted by purge_expired after this day; default employment_end + FACEREC_RETENTION_DAYS.")
     embedding_model = serializers.CharField(read_only=True)

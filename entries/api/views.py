@@ -52,11 +52,6 @@ class FaceEntryViewSet(viewsets.ModelViewSet):
         if "embeddings" in data:
             emit("view_embeddings", [data["Employeecode"]])
 
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        response["Cache-Control"] = "no-store"  # photos and embeddings are biometric data: never cached
-        return response
-
     def get_queryset(self):
         queryset = super().get_queryset()
         if self.action == "list":
@@ -70,7 +65,8 @@ class FaceEntryViewSet(viewsets.ModelViewSet):
 
     @extend_schema(responses=FacePhotoSerializer(many=True), methods=["GET"])
     @extend_schema(request=FacePhotoSerializer, responses={201: FacePhotoSerializer}, methods=["POST"])
-    @action(detail=True, methods=["get", "post"], permission_classes=[PhotoPermissions])
+    @action(detail=True, methods=["get", "post"], permission_classes=[PhotoPermissions],
+            pagination_class=None, filter_backends=[])  # an employee's few photos: one array
     def faces(self, request, Employeecode=None):
         """The employee's enrolled photos (main photo first), or enrol one more (POST)."""
         entry = self.get_object()
