@@ -41,6 +41,12 @@ class Photo:
     rgb: np.ndarray
     scale: float = 1.0  # photo pixels per decoded pixel (JPEGs may be decoded smaller)
 
+    @property
+    def size(self) -> tuple[int, int]:
+        """Width and height in the photo's own pixels."""
+        height, width = self.rgb.shape[:2]
+        return round(width * self.scale), round(height * self.scale)
+
     def to_photo(self, box) -> tuple[int, int, int, int]:
         """A box in decoded pixels, in the photo's own pixels."""
         return tuple(round(v * self.scale) for v in box)
@@ -111,7 +117,7 @@ def _eight_bit(image: Image.Image) -> Image.Image:
 def thumbnail(rgb: np.ndarray, box: tuple[int, int, int, int] | None, size: int) -> bytes:
     """Return a small JPEG of the face (with some margin), or of the whole photo without a box."""
     image = Image.fromarray(rgb)
-    if box:
+    if box and box[2] > 0 and box[3] > 0:
         x, y, w, h = box
         margin = int(max(w, h) * 0.35)
         image = image.crop((max(0, x - margin), max(0, y - margin),
