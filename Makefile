@@ -37,6 +37,7 @@ bench: install  ## every benchmark: ratios against a baseline measured in the sa
 	DEBUG=1 $(PY) manage.py evaluate --pairs $(LFW_DIR)/pairs.csv --workers 2 --cache data/lfw-embeddings.npz >/dev/null
 	$(PY) bench/search.py --embeddings data/lfw-embeddings.npz --sizes 10000,100000,1000000 --ef-search 40,100,120,200
 	$(PY) bench/bulk_import.py
+	$(PY) bench/decode.py
 	$(PY) bench/load.py
 	$(PY) bench/kiosk_load.py
 	$(PY) bench/liveness.py

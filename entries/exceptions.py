@@ -28,6 +28,12 @@ class NoFaceFound(FaceRecError):
     status = 422
 
 
+class ImageTooSmall(NoFaceFound):
+    """A side under faces.MIN_IMAGE_SIDE pixels: no face can be found in it (and dlib must not be given it)."""
+
+    code = "image_too_small"
+
+
 class MultipleFacesFound(FaceRecError):
     code = "multiple_faces"
     status = 422

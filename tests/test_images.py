@@ -76,3 +76,40 @@ def test_a_16_bit_grey_photo_is_scaled_not_clipped():
     photo = images.decode(encode(Image.fromarray(ramp), "PNG"))
     grey = photo.rgb[:, :, 0]
     assert grey.min() == 0 and 240 <= grey.max() <= 255 and len(np.unique(grey)) > 32
+
+
+# --- decoding only as finely as detection needs (issue 14, defect 18) -----------------------------------
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP", "HEIF"])
+def test_formats_decoded_in_full_have_their_own_lower_pixel_cap(fmt):
+    image = Image.new("RGB", (60, 50), "red")
+    with override_settings(FACEREC={"MAX_FULL_DECODE_PIXELS": 2000}):
+        with pytest.raises(ImageTooLarge) as refused:
+            images.decode(encode(image, fmt))
+        assert refused.value.details["limit"] == 2000 and "decoded in full" in refused.value.message
+        assert images.decode(encode(image, "JPEG")).rgb.shape == (50, 60, 3)  # JPEG keeps MAX_IMAGE_PIXELS
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "WEBP", "HEIF"])
+def test_a_large_png_webp_or_heic_is_reduced_for_detection_and_says_by_how_much(fmt):
+    image = Image.linear_gradient("L").resize((2600, 1300)).convert("RGB")
+    photo = images.decode(encode(image, fmt), keep_side=640)
+    assert photo.rgb.shape == (325, 650, 3)  # reduced 4 times: its long side still at least 640
+    assert photo.scale == 4 and photo.size == (2600, 1300)
+    assert abs(int(photo.rgb[160, 600, 0]) - image.getpixel((2400, 640))[0]) <= 8  # averaged, not sampled
+
+
+def test_a_reduced_photo_is_upright_and_a_reduced_16_bit_one_still_scaled_not_clipped():
+    sideways = Image.new("RGB", (1400, 700), "blue")
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    assert images.decode(encode(sideways, "PNG", exif=exif.tobytes()), keep_side=640).rgb.shape == (700, 350, 3)
+    ramp = np.tile(np.linspace(0, 65535, 1400).astype(np.uint16), (700, 1))
+    grey = images.decode(encode(Image.fromarray(ramp), "PNG"), keep_side=640).rgb[:, :, 0]
+    assert grey.shape == (350, 700) and grey.min() <= 2 and grey.max() >= 250
+
+
+def test_a_palette_png_is_reduced_by_its_colours_not_its_palette_indices():
+    image = Image.new("RGB", (1400, 700), (200, 30, 30)).convert("P", palette=Image.Palette.ADAPTIVE, colors=4)
+    photo = images.decode(encode(image, "PNG"), keep_side=640)
+    assert photo.scale == 2 and tuple(photo.rgb[100, 100]) == image.convert("RGB").getpixel((200, 200))

@@ -14,6 +14,11 @@ aligns the face the way it was trained:
 
 Only the faces that will be used are embedded (the largest first). Models are loaded lazily,
 once per process; weights are read from disk, never downloaded.
+
+Native code gets nothing degenerate, whoever calls: dlib's CNN raises on inputs under about 10 px a side and
+sometimes corrupts the process's memory (SIGSEGV, double free) instead, so it only sees copies at least
+CNN_MIN_SIDE on each side. Faces with an empty box, landmarks not finite or far off the photo, or eyes
+closer than MIN_EYE_DISTANCE are dropped, and a face whose alignment has no solution is not embedded.
 """
 
 from __future__ import annotations
@@ -42,6 +47,8 @@ ARCFACE_TEMPLATE = np.array(
     dtype=np.float32,
 )
 _lock = threading.Lock()
+CNN_MIN_SIDE = 32  # dlib's CNN fails below about 10 px a side; finds no face below about 40
+MIN_EYE_DISTANCE = 2.0  # pixels: closer "eyes" cannot be aligned
 
 
 class EngineUnavailable(RuntimeError):
@@ -122,13 +129,18 @@ def install_shipped_weights() -> Path:
     return target
 
 
-def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray:
-    """The 2x3 least-squares similarity transform (rotation, scale, shift) mapping source onto target."""
+def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray | None:
+    """The 2x3 least-squares similarity transform (rotation, scale, shift) mapping source onto target.
+
+    None when there is none (OpenCV finds none for points that coincide, or are not finite).
+    """
     import cv2
 
+    if not np.isfinite(source).all():
+        return None
     matrix, _ = cv2.estimateAffinePartial2D(source.astype(np.float32), target.astype(np.float32),
                                             method=cv2.LMEDS)
-    return matrix
+    return matrix if matrix is not None and np.isfinite(matrix).all() else None
 
 
 class _MobileFaceNet:
@@ -153,12 +165,14 @@ class _MobileFaceNet:
     def arcface_points(self, rgb: np.ndarray, detection: Detection) -> np.ndarray:
         """The five ArcFace points: O-Net, run twice on a box it refines itself, seeded by dlib's eyes."""
         left, right = detection.landmarks[2:4].mean(0), detection.landmarks[0:2].mean(0)
-        side = 2.6 * float(np.linalg.norm(right - left))
+        side = max(2.6 * float(np.linalg.norm(right - left)), 8.0)
         centre = (left + right) / 2 + (0.0, 0.12 * side)
         box = (centre[0] - side / 2, centre[1] - side / 2, side)
         for _ in range(2):
             points, refined = self._onet_run(rgb, box)
             width, height = refined[2] - refined[0], refined[3] - refined[1]
+            if not np.isfinite(refined).all():
+                break  # keep the last box O-Net could refine
             side = max(width, height, 8.0)
             box = ((refined[0] + refined[2] - side) / 2, (refined[1] + refined[3] - side) / 2, side)
         points, _ = self._onet_run(rgb, box)
@@ -181,10 +195,12 @@ class _MobileFaceNet:
         refined = np.array([x0, y0, x0 + side, y0 + side]) + box_shift * side
         return points, refined
 
-    def align(self, rgb: np.ndarray, detection: Detection) -> np.ndarray:
+    def align(self, rgb: np.ndarray, detection: Detection) -> np.ndarray | None:
         import cv2
 
         matrix = similarity_transform(self.arcface_points(rgb, detection), ARCFACE_TEMPLATE)
+        if matrix is None:
+            return None
         return cv2.warpAffine(rgb, matrix, (112, 112), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
     def embed(self, chip: np.ndarray) -> np.ndarray:
@@ -262,18 +278,26 @@ class Engine:
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         """Every face in an RGB uint8 photo, largest first (nothing is embedded)."""
-        rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+        rgb = _rgb(rgb)
+        if not rgb.size:
+            return []
         with self._run_lock:
             return self._detect(rgb)
 
     def embed(self, rgb: np.ndarray, detections: list[Detection]) -> list[Face]:
-        """Embed faces detected earlier in this photo."""
-        rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
+        """Embed faces detected earlier in this photo, in order; a face that cannot be aligned is left out."""
+        rgb = _rgb(rgb)
+        usable = [d for d in detections if rgb.size and _usable(d, rgb.shape)]
         with self._run_lock:
-            return [self._face(rgb, detection) for detection in detections]
+            faces = [self._face(rgb, detection) for detection in usable]
+        return [face for face in faces if face is not None]
 
-    def _face(self, rgb: np.ndarray, detection: Detection) -> Face:
-        return Face(detection, _unit(self._model.embed(self._model.align(rgb, detection))))
+    def _face(self, rgb: np.ndarray, detection: Detection) -> Face | None:
+        chip = self._model.align(rgb, detection)
+        if chip is None:
+            return None
+        embedding = _unit(self._model.embed(chip))
+        return Face(detection, embedding) if np.isfinite(embedding).all() else None
 
     def _detect(self, rgb: np.ndarray) -> list[Detection]:
         height, width = rgb.shape[:2]
@@ -285,7 +309,8 @@ class Engine:
         if not rects and self.fallback_max_side:
             scale = min(1.0, self.fallback_max_side / max(height, width))
             small = rgb if scale == 1.0 else _resize(rgb, scale)
-            rects = [found.rect for found in self._cnn_detector()(small, 0)]
+            if min(small.shape[:2]) >= CNN_MIN_SIDE:  # a thin strip's copy is skipped: no face fits in it
+                rects = [found.rect for found in self._cnn_detector()(small, 0)]
         found = []
         for rect in rects:
             full = self._dlib.rectangle(
@@ -294,7 +319,9 @@ class Engine:
             )
             shape = self._predictor(rgb, full)
             landmarks = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
-            found.append(Detection(box=_clip_box(full, width, height), landmarks=landmarks))
+            detection = Detection(box=_clip_box(full, width, height), landmarks=landmarks)
+            if _usable(detection, rgb.shape):  # the CNN's boxes may reach past the photo, or only just into it
+                found.append(detection)
         found.sort(key=lambda detection: detection.area, reverse=True)
         return found
 
@@ -310,6 +337,25 @@ class Engine:
         for px, py in detection.landmarks:
             points.append(self._dlib.point(round(float(px)), round(float(py))))
         return self._dlib.full_object_detection(self._dlib.rectangle(x, y, x + w, y + h), points)
+
+
+def _rgb(pixels: np.ndarray) -> np.ndarray:
+    """Contiguous uint8 RGB, from grey or RGBA too (what dlib, O-Net and the embedders take)."""
+    pixels = np.asarray(pixels)
+    if pixels.ndim == 2:
+        pixels = np.stack([pixels] * 3, axis=-1)
+    if pixels.ndim != 3 or pixels.shape[2] not in (3, 4):
+        raise ValueError(f"expected an RGB image, got an array of shape {pixels.shape}")
+    return np.ascontiguousarray(pixels[:, :, :3], dtype=np.uint8)
+
+
+def _usable(detection: Detection, shape: tuple) -> bool:
+    """A face that can be aligned: a box of some area; finite landmarks, eyes apart, none far off the photo."""
+    reach = max(shape[:2])
+    marks = detection.landmarks
+    return (detection.box[2] > 0 and detection.box[3] > 0 and np.isfinite(marks).all()
+            and bool((marks >= -reach).all() and (marks <= 2 * reach).all())
+            and detection.eye_distance >= MIN_EYE_DISTANCE)
 
 
 def _resize(rgb: np.ndarray, scale: float) -> np.ndarray:

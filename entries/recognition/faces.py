@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import conf
-from ..exceptions import MultipleFacesFound, NoFaceFound, TooManyFaces
+from ..exceptions import ImageTooSmall, MultipleFacesFound, NoFaceFound, TooManyFaces
 from . import images, quality
 
 
@@ -57,6 +57,9 @@ def get_engine():
 # Aligned crops put about 35 (MobileFaceNet) to 45 (Dlib) pixels between the eyes: a face with fewer
 # in the decoded photo is aligned from a full-resolution decode instead.
 MIN_DECODED_EYE_DISTANCE = 48
+# dlib's detectors find no face in a photo under about 40 px a side (a tightly cropped face scaled down: found
+# at 40 px, never at 36): smaller photos are refused before any detector sees them.
+MIN_IMAGE_SIDE = 32
 
 
 def _detect(data: bytes, limit: int | None):
@@ -66,6 +69,11 @@ def _detect(data: bytes, limit: int | None):
     """
     engine = get_engine()
     photo = images.decode(data, keep_side=engine.detect_max_side)
+    width, height = photo.size
+    if min(width, height) < MIN_IMAGE_SIDE:
+        raise ImageTooSmall(f"The image is {width}x{height} pixels; a face can only be found in a photo at least "
+                            f"{MIN_IMAGE_SIDE} pixels on each side.", width=width, height=height,
+                            min_side=MIN_IMAGE_SIDE)
     detections = engine.detect(photo.rgb)
     most = conf.get("MAX_FACES_PER_PHOTO")
     if len(detections) > most:
@@ -91,8 +99,8 @@ def find(data: bytes, *, limit: int) -> tuple[list[tuple[int, int, int, int]], l
 def analyse(data: bytes, *, largest_face: bool = False, check_quality: bool = True) -> FaceAnalysis:
     """Return the embedding of the one face in a photo, ready to enrol.
 
-    Raise NoFaceFound, MultipleFacesFound unless largest_face asks to take the largest, or
-    PoorFaceQuality when the face is too small, blurred or turned (unless check_quality is off).
+    Raise NoFaceFound (ImageTooSmall for a tiny photo), MultipleFacesFound unless largest_face asks to take
+    the largest, or PoorFaceQuality when the face is too small, blurred or turned (unless check_quality is off).
     """
     photo, detections, _ = _detect(data, 1)
     engine = get_engine()
@@ -108,7 +116,10 @@ def analyse(data: bytes, *, largest_face: bool = False, check_quality: bool = Tr
     measured = quality.measure(photo.rgb, detections[0], photo.scale)
     if check_quality:
         quality.check(measured)
-    (face,) = engine.embed(photo.rgb, detections[:1])
+    embedded = engine.embed(photo.rgb, detections[:1])
+    if not embedded:
+        raise NoFaceFound("The face in the photo could not be aligned. Use a clear, front-facing photo of one person.")
+    (face,) = embedded
     return FaceAnalysis(
         image=photo.data,
         mime_type=photo.mime_type,

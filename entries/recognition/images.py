@@ -41,6 +41,12 @@ class Photo:
     rgb: np.ndarray
     scale: float = 1.0  # photo pixels per decoded pixel (JPEGs may be decoded smaller)
 
+    @property
+    def size(self) -> tuple[int, int]:
+        """Width and height in the photo's own pixels."""
+        height, width = self.rgb.shape[:2]
+        return round(width * self.scale), round(height * self.scale)
+
     def to_photo(self, box) -> tuple[int, int, int, int]:
         """A box in decoded pixels, in the photo's own pixels."""
         return tuple(round(v * self.scale) for v in box)
@@ -63,8 +69,10 @@ def check_size(data: bytes) -> None:
 def decode(data: bytes, keep_side: int | None = None) -> Photo:
     """Decode JPEG, MPO, PNG, WebP or HEIC bytes to upright RGB, or raise InvalidImage / ImageTooLarge.
 
-    With keep_side, a large JPEG is decoded at 1/2, 1/4 or 1/8 scale (DCT scaling, far cheaper
-    than decoding in full) as long as its long side stays at least keep_side pixels.
+    With keep_side, a large photo is decoded only as finely as that long side needs: a JPEG at 1/2, 1/4
+    or 1/8 scale (DCT scaling, far cheaper than decoding in full); PNG, WebP and HEIC have no such
+    decoding, so they are decompressed in full (hence their lower pixel cap) and reduced before any
+    conversion.
     """
     check_size(data)
     if not data:
@@ -75,20 +83,23 @@ def decode(data: bytes, keep_side: int | None = None) -> Photo:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=OPENERS)
-            if image.width * image.height > max_pixels:
-                raise ImageTooLarge(
-                    f"The image has {image.width}x{image.height} pixels; the limit is {max_pixels} pixels.",
-                    limit=max_pixels,
-                )
+            _check_pixels(image, max_pixels)
             mime_type = ALLOWED_FORMATS[image.format]
-            full_width = image.width
-            if keep_side and image.format in ("JPEG", "MPO"):
-                reduce = max((r for r in (1, 2, 4, 8) if max(image.size) / r >= keep_side), default=1)
+            full_side = max(image.size)
+            jpeg = image.format in ("JPEG", "MPO")
+            if keep_side and jpeg:
+                reduce = max((r for r in (1, 2, 4, 8) if full_side / r >= keep_side), default=1)
                 if reduce > 1:
                     image.draft("RGB", (-(-image.width // reduce), -(-image.height // reduce)))
-            scale = full_width / image.width
-            image = ImageOps.exif_transpose(image)
-            image = _eight_bit(image) if image.mode in WIDE_MODES else image
+            ImageOps.exif_transpose(image, in_place=True)
+            top = 65535.0 if image.mode.startswith("I;16") else None
+            if image.mode in WIDE_MODES:
+                image = image.convert("I")  # a mode reduce() takes
+            elif image.mode in ("1", "P", "PA"):
+                image = image.convert("RGB")  # palette indices cannot be averaged
+            if keep_side and not jpeg and full_side // keep_side > 1:
+                image = image.reduce(full_side // keep_side)
+            image = _eight_bit(image, top) if image.mode == "I" else image
             image = image.convert("RGB")
     except ImageTooLarge:
         raise
@@ -98,20 +109,33 @@ def decode(data: bytes, keep_side: int | None = None) -> Photo:
         raise InvalidImage("The file is not a JPEG, PNG, WebP or HEIC image.") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise InvalidImage(f"The image could not be decoded: {exc}") from None
-    return Photo(data=data, mime_type=mime_type, rgb=np.asarray(image), scale=scale)
+    return Photo(data=data, mime_type=mime_type, rgb=np.asarray(image), scale=full_side / max(image.size))
 
 
-def _eight_bit(image: Image.Image) -> Image.Image:
-    """A 16-bit (or wider) grey photo as 8-bit grey, its full range scaled rather than clipped at 255."""
-    pixels = np.asarray(image, dtype=np.float64)
-    top = 65535.0 if image.mode.startswith("I;16") else max(float(pixels.max()), 1.0)
+def _check_pixels(image: Image.Image, max_pixels: int) -> None:
+    """Refuse more pixels than the cap, and for formats decompressed in full more than their own cap."""
+    pixels = image.width * image.height
+    if image.format not in ("JPEG", "MPO"):
+        max_pixels = min(max_pixels, conf.get("MAX_FULL_DECODE_PIXELS"))
+    if pixels > max_pixels:
+        hint = "" if image.format in ("JPEG", "MPO") else (
+            f" ({image.format} is decoded in full, so its limit is lower; a JPEG may have up to "
+            f"{conf.get('MAX_IMAGE_PIXELS')})")
+        raise ImageTooLarge(f"The image has {image.width}x{image.height} pixels; the limit is {max_pixels} "
+                            f"pixels{hint}.", limit=max_pixels, format=image.format)
+
+
+def _eight_bit(image: Image.Image, top: float | None) -> Image.Image:
+    """A 16-bit (or wider) grey photo as 8-bit grey, its range (top, else its brightest pixel) scaled, not clipped."""
+    pixels = np.asarray(image, dtype=np.float32)
+    top = top or max(float(pixels.max()), 1.0)
     return Image.fromarray(np.clip(pixels * (255.0 / top), 0, 255).astype(np.uint8), "L")
 
 
 def thumbnail(rgb: np.ndarray, box: tuple[int, int, int, int] | None, size: int) -> bytes:
     """Return a small JPEG of the face (with some margin), or of the whole photo without a box."""
     image = Image.fromarray(rgb)
-    if box:
+    if box and box[2] > 0 and box[3] > 0:
         x, y, w, h = box
         margin = int(max(w, h) * 0.35)
         image = image.crop((max(0, x - margin), max(0, y - margin),
