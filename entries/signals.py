@@ -1,5 +1,5 @@
 from django.db import connections
-from django.db.models.signals import post_delete, post_save, pre_save
+from django.db.models.signals import post_delete, post_migrate, post_save, pre_save
 from django.dispatch import Signal, receiver
 from django.utils import timezone
 
@@ -46,3 +46,11 @@ def deleted(sender, instance, using, **kwargs):
         else:
             pgvector.delete([instance.pk], connection)
     GalleryState.bump(using)
+
+
+@receiver(post_migrate)
+def drop_orphaned_vectors(sender, using, **kwargs):
+    """`manage.py flush` (and tests that flush) empty faceEntries but not face_vectors: drop what it left."""
+    connection = connections[using]
+    if sender.name == "entries" and pgvector.available(connection):
+        pgvector.drop_orphans(connection)

@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import requests
+from django.core.management import call_command
 from django.db import connection
 from django.db.models import QuerySet
 
@@ -70,6 +71,21 @@ def test_pgvector_agrees_with_exact_search():
     assert all(m.department == "A" for m in approximate.search(vectors[0], k=5, department="A"))
     FaceEntry.objects.filter(employee_code="S0").delete()  # ON DELETE CASCADE
     assert approximate.search(vectors[0], k=1)[0].employee_code != "S0"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pgvector needs PostgreSQL")
+def test_a_flush_leaves_no_vector_behind():
+    if not pgvector.available():
+        pytest.skip("the pgvector extension is not installed on this PostgreSQL server")
+    make_entries(5)
+    pgvector.backfill()
+    # When the face tables are emptied by flush (as an operator's `manage.py flush`, or every transactional test)
+    call_command("flush", verbosity=0, interactive=False)
+    # Then no embedding outlives its entry in face_vectors (nor crowds later searches' nearest neighbours)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {pgvector.TABLE}")
+        assert cursor.fetchone()[0] == 0
 
 
 # --- two server processes, one database ----------------------------------------------------------

@@ -3,7 +3,8 @@
 face_vectors mirrors the normalised embedding of every photo (faceEntries and facePhotos stay
 the source of truth): photo_id 0 is an entry's main photo, others are facePhotos ids.
 Rows are written and deleted in the same transaction as their entry (signals, bulk operations).
-There is deliberately no foreign key: `manage.py flush` truncates only Django's tables. Searches
+There is deliberately no foreign key: `manage.py flush` truncates only Django's tables, so the
+post_migrate signal it sends drops the vectors it orphaned (they are biometric data too). Searches
 join faceEntries, so a row left behind by raw SQL is never returned; `backfill` removes it.
 """
 
@@ -113,11 +114,7 @@ def backfill(connection=default_connection, batch: int = 1000) -> int:
     """Copy every photo's embedding into face_vectors and drop rows of vanished entries or photos."""
     from ..models import FaceEntry, FacePhoto
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f'''DELETE FROM {TABLE} v WHERE NOT EXISTS (SELECT 1 FROM "faceEntries" e WHERE e.id = v.entry_id)
-               OR (v.photo_id <> 0 AND NOT EXISTS (SELECT 1 FROM "facePhotos" p WHERE p.id = v.photo_id))'''
-        )
+    drop_orphans(connection)
     count = 0
     for pk, model, embedding in FaceEntry.objects.values_list("id", "embedding_model", "embedding").iterator(
             chunk_size=batch):
@@ -128,6 +125,16 @@ def backfill(connection=default_connection, batch: int = 1000) -> int:
         upsert(entry_id, pk, model, embedding, connection)
         count += 1
     return count
+
+
+def drop_orphans(connection=default_connection) -> int:
+    """Delete the vectors of entries or photos that no longer exist (e.g. after `manage.py flush`)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'''DELETE FROM {TABLE} v WHERE NOT EXISTS (SELECT 1 FROM "faceEntries" e WHERE e.id = v.entry_id)
+               OR (v.photo_id <> 0 AND NOT EXISTS (SELECT 1 FROM "facePhotos" p WHERE p.id = v.photo_id))'''
+        )
+        return cursor.rowcount
 
 
 def nearest(vector: np.ndarray, model: str, dimension: int, k: int, department: str | None,
