@@ -7,6 +7,9 @@ DEFAULTS = {
     "DEBOUNCE_SECONDS": 120,  # the same employee is not recorded twice within this window
     "CONFIRM_FRAMES": 2,  # consecutive frames that must agree before someone is clocked
     "CONFIRM_WINDOW_SECONDS": 4,  # ...each within this long of the previous one
+    # ...and each a new capture: a face's fine detail must differ from the previous frame's by at least this
+    # (mean grey levels; measured by bench/kiosk_frames.py: re-sent or re-encoded frames below, captures above)
+    "SAME_CAPTURE_DIFFERENCE": 0.3,
     "MAX_SHIFT_HOURS": 16,  # an in with no out for this long is a missing check-out
     "KEEP_SNAPSHOTS": False,  # keep the frame that clocked someone (off: no photo is kept)
     "SNAPSHOT_DAYS": 7,  # ...for this many days
