@@ -55,6 +55,17 @@ class EventSerializer(serializers.ModelSerializer):
         return event.corrected_at is not None
 
 
+class KioskEventSerializer(serializers.ModelSerializer):
+    """A clocking as the kiosk shows it: nothing HR recorded about it, nothing about the match."""
+
+    time = serializers.DateTimeField(source="at")
+    Name = serializers.CharField(source="employee_name")
+
+    class Meta:
+        model = AttendanceEvent
+        fields = ["time", "direction", "Name"]
+
+
 class ClockRequestSerializer(serializers.Serializer):
     Image = Base64ImageField(help_text="A camera frame (JPEG, about 640 px wide): base64 in JSON, or a file.")
     direction = serializers.ChoiceField(choices=Direction.choices, required=False,
@@ -64,7 +75,7 @@ class ClockRequestSerializer(serializers.Serializer):
 class ClockResponseSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["clocked", "already", "confirming", "unknown", "no_face"])
     message = serializers.CharField(help_text="What the kiosk shows: a name only once someone is clocked.")
-    event = EventSerializer(allow_null=True, help_text="The clocking (clocked, already), else null.")
+    event = KioskEventSerializer(allow_null=True, help_text="The clocking (clocked, already), else null.")
 
 
 class KioskSerializer(serializers.Serializer):
@@ -124,7 +135,7 @@ class KioskViewSet(viewsets.ViewSet):
         result = services.clock(kiosk=request.auth, image=params.validated_data["Image"],
                                 direction=params.validated_data.get("direction"))
         return Response({"status": result.status, "message": message(result),
-                         "event": EventSerializer(result.event).data if result.event else None})
+                         "event": KioskEventSerializer(result.event).data if result.event else None})
 
 
 class EventFilter(django_filters.FilterSet):

@@ -11,6 +11,9 @@ DEFAULTS = {
     # (mean grey levels; measured by bench/kiosk_frames.py: re-sent or re-encoded frames below, captures above)
     "SAME_CAPTURE_DIFFERENCE": 0.3,
     "MAX_SHIFT_HOURS": 16,  # an in with no out for this long is a missing check-out
+    # An event HR dates after now needs confirming, and may be at most this far ahead (a shift's planned end
+    # today, a clock set in another time zone; further is a typo). Kiosks ignore events after now.
+    "FUTURE_EVENT_MAX_HOURS": 24,
     "KEEP_SNAPSHOTS": False,  # keep the frame that clocked someone (off: no photo is kept)
     "SNAPSHOT_DAYS": 7,  # ...for this many days
 }

@@ -28,6 +28,12 @@ class UnknownEmployee(FaceRecError):
     code = "unknown_employee"
 
 
+class FutureEvent(FaceRecError):
+    """An event dated after now: it must be confirmed (future=True), and not lie too far ahead."""
+
+    code = "future_event"
+
+
 @dataclass
 class Clocking:
     """What the kiosk shows for one frame: who only once they are clocked (or were, moments ago)."""
@@ -91,7 +97,8 @@ def clock(*, kiosk: Kiosk, image: bytes, direction: str | None = None, now: date
             _save_sequence(state, now)
             return Clocking("confirming")
         seen = state.pending_frames
-        last = AttendanceEvent.objects.filter(employee_code=code).order_by("-at").first()
+        # What HR dated after now has not happened: it neither debounces nor decides the direction.
+        last = AttendanceEvent.objects.filter(employee_code=code, at__lte=now).order_by("-at").first()
         if last is not None and now - last.at < timedelta(seconds=conf.get("DEBOUNCE_SECONDS")):
             _end_sequence(state, "already", now)
             return Clocking("already", last)
@@ -148,9 +155,24 @@ def end_stale_sequences(*, now: datetime | None = None) -> int:
     return ended
 
 
+def check_event_time(at: datetime, *, future: bool = False) -> None:
+    """Refuse a time after now unless `future` confirms it, and one more than FUTURE_EVENT_MAX_HOURS ahead."""
+    now = timezone.now()
+    if at <= now:
+        return
+    limit = conf.get("FUTURE_EVENT_MAX_HOURS")
+    if not future:
+        raise FutureEvent("The time is in the future: confirm it is meant (kiosks ignore it until then).",
+                          at=at.isoformat())
+    if at > now + timedelta(hours=limit):
+        raise FutureEvent(f"The time is more than {limit} hours in the future.", at=at.isoformat(),
+                          max_hours=limit)
+
+
 def event_add(*, employee_code: str, at: datetime, direction: str, reason: str, by,
-              employee_name: str = "", department: str = "") -> AttendanceEvent:
-    """An event HR records by hand (a forgotten check-out), with why."""
+              employee_name: str = "", department: str = "", future: bool = False) -> AttendanceEvent:
+    """An event HR records by hand (a forgotten check-out), with why; `future` confirms a time after now."""
+    check_event_time(at, future=future)
     employee = entry_services.employee_summary(employee_code)
     if employee is None and not employee_name:
         raise UnknownEmployee(f"No employee {employee_code!r} is enrolled: give their name.",
@@ -166,8 +188,10 @@ def event_add(*, employee_code: str, at: datetime, direction: str, reason: str, 
     return event
 
 
-def event_correct(*, event: AttendanceEvent, at: datetime, direction: str, reason: str, by) -> AttendanceEvent:
+def event_correct(*, event: AttendanceEvent, at: datetime, direction: str, reason: str, by,
+                  future: bool = False) -> AttendanceEvent:
     """Change an event's time or direction; what the kiosk recorded is kept beside it, with who and why."""
+    check_event_time(at, future=future)
     if event.original_at is None and event.kiosk_name:
         event.original_at, event.original_direction = event.at, event.direction
     event.at, event.direction, event.correction_reason = at, direction, reason

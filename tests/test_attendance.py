@@ -246,6 +246,63 @@ def test_two_kiosks_clocking_one_employee_at_once_record_one_event(live_server, 
     assert AttendanceEvent.objects.count() == 1
 
 
+@pytest.mark.faces
+def test_a_kiosk_sees_only_the_time_direction_and_name_of_a_clocking(kiosk, ann, photo):
+    client = kiosk_client(kiosk[1])
+    frame(client, capture(photo("img2.jpg"), 1))
+    clocked = frame(client, capture(photo("img2.jpg"), 2)).json()
+    assert clocked["status"] == "clocked" and set(clocked["event"]) == {"time", "direction", "Name"}
+    event = AttendanceEvent.objects.get()
+    services.event_correct(event=event, at=event.at - timedelta(seconds=30), direction="in",
+                           reason="HR only: disciplinary note", by=None)
+    frame(client, capture(photo("img2.jpg"), 3))
+    already = frame(client, capture(photo("img2.jpg"), 4))
+    assert already.json()["status"] == "already"
+    assert already.json()["event"] == {"time": already.json()["event"]["time"], "direction": "in", "Name": "Ann Lee"}
+    assert b"disciplinary" not in already.content and b"similarity" not in already.content
+
+
+def test_an_event_in_the_future_needs_confirmation_and_is_bounded():
+    from attendance import conf
+
+    now, limit = timezone.now(), conf.get("FUTURE_EVENT_MAX_HOURS")
+    fields = {"employee_code": "E003", "employee_name": "Cy Dee", "direction": "in", "reason": "test", "by": None}
+    with pytest.raises(services.FutureEvent) as refused:
+        services.event_add(at=now + timedelta(hours=1), **fields)
+    assert refused.value.code == "future_event" and "future" in refused.value.message
+    event = services.event_add(at=now + timedelta(hours=1), future=True, **fields)
+    with pytest.raises(services.FutureEvent):
+        services.event_add(at=now + timedelta(hours=limit, minutes=1), future=True, **fields)
+    with pytest.raises(services.FutureEvent):
+        services.event_correct(event=event, at=now + timedelta(hours=2), direction="in", reason="typo", by=None)
+    services.event_correct(event=event, at=now - timedelta(hours=2), direction="in", reason="typo", by=None)
+    assert AttendanceEvent.objects.count() == 1
+
+
+def test_the_admin_asks_to_confirm_a_future_time(week, client):
+    client.force_login(week)
+    tomorrow = timezone.localtime() + timedelta(hours=2)
+    form = {"employee_code": "E002", "employee_name": "Bob Roy", "department": "", "at_0": f"{tomorrow:%Y-%m-%d}",
+            "at_1": f"{tomorrow:%H:%M:%S}", "direction": "in", "correction_reason": "shift starts early"}
+    refused = client.post("/admin/attendance/attendanceevent/add/", form).content.decode()
+    assert "in the future" in refused and AttendanceEvent.objects.filter(at__gt=timezone.now()).count() == 0
+    nameless = client.post("/admin/attendance/attendanceevent/add/", {**form, "future": "on", "employee_name": ""})
+    assert nameless.status_code == 200 and "give their name" in nameless.content.decode()  # not enrolled: no 500
+    client.post("/admin/attendance/attendanceevent/add/", {**form, "future": "on"})
+    assert AttendanceEvent.objects.filter(at__gt=timezone.now()).count() == 1
+
+
+@pytest.mark.faces
+def test_kiosks_ignore_events_dated_after_now(kiosk, ann, photo):
+    """An in HR dated in an hour neither blocks Ann (debounce) nor makes her next clocking an out."""
+    services.event_add(employee_code="E001", at=timezone.now() + timedelta(hours=1), direction="in",
+                       reason="planned", by=None, future=True)
+    client = kiosk_client(kiosk[1])
+    frame(client, capture(photo("img2.jpg"), 1))
+    answer = frame(client, capture(photo("img2.jpg"), 2)).json()
+    assert answer["status"] == "clocked" and answer["event"]["direction"] == "in"
+
+
 # --- the kiosk's key -----------------------------------------------------------------------------
 
 @pytest.mark.faces
