@@ -15,7 +15,7 @@ from django.utils.html import format_html
 from core.spreadsheets import csv_writer, xlsx_append
 from entries import services as entry_services
 
-from . import api, charts, services
+from . import api, charts, conf, services
 from .models import AttendanceEvent, Kiosk
 
 NO_LIVENESS = ("No liveness check: a printed photo or a phone screen showing an enrolled employee's face can clock "
@@ -69,6 +69,10 @@ class EventForm(forms.ModelForm):
 
     correction_reason = forms.CharField(label="Reason", max_length=300,
                                         help_text="Why this event is added or changed (kept with who and when).")
+    future = forms.BooleanField(
+        label="The time is in the future", required=False,
+        help_text=f"Tick to confirm a time after now (at most {conf.get('FUTURE_EVENT_MAX_HOURS')} hours ahead); "
+                  "kiosks ignore the event until then.")
 
     class Meta:
         model = AttendanceEvent
@@ -79,6 +83,18 @@ class EventForm(forms.ModelForm):
         if "employee_name" in self.fields:
             self.fields["employee_name"].required = False
             self.fields["employee_name"].help_text = "Blank: the enrolled employee's name."
+
+    def clean(self):
+        data = super().clean()
+        if data.get("at"):
+            try:
+                services.check_event_time(data["at"], future=data.get("future", False))
+            except services.FutureEvent as refused:
+                self.add_error("at", refused.message)
+        if "employee_name" in self.fields and data.get("employee_code") and not data.get("employee_name") \
+                and entry_services.employee_summary(data["employee_code"]) is None:
+            self.add_error("employee_name", "No employee with this code is enrolled: give their name.")
+        return data
 
 
 @admin.register(AttendanceEvent)
@@ -97,10 +113,10 @@ class AttendanceEventAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["employee_code", "employee_name", "department", "at", "direction", "correction_reason"]
-        return ["employee_code", "employee_name", "department", "kiosk_name", "at", "direction", "correction_reason",
-                "similarity", "confidence", "original_at", "original_direction", "corrected_by", "corrected_at",
-                "snapshot_tag"]
+            return ["employee_code", "employee_name", "department", "at", "future", "direction", "correction_reason"]
+        return ["employee_code", "employee_name", "department", "kiosk_name", "at", "future", "direction",
+                "correction_reason", "similarity", "confidence", "original_at", "original_direction", "corrected_by",
+                "corrected_at", "snapshot_tag"]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -112,12 +128,12 @@ class AttendanceEventAdmin(admin.ModelAdmin):
         data = form.cleaned_data
         if change:
             services.event_correct(event=obj, at=data["at"], direction=data["direction"],
-                                   reason=data["correction_reason"], by=request.user)
+                                   reason=data["correction_reason"], by=request.user, future=data["future"])
         else:
             form.instance = services.event_add(
                 employee_code=data["employee_code"], employee_name=data.get("employee_name", ""),
                 department=data.get("department", ""), at=data["at"], direction=data["direction"],
-                reason=data["correction_reason"], by=request.user)
+                reason=data["correction_reason"], by=request.user, future=data["future"])
 
     def save_form(self, request, form, change):
         return form.instance  # services.event_add / event_correct do the saving

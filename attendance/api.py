@@ -55,6 +55,17 @@ class EventSerializer(serializers.ModelSerializer):
         return event.corrected_at is not None
 
 
+class KioskEventSerializer(serializers.ModelSerializer):
+    """A clocking as the kiosk shows it: nothing HR recorded about it, nothing about the match."""
+
+    time = serializers.DateTimeField(source="at")
+    Name = serializers.CharField(source="employee_name")
+
+    class Meta:
+        model = AttendanceEvent
+        fields = ["time", "direction", "Name"]
+
+
 class ClockRequestSerializer(serializers.Serializer):
     Image = Base64ImageField(help_text="A camera frame (JPEG, about 640 px wide): base64 in JSON, or a file.")
     direction = serializers.ChoiceField(choices=Direction.choices, required=False,
@@ -63,12 +74,8 @@ class ClockRequestSerializer(serializers.Serializer):
 
 class ClockResponseSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["clocked", "already", "confirming", "unknown", "no_face"])
-    message = serializers.CharField(help_text="What the kiosk shows.")
-    Employeecode = serializers.CharField(allow_blank=True)
-    Name = serializers.CharField(allow_blank=True)
-    similarity = serializers.FloatField(allow_null=True)
-    confidence = serializers.FloatField(allow_null=True)
-    event = EventSerializer(allow_null=True)
+    message = serializers.CharField(help_text="What the kiosk shows: a name only once someone is clocked.")
+    event = KioskEventSerializer(allow_null=True, help_text="The clocking (clocked, already), else null.")
 
 
 class KioskSerializer(serializers.Serializer):
@@ -82,14 +89,14 @@ class KioskSerializer(serializers.Serializer):
 def message(result: services.Clocking) -> str:
     """The kiosk's words for a result, in local time."""
     if result.status in ("clocked", "already"):
-        at = timezone.localtime(result.event.at)
+        at, name = timezone.localtime(result.event.at), result.event.employee_name
         verb = "in" if result.event.direction == Direction.IN else "out"
         if result.status == "already":
-            return f"{result.employee_name}, you are already clocked {verb} at {at:%H:%M}"
+            return f"{name}, you are already clocked {verb} at {at:%H:%M}"
         if result.event.direction == Direction.OUT:
-            return f"Goodbye, {result.employee_name} — out at {at:%H:%M}"
+            return f"Goodbye, {name} — out at {at:%H:%M}"
         part = "morning" if at.hour < 12 else "afternoon" if at.hour < 18 else "evening"
-        return f"Good {part}, {result.employee_name} — in at {at:%H:%M}"
+        return f"Good {part}, {name} — in at {at:%H:%M}"
     return {"confirming": "Hold still…", "unknown": "Not recognised — please see HR",
             "no_face": "Look at the camera"}[result.status]
 
@@ -113,15 +120,17 @@ class KioskViewSet(viewsets.ViewSet):
 
     @extend_schema(tags=[TAG], request=ClockRequestSerializer, responses=ClockResponseSerializer)
     def clock(self, request):
-        """A kiosk's camera frame: the employee clocked in or out once consecutive frames agree, or unknown."""
+        """A kiosk's camera frame: the employee clocked in or out once consecutive captures agree, or unknown.
+
+        Until someone is clocked the answer names no one (confirming: "Hold still…"); a frame sent again, or
+        re-encoded, is not a second capture.
+        """
         params = ClockRequestSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         result = services.clock(kiosk=request.auth, image=params.validated_data["Image"],
                                 direction=params.validated_data.get("direction"))
-        return Response({
-            "status": result.status, "message": message(result), "Employeecode": result.employee_code,
-            "Name": result.employee_name, "similarity": result.similarity, "confidence": result.confidence,
-            "event": EventSerializer(result.event).data if result.event else None})
+        return Response({"status": result.status, "message": message(result),
+                         "event": KioskEventSerializer(result.event).data if result.event else None})
 
 
 class EventFilter(django_filters.FilterSet):

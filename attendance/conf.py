@@ -7,7 +7,13 @@ DEFAULTS = {
     "DEBOUNCE_SECONDS": 120,  # the same employee is not recorded twice within this window
     "CONFIRM_FRAMES": 2,  # consecutive frames that must agree before someone is clocked
     "CONFIRM_WINDOW_SECONDS": 4,  # ...each within this long of the previous one
+    # ...and each a new capture: a face's fine detail must differ from the previous frame's by at least this
+    # (mean grey levels; measured by bench/kiosk_frames.py: re-sent or re-encoded frames below, captures above)
+    "SAME_CAPTURE_DIFFERENCE": 0.3,
     "MAX_SHIFT_HOURS": 16,  # an in with no out for this long is a missing check-out
+    # An event HR dates after now needs confirming, and may be at most this far ahead (a shift's planned end
+    # today, a clock set in another time zone; further is a typo). Kiosks ignore events after now.
+    "FUTURE_EVENT_MAX_HOURS": 24,
     "KEEP_SNAPSHOTS": False,  # keep the frame that clocked someone (off: no photo is kept)
     "SNAPSHOT_DAYS": 7,  # ...for this many days
 }

@@ -33,9 +33,13 @@ class Kiosk(models.Model):
     key_sha256 = models.CharField(max_length=64, editable=False, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # The face seen in the previous frame: a person is clocked when consecutive frames agree.
+    # The sequence of frames in front of the kiosk now: who they show ('' nobody known), how many different
+    # captures agreed, how many frames ran recognition (audited when the sequence ends), the last capture's
+    # fingerprint (attendance.frames) and when the last frame came.
     pending_code = models.CharField(max_length=64, blank=True, editable=False)
     pending_count = models.PositiveSmallIntegerField(default=0, editable=False)
+    pending_frames = models.PositiveIntegerField(default=0, editable=False)
+    pending_fingerprint = models.BinaryField(null=True, blank=True, editable=False)
     pending_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:

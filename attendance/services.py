@@ -14,7 +14,7 @@ from entries.exceptions import FaceRecError, NoFaceFound
 from entries.signals import emit
 from facerec import databases
 
-from . import conf
+from . import conf, frames
 from .models import AttendanceEvent, Direction, DirectionMode, Kiosk
 
 
@@ -28,16 +28,18 @@ class UnknownEmployee(FaceRecError):
     code = "unknown_employee"
 
 
+class FutureEvent(FaceRecError):
+    """An event dated after now: it must be confirmed (future=True), and not lie too far ahead."""
+
+    code = "future_event"
+
+
 @dataclass
 class Clocking:
-    """What the kiosk shows for one frame."""
+    """What the kiosk shows for one frame: who only once they are clocked (or were, moments ago)."""
 
     status: str  # clocked, already (within the debounce window), confirming, unknown, no_face
     event: AttendanceEvent | None = None
-    employee_code: str = ""
-    employee_name: str = ""
-    similarity: float | None = None
-    confidence: float | None = None
 
 
 def kiosk_register(*, name: str, location: str = "", direction_mode: str = "") -> tuple[Kiosk, str]:
@@ -61,61 +63,116 @@ def direction_mode(kiosk: Kiosk) -> str:
 
 
 def clock(*, kiosk: Kiosk, image: bytes, direction: str | None = None, now: datetime | None = None) -> Clocking:
-    """Recognise the largest face in a kiosk frame; clock the employee once consecutive frames agree."""
+    """Recognise the largest face in a kiosk frame; clock the employee once consecutive captures agree.
+
+    Frames in front of a kiosk form a sequence (one person, or nobody known, frame after frame). Every frame
+    that ran recognition is audited once, when its sequence ends: in the clocking's row (`frames`), or in a
+    `kiosk_frames` row saying how the sequence ended without one.
+    """
     now = (now or timezone.now()).replace(microsecond=0)  # what a timesheet shows (and MongoDB keeps)
     if direction_mode(kiosk) == DirectionMode.BUTTONS and direction not in Direction.values:
         raise DirectionRequired("This kiosk asks In or Out first: send direction 'in' or 'out'.")
     try:
         found = identification.identify(image=image, k=1, max_faces=1, record=False).faces[0]
     except NoFaceFound:
-        _pending(kiosk, "", now)
+        # Nothing to count unless a sequence is open: then end it, in turn with this kiosk's other frames.
+        if not Kiosk.objects.filter(pk=kiosk.pk, pending_frames=0).update(last_seen_at=now):
+            with databases.serialised():
+                _end_sequence(Kiosk.objects.get(pk=kiosk.pk), "no_face", now)
         return Clocking("no_face")
-    if found.match is None:
-        _pending(kiosk, "", now)
-        best = found.candidates[0].similarity if found.candidates else None
-        return Clocking("unknown", similarity=best, confidence=found.confidence)
     match = found.match
-    seen = Clocking("confirming", employee_code=match.employee_code, employee_name=match.name,
-                    similarity=match.similarity, confidence=found.confidence)
-    if _pending(kiosk, match.employee_code, now) < conf.get("CONFIRM_FRAMES"):
-        return seen
-    _pending(kiosk, "", now)  # confirmed: the next frames start counting afresh
-    with databases.serialised():  # two kiosks, one employee: one event, the other sees it
-        last = AttendanceEvent.objects.filter(employee_code=match.employee_code).order_by("-at").first()
+    capture = frames.fingerprint(image, found.box) if match else None
+    with databases.serialised():  # parallel frames of one kiosk, and two kiosks seeing one employee, queue here
+        state = Kiosk.objects.get(pk=kiosk.pk)
+        code = match.employee_code if match else ""
+        if not _continues(state, code, now):
+            _end_sequence(state, "expired" if _expired(state, now) else "another_face", now)
+        state.pending_code, state.pending_frames, state.pending_at = code, state.pending_frames + 1, now
+        if match is None:
+            _save_sequence(state, now)
+            return Clocking("unknown")
+        if not frames.same_capture(state.pending_fingerprint, capture):  # a frame sent again counts for nothing
+            state.pending_count, state.pending_fingerprint = state.pending_count + 1, capture
+        if state.pending_count < conf.get("CONFIRM_FRAMES"):
+            _save_sequence(state, now)
+            return Clocking("confirming")
+        seen = state.pending_frames
+        # What HR dated after now has not happened: it neither debounces nor decides the direction.
+        last = AttendanceEvent.objects.filter(employee_code=code, at__lte=now).order_by("-at").first()
         if last is not None and now - last.at < timedelta(seconds=conf.get("DEBOUNCE_SECONDS")):
-            seen.status, seen.event = "already", last
-            return seen
+            _end_sequence(state, "already", now)
+            return Clocking("already", last)
+        _end_sequence(state, None, now)
         if direction not in Direction.values:  # alternate: out if a shift is open (as timesheets count them)
             shift_open = last is not None and last.direction == Direction.IN and \
                 now - last.at < timedelta(hours=conf.get("MAX_SHIFT_HOURS"))
             direction = Direction.OUT if shift_open else Direction.IN
         event = AttendanceEvent(
-            employee_code=match.employee_code, employee_name=match.name, department=match.department, at=now,
+            employee_code=code, employee_name=match.name, department=match.department, at=now,
             direction=direction, kiosk=kiosk, kiosk_name=kiosk.name, similarity=match.similarity,
             confidence=found.confidence)
         if conf.get("KEEP_SNAPSHOTS"):
             event.snapshot, event.snapshot_until = image, now + timedelta(days=conf.get("SNAPSHOT_DAYS"))
         event.save()
-        emit("clock", [match.employee_code], direction=direction, kiosk=kiosk.name,
-             similarity=match.similarity, snapshot=event.snapshot is not None)
-    seen.status, seen.event = "clocked", event
-    return seen
+        emit("clock", [code], direction=direction, kiosk=kiosk.name, similarity=match.similarity,
+             snapshot=event.snapshot is not None, frames=seen)
+    return Clocking("clocked", event)
 
 
-def _pending(kiosk: Kiosk, code: str, now: datetime) -> int:
-    """Count consecutive frames showing `code` at this kiosk ('' resets); return the count."""
-    window = timedelta(seconds=conf.get("CONFIRM_WINDOW_SECONDS"))
-    recent = kiosk.pending_at is not None and now - kiosk.pending_at <= window
-    count = kiosk.pending_count + 1 if code and recent and kiosk.pending_code == code else (1 if code else 0)
-    kiosk.pending_code, kiosk.pending_count, kiosk.pending_at, kiosk.last_seen_at = code, count, now, now
-    Kiosk.objects.filter(pk=kiosk.pk).update(pending_code=code, pending_count=count, pending_at=now,
-                                             last_seen_at=now)
-    return count
+def _expired(state: Kiosk, now: datetime) -> bool:
+    return state.pending_at is None or now - state.pending_at > timedelta(seconds=conf.get("CONFIRM_WINDOW_SECONDS"))
+
+
+def _continues(state: Kiosk, code: str, now: datetime) -> bool:
+    """Whether a frame showing `code` continues the kiosk's open sequence."""
+    return state.pending_code == code and not _expired(state, now)
+
+
+def _end_sequence(state: Kiosk, ended: str | None, now: datetime) -> None:
+    """Close the kiosk's open sequence: audit its frames (`ended` None: the caller's clocking does) and reset it."""
+    if state.pending_frames and ended is not None:
+        emit("kiosk_frames", [state.pending_code], kiosk=state.name, frames=state.pending_frames, ended=ended)
+    state.pending_code, state.pending_count, state.pending_frames, state.pending_fingerprint = "", 0, 0, None
+    _save_sequence(state, now)
+
+
+def _save_sequence(state: Kiosk, now: datetime) -> None:
+    Kiosk.objects.filter(pk=state.pk).update(
+        pending_code=state.pending_code, pending_count=state.pending_count, pending_frames=state.pending_frames,
+        pending_fingerprint=state.pending_fingerprint, pending_at=state.pending_at, last_seen_at=now)
+
+
+def end_stale_sequences(*, now: datetime | None = None) -> int:
+    """Audit the frames a kiosk that fell silent left open (run daily, by purge_snapshots); return how many."""
+    now = now or timezone.now()
+    ended = 0
+    for pk in Kiosk.objects.filter(pending_frames__gt=0).values_list("pk", flat=True):
+        with databases.serialised():
+            state = Kiosk.objects.get(pk=pk)
+            if state.pending_frames and _expired(state, now):
+                _end_sequence(state, "expired", state.last_seen_at or now)
+                ended += 1
+    return ended
+
+
+def check_event_time(at: datetime, *, future: bool = False) -> None:
+    """Refuse a time after now unless `future` confirms it, and one more than FUTURE_EVENT_MAX_HOURS ahead."""
+    now = timezone.now()
+    if at <= now:
+        return
+    limit = conf.get("FUTURE_EVENT_MAX_HOURS")
+    if not future:
+        raise FutureEvent("The time is in the future: confirm it is meant (kiosks ignore it until then).",
+                          at=at.isoformat())
+    if at > now + timedelta(hours=limit):
+        raise FutureEvent(f"The time is more than {limit} hours in the future.", at=at.isoformat(),
+                          max_hours=limit)
 
 
 def event_add(*, employee_code: str, at: datetime, direction: str, reason: str, by,
-              employee_name: str = "", department: str = "") -> AttendanceEvent:
-    """An event HR records by hand (a forgotten check-out), with why."""
+              employee_name: str = "", department: str = "", future: bool = False) -> AttendanceEvent:
+    """An event HR records by hand (a forgotten check-out), with why; `future` confirms a time after now."""
+    check_event_time(at, future=future)
     employee = entry_services.employee_summary(employee_code)
     if employee is None and not employee_name:
         raise UnknownEmployee(f"No employee {employee_code!r} is enrolled: give their name.",
@@ -131,8 +188,10 @@ def event_add(*, employee_code: str, at: datetime, direction: str, reason: str, 
     return event
 
 
-def event_correct(*, event: AttendanceEvent, at: datetime, direction: str, reason: str, by) -> AttendanceEvent:
+def event_correct(*, event: AttendanceEvent, at: datetime, direction: str, reason: str, by,
+                  future: bool = False) -> AttendanceEvent:
     """Change an event's time or direction; what the kiosk recorded is kept beside it, with who and why."""
+    check_event_time(at, future=future)
     if event.original_at is None and event.kiosk_name:
         event.original_at, event.original_direction = event.at, event.direction
     event.at, event.direction, event.correction_reason = at, direction, reason

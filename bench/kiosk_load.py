@@ -32,14 +32,19 @@ LFW_DIR = Path(os.environ.get("FACEREC_LFW_DIR", REPO.parent / "shared" / "lfw-d
 GOAL_P95_MS = 500
 
 
-def kiosk_frame(path: Path) -> bytes:
-    """The photo as a kiosk camera frame: the face large in a 640×480 JPEG."""
+def kiosk_frames(path: Path) -> tuple[bytes, bytes]:
+    """The photo as two consecutive kiosk camera frames: the face large in a 640×480 JPEG, each frame with its
+    own sensor noise (the kiosk refuses the same frame twice)."""
     photo = Image.open(path).convert("RGB").resize((480, 480))
     frame = Image.new("RGB", (640, 480), (60, 60, 60))
     frame.paste(photo, (80, 0))
-    out = io.BytesIO()
-    frame.save(out, "JPEG", quality=85)
-    return out.getvalue()
+    captures = []
+    for seed in (0, 1):
+        noisy = np.asarray(frame, np.float32) + np.random.default_rng(seed).normal(0, 2, (480, 640, 3))
+        out = io.BytesIO()
+        Image.fromarray(np.clip(noisy, 0, 255).round().astype(np.uint8)).save(out, "JPEG", quality=85)
+        captures.append(out.getvalue())
+    return captures[0], captures[1]
 
 
 def people_photos() -> dict[str, list[Path]]:
@@ -65,8 +70,8 @@ def main():
     # a few more than asked: group photos and blurred faces are refused at enrolment
     enrolled = (repeated + sorted(p for p in photos if len(photos[p]) == 1))[: args.enrolled + 60]
     strangers = sorted(set(photos) - set(enrolled))[:50]
-    probes = [kiosk_frame(photos[p][1]) for p in repeated[:150] if p in enrolled]
-    probes += [kiosk_frame(photos[p][0]) for p in strangers]
+    probes = [kiosk_frames(photos[p][1]) for p in repeated[:150] if p in enrolled]
+    probes += [kiosk_frames(photos[p][0]) for p in strangers]
     random.Random(0).shuffle(probes)  # strangers among employees, the same order every run
 
     folder = Path(tempfile.mkdtemp(prefix="facerec-kiosk-load-"))
@@ -105,9 +110,9 @@ def main():
     with gunicorn(env, args.workers) as server:
         url = f"{server}/api/attendance/clock/"
         session = requests.Session()
-        for body in probes[: 4 * args.workers]:  # warm every worker up (engine loaded, index read)
+        for body, _ in probes[: 4 * args.workers]:  # warm every worker up (engine loaded, index read)
             post(session, keys[0], body)
-        baseline = [post(session, keys[0], probes[i % len(probes)])[0] for i in range(40)]
+        baseline = [post(session, keys[0], probes[i % len(probes)][i % 2])[0] for i in range(40)]
 
         seconds, answers, lock = [], Counter(), threading.Lock()
 
@@ -118,7 +123,7 @@ def main():
             while next_frame < deadline:
                 time.sleep(max(0.0, next_frame - time.perf_counter()))
                 # each person stands in front of the kiosk for two frames, as at a door
-                spent, answer = post(own, keys[number + 1], probes[(number * 37 + sent // 2) % len(probes)])
+                spent, answer = post(own, keys[number + 1], probes[(number * 37 + sent // 2) % len(probes)][sent % 2])
                 with lock:
                     seconds.append(spent)
                     answers[answer] += 1

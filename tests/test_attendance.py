@@ -5,14 +5,18 @@ import io
 import threading
 from datetime import datetime, timedelta
 
+import numpy as np
 import pytest
 import requests
 from django.contrib.auth.models import Permission, User
+from django.core.management import call_command
 from django.utils import timezone
+from PIL import Image
 from rest_framework.test import APIClient
 
 from attendance import services
 from attendance.models import AttendanceEvent, Kiosk
+from audit.models import AuditEvent
 from entries import services as entry_services
 from entries.models import FaceEntry
 from tests.factories import register
@@ -41,6 +45,42 @@ def frame(client, image, **extra):
     return client.post(CLOCK, {"Image": io.BytesIO(image), **extra}, format="multipart")
 
 
+def camera_frame(photo_bytes: bytes, seed: int, noise: float = 2.0, jitter: int = 1) -> Image.Image:
+    """The photo as a kiosk camera captures it (640×480): fresh sensor noise, the face up to a pixel off.
+
+    noise=0, jitter=0 gives the same pixels every time (a still picture).
+    """
+    rng = np.random.default_rng(seed)
+    image = Image.open(io.BytesIO(photo_bytes)).convert("RGB")
+    image.thumbnail((640, 480))
+    canvas = Image.new("RGB", (640, 480), (40, 40, 40))
+    dx, dy = rng.integers(-jitter, jitter + 1, 2) if jitter else (0, 0)
+    canvas.paste(image, ((640 - image.width) // 2 + int(dx), (480 - image.height) // 2 + int(dy)))
+    pixels = np.asarray(canvas, np.float32) + rng.normal(0, noise, (480, 640, 3)) if noise else np.asarray(canvas)
+    return Image.fromarray(np.clip(pixels, 0, 255).round().astype(np.uint8))
+
+
+def jpeg(image: Image.Image, quality: int = 85) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def capture(photo_bytes: bytes, seed: int) -> bytes:
+    """A camera frame as the kiosk page sends it (JPEG, quality 0.85)."""
+    return jpeg(camera_frame(photo_bytes, seed))
+
+
+def reencoded(data: bytes, quality: int) -> bytes:
+    return jpeg(Image.open(io.BytesIO(data)).convert("RGB"), quality)
+
+
+def audit_rows(*actions):
+    """(action, employees, frames, ended) of the audit rows of these actions, oldest first."""
+    return [(a.action, a.employee_list, a.details.get("frames"), a.details.get("ended"))
+            for a in AuditEvent.objects.filter(action__in=actions).order_by("at", "id")]
+
+
 # --- clocking ------------------------------------------------------------------------------------
 
 @pytest.mark.faces
@@ -62,8 +102,93 @@ def test_a_stranger_is_not_recognised_and_nothing_is_recorded(kiosk, ann, photo)
     for _ in range(3):
         answer = frame(client, photo("img3.jpg")).json()
         assert answer["status"] == "unknown" and answer["message"] == "Not recognised — please see HR"
-        assert answer["Name"] == "" and answer["event"] is None
+        assert answer["event"] is None and "Name" not in answer
     assert AttendanceEvent.objects.count() == 0
+
+
+@pytest.mark.faces
+def test_a_kiosk_learns_nobodys_identity_until_someone_is_clocked(kiosk, ann, photo):
+    """A confirming or unknown answer names no one and scores no one: it is all a key holder would get."""
+    register(photo, code="E002", name="Bob Roy", image="img3.jpg")
+    client = kiosk_client(kiosk[1])
+    for picture in ("img2.jpg", "img3.jpg"):  # one frame per person: each enrolled, each recognised
+        answer = frame(client, capture(photo(picture), seed=1))
+        assert answer.json() == {"status": "confirming", "message": "Hold still…", "event": None}
+    stranger = frame(client, capture(photo("img8.jpg"), seed=1))
+    assert stranger.json() == {"status": "unknown", "message": "Not recognised — please see HR", "event": None}
+    assert AttendanceEvent.objects.count() == 0
+
+
+@pytest.mark.faces
+def test_the_same_frame_sent_again_or_re_encoded_is_not_a_second_capture(kiosk, ann, photo):
+    client = kiosk_client(kiosk[1])
+    first = capture(photo("img2.jpg"), seed=1)
+    for copy in (first, first, reencoded(first, 85), reencoded(first, 95)):
+        assert frame(client, copy).json()["status"] == "confirming"
+    assert AttendanceEvent.objects.count() == 0
+    clocked = frame(client, capture(photo("img2.jpg"), seed=2)).json()  # a new capture of the same pose
+    assert clocked["status"] == "clocked" and "Ann Lee" in clocked["message"]
+    assert audit_rows("clock", "kiosk_frames") == [("clock", "E001", 5, None)]
+
+
+@pytest.mark.faces
+def test_a_still_picture_is_never_clocked(kiosk, ann, photo):
+    """Frames with identical pixels (a photo held up to a kiosk whose camera sends the same image) never agree."""
+    still = camera_frame(photo("img2.jpg"), seed=1, noise=0, jitter=0)
+    for _ in range(4):
+        assert frame(kiosk_client(kiosk[1]), jpeg(still)).json()["status"] == "confirming"
+    assert AttendanceEvent.objects.count() == 0
+
+
+@pytest.mark.faces
+def test_every_frame_that_ran_recognition_is_accounted_for_in_the_audit_once(kiosk, ann, photo, no_face_jpeg):
+    """One row per clocking (with its frames), one per sequence that clocked nobody, with how it ended."""
+    start = timezone.make_aware(datetime(2026, 11, 23, 8, 59))
+    for seconds, image in [
+        (0, capture(photo("img2.jpg"), 1)),  # Ann...
+        (1, capture(photo("img3.jpg"), 1)),  # ...gives way to a stranger: another face
+        (2, capture(photo("img3.jpg"), 2)),
+        (3, no_face_jpeg),  # the stranger leaves: two unknown frames
+        (4, capture(photo("img2.jpg"), 3)), (5, capture(photo("img4.jpg"), 4)),  # Ann clocked: 2 frames
+        (6, capture(photo("img2.jpg"), 5)), (7, capture(photo("img2.jpg"), 6)),  # already clocked: 2 frames
+        (8, capture(photo("img2.jpg"), 7)),  # Ann, then nothing for longer than the confirm window
+        (30, capture(photo("img2.jpg"), 8)),  # ...and again, then the kiosk is switched off
+    ]:
+        services.clock(kiosk=kiosk[0], image=image, now=start + timedelta(seconds=seconds))
+    call_command("purge_snapshots", stdout=io.StringIO())  # the daily command closes what a silent kiosk left
+    assert audit_rows("clock", "kiosk_frames") == [
+        ("kiosk_frames", "E001", 1, "another_face"), ("kiosk_frames", "", 2, "no_face"), ("clock", "E001", 2, None),
+        ("kiosk_frames", "E001", 2, "already"), ("kiosk_frames", "E001", 1, "expired"),
+        ("kiosk_frames", "E001", 1, "expired")]
+    assert {a.details["kiosk"] for a in AuditEvent.objects.filter(action="kiosk_frames")} == {"Front door"}
+    assert set(AuditEvent.objects.filter(action__in=["clock", "kiosk_frames"]).values_list("actor_name", flat=True)) \
+        <= {"kiosk Front door", f"{__import__('getpass').getuser()} (command line)"}
+
+
+@pytest.mark.faces
+def test_parallel_frames_from_two_kiosks_are_each_counted_once(live_server, ann, photo, no_face_jpeg):
+    """Six frames at once, three per kiosk: one clocking, and every frame in exactly one audit row."""
+    keys = [services.kiosk_register(name=f"Door {n}")[1] for n in (1, 2)]
+    frames = [(key, capture(photo("img2.jpg"), seed)) for seed, key in enumerate(keys * 3)]
+    start, answers = threading.Barrier(len(frames)), []
+
+    def post(key, image):
+        start.wait()
+        answers.append(requests.post(live_server.url + CLOCK, headers={"Authorization": f"Kiosk {key}"},
+                                     files={"Image": image}, timeout=120).json()["status"])
+
+    threads = [threading.Thread(target=post, args=item) for item in frames]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for key in keys:  # Ann steps away: what each kiosk still held is accounted for
+        requests.post(live_server.url + CLOCK, headers={"Authorization": f"Kiosk {key}"},
+                      files={"Image": no_face_jpeg}, timeout=60)
+    assert answers.count("clocked") == 1 and AttendanceEvent.objects.count() == 1
+    rows = audit_rows("clock", "kiosk_frames")
+    assert [r[0] for r in rows].count("clock") == 1
+    assert sum(r[2] for r in rows) == 6 and {r[1] for r in rows} == {"E001"}
 
 
 @pytest.mark.faces
@@ -119,6 +244,63 @@ def test_two_kiosks_clocking_one_employee_at_once_record_one_event(live_server, 
         thread.join()
     assert sorted(answers) == ["already", "clocked"]
     assert AttendanceEvent.objects.count() == 1
+
+
+@pytest.mark.faces
+def test_a_kiosk_sees_only_the_time_direction_and_name_of_a_clocking(kiosk, ann, photo):
+    client = kiosk_client(kiosk[1])
+    frame(client, capture(photo("img2.jpg"), 1))
+    clocked = frame(client, capture(photo("img2.jpg"), 2)).json()
+    assert clocked["status"] == "clocked" and set(clocked["event"]) == {"time", "direction", "Name"}
+    event = AttendanceEvent.objects.get()
+    services.event_correct(event=event, at=event.at - timedelta(seconds=30), direction="in",
+                           reason="HR only: disciplinary note", by=None)
+    frame(client, capture(photo("img2.jpg"), 3))
+    already = frame(client, capture(photo("img2.jpg"), 4))
+    assert already.json()["status"] == "already"
+    assert already.json()["event"] == {"time": already.json()["event"]["time"], "direction": "in", "Name": "Ann Lee"}
+    assert b"disciplinary" not in already.content and b"similarity" not in already.content
+
+
+def test_an_event_in_the_future_needs_confirmation_and_is_bounded():
+    from attendance import conf
+
+    now, limit = timezone.now(), conf.get("FUTURE_EVENT_MAX_HOURS")
+    fields = {"employee_code": "E003", "employee_name": "Cy Dee", "direction": "in", "reason": "test", "by": None}
+    with pytest.raises(services.FutureEvent) as refused:
+        services.event_add(at=now + timedelta(hours=1), **fields)
+    assert refused.value.code == "future_event" and "future" in refused.value.message
+    event = services.event_add(at=now + timedelta(hours=1), future=True, **fields)
+    with pytest.raises(services.FutureEvent):
+        services.event_add(at=now + timedelta(hours=limit, minutes=1), future=True, **fields)
+    with pytest.raises(services.FutureEvent):
+        services.event_correct(event=event, at=now + timedelta(hours=2), direction="in", reason="typo", by=None)
+    services.event_correct(event=event, at=now - timedelta(hours=2), direction="in", reason="typo", by=None)
+    assert AttendanceEvent.objects.count() == 1
+
+
+def test_the_admin_asks_to_confirm_a_future_time(week, client):
+    client.force_login(week)
+    tomorrow = timezone.localtime() + timedelta(hours=2)
+    form = {"employee_code": "E002", "employee_name": "Bob Roy", "department": "", "at_0": f"{tomorrow:%Y-%m-%d}",
+            "at_1": f"{tomorrow:%H:%M:%S}", "direction": "in", "correction_reason": "shift starts early"}
+    refused = client.post("/admin/attendance/attendanceevent/add/", form).content.decode()
+    assert "in the future" in refused and AttendanceEvent.objects.filter(at__gt=timezone.now()).count() == 0
+    nameless = client.post("/admin/attendance/attendanceevent/add/", {**form, "future": "on", "employee_name": ""})
+    assert nameless.status_code == 200 and "give their name" in nameless.content.decode()  # not enrolled: no 500
+    client.post("/admin/attendance/attendanceevent/add/", {**form, "future": "on"})
+    assert AttendanceEvent.objects.filter(at__gt=timezone.now()).count() == 1
+
+
+@pytest.mark.faces
+def test_kiosks_ignore_events_dated_after_now(kiosk, ann, photo):
+    """An in HR dated in an hour neither blocks Ann (debounce) nor makes her next clocking an out."""
+    services.event_add(employee_code="E001", at=timezone.now() + timedelta(hours=1), direction="in",
+                       reason="planned", by=None, future=True)
+    client = kiosk_client(kiosk[1])
+    frame(client, capture(photo("img2.jpg"), 1))
+    answer = frame(client, capture(photo("img2.jpg"), 2)).json()
+    assert answer["status"] == "clocked" and answer["event"]["direction"] == "in"
 
 
 # --- the kiosk's key -----------------------------------------------------------------------------

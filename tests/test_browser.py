@@ -1,22 +1,24 @@
 """In a real browser: the kiosk with a fake camera playing real photos, and HR's admin flows.
 
 Playwright (PyPI) drives Debian's Chromium (/usr/bin/chromium, scripts/install-chromium.sh); Chromium plays a
-Y4M file made here from ../shared/faces as its camera. A failing test leaves a screenshot in
-$FACEREC_SCREENSHOT_DIR (default test-artifacts/).
+Y4M file made here from ../shared/faces as its camera: frame after frame of the photo with fresh sensor noise and
+a pixel of jitter, as a real camera sends (a still picture, identical frames, is never clocked). A failing test
+leaves a screenshot in $FACEREC_SCREENSHOT_DIR (default test-artifacts/).
 """
 
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
 from django.db import connections
-from PIL import Image
 
 from attendance import services
-from attendance.models import AttendanceEvent
+from attendance.models import AttendanceEvent, Kiosk
 from entries.models import FaceEntry
 from tests.factories import register
+from tests.test_attendance import camera_frame
 
 CHROMIUM = Path(os.environ.get("FACEREC_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = Path(os.environ.get("FACEREC_SCREENSHOT_DIR", Path(__file__).resolve().parent.parent / "test-artifacts"))
@@ -24,26 +26,24 @@ SCREENSHOTS = Path(os.environ.get("FACEREC_SCREENSHOT_DIR", Path(__file__).resol
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.faces, pytest.mark.browser]
 
 
-def camera_file(photo_bytes: bytes, path: Path, frames: int = 4) -> Path:
-    """A Y4M video (640×480, 4:2:0) showing the photo, which Chromium loops as its camera."""
-    import io
+def camera_file(photo_bytes: bytes, path: Path, frames: int = 10, still: bool = False) -> Path:
+    """A Y4M video (640×480, 4:2:0, 5 frames a second) of the photo, which Chromium loops as its camera.
 
-    image = Image.open(io.BytesIO(photo_bytes)).convert("RGB")
-    image.thumbnail((640, 480))
-    canvas = Image.new("RGB", (640, 480), (40, 40, 40))
-    canvas.paste(image, ((640 - image.width) // 2, (480 - image.height) // 2))
-    y, cb, cr = canvas.convert("YCbCr").split()
-    planes = y.tobytes() + cb.resize((320, 240)).tobytes() + cr.resize((320, 240)).tobytes()
+    Each frame is a new capture (noise and jitter as tests.test_attendance.camera_frame makes them), or with
+    still=True the same pixels every time.
+    """
     with path.open("wb") as out:
         out.write(b"YUV4MPEG2 W640 H480 F5:1 Ip A1:1 C420jpeg\n")
-        for _ in range(frames):
-            out.write(b"FRAME\n" + planes)
+        for n in range(frames):
+            picture = camera_frame(photo_bytes, seed=n, noise=0 if still else 2.0, jitter=0 if still else 1)
+            y, cb, cr = picture.convert("YCbCr").split()
+            out.write(b"FRAME\n" + y.tobytes() + cb.resize((320, 240)).tobytes() + cr.resize((320, 240)).tobytes())
     return path
 
 
 @pytest.fixture
 def browser_for(request, tmp_path):
-    """browser_for(camera_photo=None) -> a Playwright page in Chromium, its camera playing that photo."""
+    """browser_for(camera_photo=None, still=False) -> a Playwright page in Chromium, its camera filming that photo."""
     if not CHROMIUM.exists():
         pytest.skip(f"Chromium not found at {CHROMIUM} (scripts/install-chromium.sh installs it)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in requirements-dev.txt")
@@ -51,10 +51,11 @@ def browser_for(request, tmp_path):
     playwright = sync_api.sync_playwright().start()
     pages = []
 
-    def launch(camera_photo: bytes | None = None):
+    def launch(camera_photo: bytes | None = None, still: bool = False):
         args = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", "--no-sandbox"]
         if camera_photo is not None:
-            args.append(f"--use-file-for-fake-video-capture={camera_file(camera_photo, tmp_path / 'camera.y4m')}")
+            video = camera_file(camera_photo, tmp_path / "camera.y4m", still=still)
+            args.append(f"--use-file-for-fake-video-capture={video}")
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
         page = browser.new_page(viewport={"width": 1024, "height": 700})
         page.set_default_timeout(30_000)
@@ -74,9 +75,9 @@ def browser_for(request, tmp_path):
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
-def kiosk_page(browser_for, live_server, camera_photo):
+def kiosk_page(browser_for, live_server, camera_photo, still=False):
     kiosk, key = services.kiosk_register(name="Front door")
-    page = browser_for(camera_photo)
+    page = browser_for(camera_photo, still=still)
     page.goto(f"{live_server.url}/kiosk/#key={key}")
     return page, kiosk
 
@@ -96,6 +97,20 @@ def test_an_enrolled_employee_looks_at_the_kiosk_and_is_welcomed_and_clocked_in(
     # Still in front of the camera after the greeting: within the debounce window, no second event.
     message.filter(has_text="Ann Lee, you are already clocked in").wait_for()
     assert AttendanceEvent.objects.count() == 1
+
+
+def test_a_still_picture_in_front_of_the_kiosk_is_held_not_clocked(browser_for, live_server, photo):
+    """A camera sending the same pixels frame after frame (a replayed image) gets "Hold still…", no name, no event."""
+    register(photo, code="E001", name="Ann Lee")
+    page, kiosk = kiosk_page(browser_for, live_server, photo("img2.jpg"), still=True)
+    page.locator("#message").filter(has_text="Hold still").wait_for()
+    deadline = time.monotonic() + 30
+    while Kiosk.objects.get(pk=kiosk.pk).pending_frames < 6 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert Kiosk.objects.get(pk=kiosk.pk).pending_frames >= 6  # the kiosk kept sending: all the same capture
+    assert page.locator("#kiosk").get_attribute("data-state") == "confirming"
+    assert "Ann" not in page.locator("#kiosk").inner_text()
+    assert AttendanceEvent.objects.count() == 0
 
 
 def test_a_kiosk_with_buttons_clocks_out_after_out_is_tapped(browser_for, live_server, photo):
