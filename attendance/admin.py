@@ -6,7 +6,7 @@ from datetime import date
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -97,6 +97,11 @@ class EventForm(forms.ModelForm):
         return data
 
 
+class DeleteReasonForm(forms.Form):
+    reason = forms.CharField(max_length=services.REASON_MAX_LENGTH,
+                             help_text="Why the event is deleted (kept in the audit trail with who and when).")
+
+
 @admin.register(AttendanceEvent)
 class AttendanceEventAdmin(admin.ModelAdmin):
     form = EventForm
@@ -105,8 +110,39 @@ class AttendanceEventAdmin(admin.ModelAdmin):
                     "corrected"]
     list_filter = ["direction", "department", "kiosk_name", ("corrected_at", admin.EmptyFieldListFilter)]
     search_fields = ["employee_code", "employee_name"]
-    actions = ["export_csv"]
+    actions = ["export_csv", "delete_with_reason"]
     change_list_template = "admin/attendance/attendanceevent/change_list.html"
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # it asks no reason: delete_with_reason replaces it
+        return actions
+
+    @admin.action(description="Delete the selected events (with a reason)", permissions=["delete"])
+    def delete_with_reason(self, request, queryset):
+        return self._delete_with_reason(request, list(queryset.order_by("at")), bulk=True)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        """Django's page asks no reason: this one does, and deletes through services.event_delete."""
+        event = self.get_object(request, object_id)
+        if event is None:
+            return super().delete_view(request, object_id, extra_context)  # Django's "does not exist" redirect
+        if not self.has_delete_permission(request, event):
+            raise PermissionDenied
+        return self._delete_with_reason(request, [event], bulk=False)
+
+    def _delete_with_reason(self, request, events, *, bulk: bool):
+        asked = "apply" in request.POST if bulk else request.method == "POST"
+        form = DeleteReasonForm(request.POST if asked else None)
+        if asked and form.is_valid():
+            for event in events:
+                services.event_delete(event=event, reason=form.cleaned_data["reason"], by=request.user)
+            messages.success(request, f"{len(events)} event(s) deleted.")
+            return None if bulk else HttpResponseRedirect(reverse("admin:attendance_attendanceevent_changelist"))
+        return TemplateResponse(request, "admin/attendance/attendanceevent/delete_with_reason.html", {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Delete attendance events",
+            "events": events, "form": form, "bulk": bulk, "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        })
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("snapshot")

@@ -28,6 +28,10 @@ class UnknownEmployee(FaceRecError):
     code = "unknown_employee"
 
 
+class ReasonRequired(FaceRecError):
+    code = "reason_required"
+
+
 class FutureEvent(FaceRecError):
     """An event dated after now: it must be confirmed (future=True), and not lie too far ahead."""
 
@@ -155,6 +159,9 @@ def end_stale_sequences(*, now: datetime | None = None) -> int:
     return ended
 
 
+REASON_MAX_LENGTH = AttendanceEvent._meta.get_field("correction_reason").max_length
+
+
 def check_event_time(at: datetime, *, future: bool = False) -> None:
     """Refuse a time after now unless `future` confirms it, and one more than FUTURE_EVENT_MAX_HOURS ahead."""
     now = timezone.now()
@@ -200,6 +207,19 @@ def event_correct(*, event: AttendanceEvent, at: datetime, direction: str, reaso
     event.save()
     emit("clock", [event.employee_code], direction=direction, corrected=True, reason=reason)
     return event
+
+
+def event_delete(*, event: AttendanceEvent, reason: str, by) -> None:
+    """Delete an event, saying why: the audit keeps what it was, with who (`by`, the request's user) and why."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ReasonRequired("Say why the event is deleted.")
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ReasonRequired(f"The reason is longer than {REASON_MAX_LENGTH} characters.")
+    with databases.atomic():  # the event and its audit row go together
+        emit("delete_event", [event.employee_code], reason=reason, at=event.at.isoformat(),
+             direction=event.direction, kiosk=event.kiosk_name, corrected=event.corrected_at is not None)
+        event.delete()
 
 
 def forget_snapshots(employee_codes) -> int:

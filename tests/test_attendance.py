@@ -444,6 +444,52 @@ def test_the_admin_timesheet_shows_charts_and_downloads_csv_and_xlsx(week, clien
     assert "Bob Roy" in listing and "Ann Lee" not in listing
 
 
+def test_deleting_an_event_needs_a_reason_and_is_audited(week):
+    event = AttendanceEvent.objects.get(employee_code="E002", at=at("2026-11-23", "10:15"))
+    for blank in ("", "   "):
+        with pytest.raises(services.ReasonRequired) as refused:
+            services.event_delete(event=event, reason=blank, by=week)
+        assert refused.value.code == "reason_required"
+    assert AttendanceEvent.objects.filter(pk=event.pk).exists() and not AuditEvent.objects.filter(
+        action="delete_event").exists()
+    services.event_delete(event=event, reason="entered twice", by=week)
+    assert not AttendanceEvent.objects.filter(pk=event.pk).exists()
+    (row,) = AuditEvent.objects.filter(action="delete_event")
+    assert row.employee_list == "E002" and row.details["reason"] == "entered twice"
+    assert row.details["direction"] == "in" and row.details["at"].startswith("2026-11-23")
+
+
+def test_the_admin_deletes_one_event_only_with_a_reason(week, client):
+    client.force_login(week)
+    event = AttendanceEvent.objects.get(employee_code="E002", at=at("2026-11-23", "10:15"))
+    url = f"/admin/attendance/attendanceevent/{event.pk}/delete/"
+    page = client.get(url).content.decode()
+    assert 'name="reason"' in page and "Bob Roy" in page
+    refused = client.post(url, {"post": "yes", "reason": ""})
+    assert refused.status_code == 200 and "This field is required" in refused.content.decode()
+    assert AttendanceEvent.objects.filter(pk=event.pk).exists()
+    done = client.post(url, {"post": "yes", "reason": "a test badge"})
+    assert done.status_code == 302 and not AttendanceEvent.objects.filter(pk=event.pk).exists()
+    assert [r.details["reason"] for r in AuditEvent.objects.filter(action="delete_event")] == ["a test badge"]
+
+
+def test_the_admin_deletes_selected_events_only_with_a_reason(week, client):
+    client.force_login(week)
+    changelist = "/admin/attendance/attendanceevent/"
+    assert "delete_selected" not in client.get(changelist).content.decode()  # Django's reasonless action is gone
+    chosen = list(AttendanceEvent.objects.filter(employee_code="E001").values_list("pk", flat=True))
+    selection = {"action": "delete_with_reason", "_selected_action": [str(pk) for pk in chosen]}
+    asked = client.post(changelist, selection)
+    assert asked.status_code == 200 and 'name="reason"' in asked.content.decode() and len(chosen) == 4
+    blank = client.post(changelist, {**selection, "apply": "yes", "reason": " "})
+    assert "This field is required" in blank.content.decode() and AttendanceEvent.objects.count() == 7
+    client.post(changelist, {**selection, "apply": "yes", "reason": "test data"})
+    assert AttendanceEvent.objects.count() == 3
+    rows = AuditEvent.objects.filter(action="delete_event")
+    assert rows.count() == 4 and {(r.employee_list, r.details["reason"], r.actor_name) for r in rows} == {
+        ("E001", "test data", "hr")}
+
+
 @pytest.mark.faces
 def test_kept_snapshots_expire_and_purge_snapshots_drops_them(kiosk, ann, photo, settings):
     from django.core.management import call_command
