@@ -14,6 +14,7 @@ from django.utils.html import format_html
 
 from core.spreadsheets import csv_writer, xlsx_append
 from entries import services as entry_services
+from entries.signals import emit
 
 from . import api, charts, conf, services
 from .models import AttendanceEvent, Kiosk
@@ -22,11 +23,12 @@ NO_LIVENESS = ("No liveness check: a printed photo or a phone screen showing an 
                "them in. Place kiosks where staff can see them, and review corrections and unusual times.")
 
 
-def _pairing(request, kiosk: Kiosk, key: str) -> None:
-    link = request.build_absolute_uri(reverse("kiosk")) + f"#key={key}"
-    messages.warning(request, format_html(
-        "Pairing link for kiosk “{}” (shown only now): <a href=\"{}\">{}</a> — open it on the kiosk device. "
-        "Issue a new key if it is lost.", kiosk.name, link, link))
+def _pairing_page(modeladmin, request, pairings) -> TemplateResponse:
+    """Show new kiosk keys in this answer only: never in a cookie (Django's messages travel in one) or a redirect."""
+    links = [(kiosk, request.build_absolute_uri(reverse("kiosk")) + f"#key={key}") for kiosk, key in pairings]
+    context = {**modeladmin.admin_site.each_context(request), "opts": modeladmin.model._meta,
+               "title": "Pair the kiosk" if len(links) == 1 else "Pair the kiosks", "links": links}
+    return TemplateResponse(request, "admin/attendance/kiosk/pairing.html", context)
 
 
 @admin.register(Kiosk)
@@ -47,21 +49,33 @@ class KioskAdmin(admin.ModelAdmin):
         return NO_LIVENESS
 
     def save_model(self, request, obj, form, change):
-        key = None if change else obj.new_key()
+        if not change:
+            kiosk, key = services.kiosk_register(name=obj.name, location=obj.location,
+                                                 direction_mode=obj.direction_mode, active=obj.active)
+            obj.pk, obj.created_at, obj.key_prefix = kiosk.pk, kiosk.created_at, kiosk.key_prefix
+            obj._state.adding = False
+            request.kiosk_pairings = [(kiosk, key)]
+            return
         super().save_model(request, obj, form, change)
-        if key:
-            _pairing(request, obj, key)
+        if "active" in form.changed_data:
+            services.kiosk_set_active(kiosk=obj, active=obj.active)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if getattr(request, "kiosk_pairings", None):
+            return _pairing_page(self, request, request.kiosk_pairings)
+        return super().response_add(request, obj, post_url_continue)
 
     @admin.action(description="Issue a new key (pair the device again; the old key stops working)",
                   permissions=["change"])
     def issue_new_key(self, request, queryset):
-        for kiosk in queryset:
-            _pairing(request, kiosk, services.kiosk_new_key(kiosk=kiosk))
+        return _pairing_page(self, request, [(kiosk, services.kiosk_new_key(kiosk=kiosk)) for kiosk in queryset])
 
     @admin.action(description="Revoke (the kiosk can no longer clock anyone)", permissions=["change"])
     def revoke(self, request, queryset):
-        revoked = queryset.update(active=False)
-        messages.success(request, f"{revoked} kiosk(s) revoked.")
+        kiosks = list(queryset.filter(active=True))
+        for kiosk in kiosks:
+            services.kiosk_set_active(kiosk=kiosk, active=False)
+        messages.success(request, f"{len(kiosks)} kiosk(s) revoked.")
 
 
 class EventForm(forms.ModelForm):
@@ -194,6 +208,7 @@ class AttendanceEventAdmin(admin.ModelAdmin):
     def snapshot_tag(self, event):
         if not event.snapshot:
             return "none kept"
+        emit("view_snapshot", [event.employee_code], event=str(event.pk), kiosk=event.kiosk_name)
         return format_html('<img src="data:image/jpeg;base64,{}" style="max-width: 320px">',
                            base64.b64encode(bytes(event.snapshot)).decode())
 

@@ -46,12 +46,14 @@ class Clocking:
     event: AttendanceEvent | None = None
 
 
-def kiosk_register(*, name: str, location: str = "", direction_mode: str = "") -> tuple[Kiosk, str]:
+def kiosk_register(*, name: str, location: str = "", direction_mode: str = "",
+                   active: bool = True) -> tuple[Kiosk, str]:
     """A new kiosk and its key (shown to HR once; only its digest is stored)."""
-    kiosk = Kiosk(name=name, location=location, direction_mode=direction_mode)
+    kiosk = Kiosk(name=name, location=location, direction_mode=direction_mode, active=active)
     key = kiosk.new_key()
     kiosk.full_clean()
     kiosk.save()
+    emit("kiosk_key", operation="issue", kiosk=kiosk.name, key_prefix=kiosk.key_prefix)
     return kiosk, key
 
 
@@ -59,7 +61,15 @@ def kiosk_new_key(*, kiosk: Kiosk) -> str:
     """Replace a kiosk's key: the device must be paired again; the old key stops working at once."""
     key = kiosk.new_key()
     kiosk.save(update_fields=["key_prefix", "key_sha256"])
+    emit("kiosk_key", operation="rekey", kiosk=kiosk.name, key_prefix=kiosk.key_prefix)
     return key
+
+
+def kiosk_set_active(*, kiosk: Kiosk, active: bool) -> None:
+    """Revoke a kiosk's key (it can clock no one) or restore it."""
+    Kiosk.objects.filter(pk=kiosk.pk).update(active=active)
+    kiosk.active = active
+    emit("kiosk_key", operation="restore" if active else "revoke", kiosk=kiosk.name, key_prefix=kiosk.key_prefix)
 
 
 def direction_mode(kiosk: Kiosk) -> str:
