@@ -9,7 +9,6 @@ what recognition uses, is subtracted). bench/kiosk_frames.py measures the two ki
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from entries.recognition import images
@@ -22,6 +21,8 @@ POINTS = np.random.default_rng(14).choice(SIDE * SIDE, size=1024, replace=False)
 
 def fingerprint(image: bytes, box: tuple[int, int, int, int]) -> bytes:
     """The face's fine detail at POINTS, as float16 bytes."""
+    import cv2  # loaded with the engine, not when Django starts (tests/test_lazy_engine.py)
+
     rgb = images.decode(image).rgb
     x, y, w, h = box
     top, left = max(0, y), max(0, x)
