@@ -44,6 +44,9 @@ class AutoSchema(SpectacularAutoSchema):
                     schema["enum"] = [*schema["enum"], ""]
                 elif "format" in schema or "pattern" in schema:
                     parameter["schema"] = {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
+            elif parameter["in"] == "query" and parameter["name"] == "page" and schema.get("type") == "integer":
+                # DRF's page-number pagination reads an empty page as the first page.
+                parameter["schema"] = {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
         return operation
 
     def _get_response_bodies(self, direction="response"):
