@@ -49,6 +49,14 @@ class AutoSchema(SpectacularAutoSchema):
                 parameter["schema"] = {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
         return operation
 
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if (direction == "request" and type(field) is serializers.CharField and not field.allow_blank
+                and field.trim_whitespace and "pattern" not in schema):
+            # DRF strips surrounding whitespace before it checks for blank, so "\u00a0" is blank too.
+            schema["pattern"] = r"\S"
+        return schema
+
     def _get_response_bodies(self, direction="response"):
         responses = super()._get_response_bodies(direction)
         errors = dict(ALWAYS)
