@@ -1,5 +1,6 @@
 """The OpenAPI schema documents every error an operation can answer, in the one shape errors.py writes."""
 
+from django.core.validators import RegexValidator
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
@@ -52,8 +53,9 @@ class AutoSchema(SpectacularAutoSchema):
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
         if (direction == "request" and type(field) is serializers.CharField and not field.allow_blank
-                and field.trim_whitespace and "pattern" not in schema):
+                and field.trim_whitespace and not any(isinstance(v, RegexValidator) for v in field.validators)):
             # DRF strips surrounding whitespace before it checks for blank, so "\u00a0" is blank too.
+            # (A field's own RegexValidator becomes its pattern later, in _insert_field_validators.)
             schema["pattern"] = r"\S"
         return schema
 
