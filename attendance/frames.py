@@ -4,7 +4,7 @@ Two captures of a person holding still still differ: every pixel carries fresh s
 by a fraction of a pixel. A frame sent again differs only by what re-encoding changes. The test compares the
 fine detail of the face (each pixel minus the mean of its neighbours, where both show up) at 1,024 fixed points of
 the face box scaled to 128×128: a fingerprint of 2 KB that holds no picture of the face (its coarse structure,
-what recognition uses, is subtracted). bench/kiosk_frames.py measures the two kinds of difference (README).
+what recognition uses, is subtracted). bench/kiosk_frames.py measures the two kinds of difference (docs/attendance.md).
 """
 
 from __future__ import annotations

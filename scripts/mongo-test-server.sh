@@ -2,7 +2,7 @@
 # A MongoDB-wire test server (SecantusDB, from requirements-dev.txt) on loopback; data in a temporary folder.
 #   scripts/mongo-test-server.sh start [PORT]   prints mongodb://127.0.0.1:PORT once it answers (exit 1 if not)
 #   scripts/mongo-test-server.sh stop           stops it and removes its data
-# Test-only: SecantusDB is GPL-2.0 and beta. Production needs a real MongoDB replica set (see README).
+# Test-only: SecantusDB is GPL-2.0 and beta. Production needs a real MongoDB replica set (see docs/operations.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STATE=${FACEREC_MONGO_STATE:-${TMPDIR:-/tmp}/facerec-mongo-test}

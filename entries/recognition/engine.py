@@ -232,7 +232,7 @@ class _DeepFaceModel:
 
     def embed(self, chip: np.ndarray) -> np.ndarray:
         if self.model_name == DLIB_MODEL:
-            # The face and its mirror image: measured on lfw-dev, TPIR at FPIR 1 % rises by 7 points (README).
+            # The face and its mirror image: on lfw-dev TPIR at FPIR 1 % rises by 7 points (docs/recognition.md).
             describe = self._model.model.model.compute_face_descriptor
             return _unit(describe(chip)) + _unit(describe(np.ascontiguousarray(chip[:, ::-1])))
         import cv2

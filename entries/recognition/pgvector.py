@@ -20,7 +20,7 @@ TABLE = "face_vectors"
 # One HNSW index per (model, dimension); add a line for another model's dimension.
 INDEXED = {"Dlib": 128, "MobileFaceNet": 192}
 _available: dict[str, bool] = {}
-EF_SEARCH = 120  # recall@1 0.993 at 1M MobileFaceNet-like vectors, p50 14 ms (README, bench/search.py)
+EF_SEARCH = 120  # recall@1 0.993 at 1M MobileFaceNet-like vectors, p50 14 ms (docs/benchmarks.md, bench/search.py)
 
 
 def literal(vector: np.ndarray) -> str:

@@ -2,7 +2,7 @@
 
 A template made from a tiny, blurred or strongly turned face matches its owner poorly and
 strangers too easily. Measured per face, independently of the recognition model; the limits
-(FACEREC_QUALITY_*) were chosen on lfw-dev (README, "Enrolment quality"). Identify and verify
+(FACEREC_QUALITY_*) were chosen on lfw-dev (docs/recognition.md, "Enrolment quality"). Identify and verify
 accept any face: only enrolment is gated.
 """
 

@@ -1,7 +1,7 @@
 """Nearest-face search behind one interface; the database stays the single source of truth.
 
 An employee may have several photos: every photo is a row, and an employee scores as their
-best-matching photo (measured on lfw-dev to beat one photo and a mean template; README).
+best-matching photo (measured on lfw-dev to beat one photo and a mean template; docs/decisions/0001).
 
 - ExactIndex: a normalised float32 matrix in each process. Before each search it reads the
   gallery state (one primary-key lookup, renewed by every write); when it changed, it re-reads
