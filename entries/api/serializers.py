@@ -3,7 +3,6 @@
 import base64
 import binascii
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
@@ -19,7 +18,8 @@ VIEW_ENTRIES = "entries.view_faceentry"
 VIEW_EMBEDDINGS = "entries.view_embedding"
 
 
-@extend_schema_field(OpenApiTypes.BYTE)  # base64 in JSON; a file part in multipart requests
+# base64 in JSON, a file part in multipart requests; never empty: no bytes are no photo
+@extend_schema_field({"type": "string", "format": "byte", "minLength": 1})
 class Base64ImageField(serializers.Field):
     """An image sent as a multipart file or as base64 text (a data: URI prefix is allowed); read as base64."""
 
