@@ -14,6 +14,7 @@ def setup():
     sys.path.insert(0, str(REPO))
     os.environ.setdefault("SECRET_KEY", "bench")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "facerec.settings")
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")  # the test client speaks plain HTTP (production settings: 301)
     os.environ["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp(prefix='facerec-bench-')}/bench.sqlite3"
     import django
     from django.core.management import call_command
