@@ -3,6 +3,7 @@
 import base64
 import binascii
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
@@ -18,14 +19,19 @@ VIEW_ENTRIES = "entries.view_faceentry"
 VIEW_EMBEDDINGS = "entries.view_embedding"
 
 
-# base64 in JSON, a file part in multipart requests; never empty: no bytes are no photo
-@extend_schema_field({"type": "string", "format": "byte", "minLength": 1})
+@extend_schema_field(OpenApiTypes.BYTE)  # base64 in JSON; a file part in multipart requests
 class Base64ImageField(serializers.Field):
     """An image sent as a multipart file or as base64 text (a data: URI prefix is allowed); read as base64."""
 
     default_error_messages = {
         "invalid_base64": "Image must be a file upload or a base64-encoded string.",
     }
+
+    def get_value(self, dictionary):
+        # DRF reads a form's empty optional field as no field; an empty image is an empty image (415), as in JSON.
+        if html.is_html_input(dictionary) and dictionary.get(self.field_name) == "":
+            return ""
+        return super().get_value(dictionary)
 
     def to_internal_value(self, data):
         limit = conf.get("MAX_IMAGE_BYTES")
