@@ -1,4 +1,9 @@
-"""Shared fixtures: real photos from ../shared/faces, users with and without permissions, live servers."""
+"""Shared fixtures: real photos from ../shared/faces, prepared faces, users with and without permissions, live servers.
+
+Every test that runs the face engine is marked `engine`, so `pytest -m "not engine"` is the fast tier: a test
+that asks for real photos (or the LFW set, or a browser) is marked when collected, and any other test that
+loads the engine fails, naming the marker it lacks.
+"""
 
 import io
 import os
@@ -15,12 +20,80 @@ from rest_framework.test import APIClient
 
 from facerec import databases
 
-from . import live
+from . import factories, live
 from .live import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 FACES_DIR = Path(os.environ.get("FACEREC_FACES_DIR", REPO.parent / "shared" / "faces"))
 LFW_DIR = Path(os.environ.get("FACEREC_LFW_DIR", REPO.parent / "shared" / "lfw-dev"))
+
+
+ENGINE_FIXTURES = {"photo", "faces_dir", "lfw_dir", "lfw_photo", "no_face_jpeg", "two_servers"}
+ENGINE_MARKERS = ("faces", "lfw", "browser")
+
+
+def pytest_collection_modifyitems(items):
+    """Mark `engine` every test that feeds real photos, or a photo without a face, to the face engine."""
+    for item in items:
+        if ENGINE_FIXTURES & set(item.fixturenames) or any(item.get_closest_marker(m) for m in ENGINE_MARKERS):
+            item.add_marker(pytest.mark.engine)
+
+
+class EngineNotAllowed(RuntimeError):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def engine_guard(request, monkeypatch):
+    """A test not marked `engine` never loads the face engine: it fails (also if the code caught the refusal)."""
+    if request.node.get_closest_marker("engine"):
+        yield
+        return
+    from entries.recognition import engine
+
+    loads = []
+
+    def refuse(*args, **kwargs):
+        loads.append(args)
+        raise EngineNotAllowed(f"{request.node.nodeid} loads the face engine: mark it @pytest.mark.engine, "
+                               "or give it prepared faces (tests.factories, the prepared_faces fixture)")
+
+    monkeypatch.setattr(engine, "get_engine", refuse)
+    yield
+    if loads:
+        pytest.fail(f"{request.node.nodeid} loaded the face engine but is not marked engine", pytrace=False)
+
+
+@pytest.fixture
+def prepared_faces(monkeypatch):
+    """The engine's answers for the factories' photos (tests.factories.face_photo, no_face_photo).
+
+    For what the claim is not recognition (API fields, permissions, audit, attendance bookkeeping) sent through
+    the API, the admin or a kiosk. Any other photo still goes to the engine.
+    """
+    from entries.exceptions import NoFaceFound
+    from entries.recognition import faces
+
+    analyse, find = faces.analyse, faces.find
+
+    def prepared_analyse(data, *, largest_face=False, check_quality=True):
+        known, face = factories.prepared(data)
+        if not known:
+            return analyse(data, largest_face=largest_face, check_quality=check_quality)
+        if face is None:
+            raise NoFaceFound("No face was found in the photo. Use a clear, front-facing photo of one person.")
+        return face
+
+    def prepared_find(data, *, limit):
+        known, face = factories.prepared(data)
+        if not known:
+            return find(data, limit=limit)
+        if face is None:
+            return [], []
+        return [face.box], [faces.FoundFace(face.box, face.embedding)][:limit]
+
+    monkeypatch.setattr(faces, "analyse", prepared_analyse)
+    monkeypatch.setattr(faces, "find", prepared_find)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -259,6 +259,7 @@ def hostile_images(draw):
 
 
 @pytest.mark.django_db
+@pytest.mark.engine  # runs detection on 200 hostile images
 @settings(max_examples=200, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=hostile_images())

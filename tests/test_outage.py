@@ -19,9 +19,9 @@ from tests import live
 from tests.conftest import REPO, free_port
 
 BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"))), None)
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     BIN is None or os.geteuid() != 0 or not shutil.which("runuser"),
-    reason="needs PostgreSQL's server binaries and root (to run them as the postgres user)")
+    reason="needs PostgreSQL's server binaries and root (to run them as the postgres user)")]
 
 
 def as_postgres(*command, **kwargs):

@@ -65,16 +65,16 @@ MIN_IMAGE_SIDE = 32
 def _detect(data: bytes, limit: int | None):
     """Decode only as finely as detection needs, and finer only if a chosen face needs it for alignment.
 
-    Returns the photo, every detection (largest first) and the ones to embed.
+    Returns the photo, every detection (largest first) and the ones to embed. A photo refused for its bytes
+    or its size is refused before the engine is loaded.
     """
-    engine = get_engine()
-    photo = images.decode(data, keep_side=engine.detect_max_side)
+    photo = images.decode(data, keep_side=conf.get("DETECT_MAX_SIDE"))
     width, height = photo.size
     if min(width, height) < MIN_IMAGE_SIDE:
         raise ImageTooSmall(f"The image is {width}x{height} pixels; a face can only be found in a photo at least "
                             f"{MIN_IMAGE_SIDE} pixels on each side.", width=width, height=height,
                             min_side=MIN_IMAGE_SIDE)
-    detections = engine.detect(photo.rgb)
+    detections = get_engine().detect(photo.rgb)
     most = conf.get("MAX_FACES_PER_PHOTO")
     if len(detections) > most:
         raise TooManyFaces(f"{len(detections)} faces were found in the photo; at most {most} are analysed.",
