@@ -106,11 +106,11 @@ def entry(code: str = "E001", person: str | None = None, *, photos: int = 1, **f
     main = face(person)
     enrolled = services.entry_register(employee_code=code, image=main.image, face=main, **fields)
     for number in range(1, photos):
-        extra_photo(enrolled, number)
+        extra_photo(enrolled, number, person)
     return enrolled
 
 
 def extra_photo(entry: FaceEntry, number: int, person: str | None = None) -> FacePhoto:
-    """Enrol prepared photo `number` of the entry's person (or of another person) as one more photo."""
+    """Enrol prepared photo `number` of a person (by default the entry's code, as `entry` has it) as one more photo."""
     extra = face(person or entry.employee_code, number)
     return services.photo_add(entry=entry, image=extra.image, face=extra)

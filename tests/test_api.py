@@ -10,9 +10,10 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from entries.models import FaceEntry
-from tests.factories import register
+from tests import factories
+from tests.factories import face_photo
 
-pytestmark = [pytest.mark.django_db]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("prepared_faces")]
 URL = "/api/entries/"
 
 
@@ -20,9 +21,11 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def body(photo, code="E001", image="img1.jpg", **extra):
+def body(photo=None, code="E001", image="img1.jpg", **extra):
+    """A new entry as a client posts it: a real photo by file name, or by default a prepared photo of Ann."""
+    data = photo(image) if photo else face_photo("ann")
     return {"Employeecode": code, "Name": "Ann Lee", "gender": "female", "Department": "HR", "consent_reference": "F-1",
-            "Image": b64(photo(image)), **extra}
+            "Image": b64(data), **extra}
 
 
 def assert_error(response, status, code):
@@ -33,46 +36,41 @@ def assert_error(response, status, code):
 
 # --- reading and writing -------------------------------------------------------------------------
 
-@pytest.mark.faces
-def test_create_with_base64_json_returns_the_entry_in_facerec_field_names(api, photo):
-    response = api.post(URL, body(photo), format="json")
+def test_create_with_base64_json_returns_the_entry_in_facerec_field_names(api):
+    response = api.post(URL, body(), format="json")
     assert response.status_code == 201, response.content
     data = response.json()
     assert {"id", "Employeecode", "Name", "gender", "Department", "time", "Image"} <= data.keys()
     assert data["Employeecode"] == "E001" and data["Department"] == "HR"
-    assert base64.b64decode(data["Image"]) == photo("img1.jpg")
+    assert base64.b64decode(data["Image"]) == face_photo("ann")
     assert data["embedding_model"] == "MobileFaceNet" and len(data["face_box"]) == 4
     assert "embeddings" not in data
 
 
-@pytest.mark.faces
-def test_create_with_a_multipart_upload(api, photo):
-    upload = SimpleUploadedFile("any-name.bin", photo("img1.jpg"), content_type="application/octet-stream")
+def test_create_with_a_multipart_upload(api):
+    upload = SimpleUploadedFile("any-name.bin", face_photo("ann"), content_type="application/octet-stream")
     response = api.post(URL, {"Employeecode": "E9", "Name": "Multi", "Image": upload, "consent_reference": "F-9"},
                         format="multipart")
     assert response.status_code == 201, response.content
     assert FaceEntry.objects.get().embedding_is_current()
 
 
-@pytest.mark.faces
-def test_a_data_uri_is_accepted(api, photo):
-    data = body(photo, Image="data:image/jpeg;base64," + b64(photo("img1.jpg")))
+def test_a_data_uri_is_accepted(api):
+    data = body(Image="data:image/jpeg;base64," + b64(face_photo("ann")))
     assert api.post(URL, data, format="json").status_code == 201
 
 
-@pytest.mark.faces
-def test_read_by_employee_code_with_embeddings_only_when_asked(api, photo):
-    register(photo, code="E001")
+def test_read_by_employee_code_with_embeddings_only_when_asked(api):
+    factories.entry("E001")
     plain = api.get(f"{URL}E001/").json()
     assert "embeddings" not in plain and plain["Image"]
     full = api.get(f"{URL}E001/?include=embeddings").json()
     assert [len(e) for e in full["embeddings"]] == [192]  # one photo, 192-d
 
 
-@pytest.mark.faces
-def test_list_is_paginated_filterable_searchable_and_carries_no_photo(api, photo):
-    register(photo, code="E001", name="Ann", department="HR", gender="female")
-    register(photo, code="E002", name="Bob", department="IT", gender="male", image="img3.jpg")
+def test_list_is_paginated_filterable_searchable_and_carries_no_photo(api):
+    factories.entry("E001", name="Ann", department="HR", gender="female")
+    factories.entry("E002", name="Bob", department="IT", gender="male")
     page = api.get(URL).json()
     assert page["count"] == 2
     row = page["results"][0]
@@ -83,29 +81,26 @@ def test_list_is_paginated_filterable_searchable_and_carries_no_photo(api, photo
     assert [r["Employeecode"] for r in api.get(URL, {"search": "bob"}).json()["results"]] == ["E002"]
 
 
-@pytest.mark.faces
-def test_patch_metadata_keeps_the_embedding_and_a_new_photo_replaces_it(api, photo):
-    register(photo, code="E001")
+def test_patch_metadata_keeps_the_embedding_and_a_new_photo_replaces_it(api):
+    factories.entry("E001")
     before = FaceEntry.objects.get().vector.copy()
     assert api.patch(f"{URL}E001/", {"Department": "Sales"}, format="json").status_code == 200
     entry = FaceEntry.objects.get()
     assert entry.department == "Sales" and (entry.vector == before).all()
-    assert api.patch(f"{URL}E001/", {"Image": b64(photo("img3.jpg"))}, format="json").status_code == 200
+    assert api.patch(f"{URL}E001/", {"Image": b64(face_photo("E001", 1))}, format="json").status_code == 200
     assert (FaceEntry.objects.get().vector != before).any()
 
 
-@pytest.mark.faces
-def test_put_replaces_metadata(api, photo):
-    register(photo, code="E001")
+def test_put_replaces_metadata(api):
+    factories.entry("E001")
     response = api.put(f"{URL}E001/", {"Employeecode": "E001", "Name": "New Name", "Department": "Ops"},
                        format="json")
     assert response.status_code == 200, response.content
     assert FaceEntry.objects.get().name == "New Name"
 
 
-@pytest.mark.faces
-def test_delete(api, photo):
-    register(photo, code="E001")
+def test_delete(api):
+    factories.entry("E001")
     assert api.delete(f"{URL}E001/").status_code == 204
     assert not FaceEntry.objects.exists()
 
@@ -123,10 +118,9 @@ def test_unknown_employee_code_is_404(api):
     assert_error(api.get(f"{URL}NOPE/"), 404, "not_found")
 
 
-@pytest.mark.faces
-def test_duplicate_employee_code_is_409_and_the_first_entry_is_kept(api, photo):
-    api.post(URL, body(photo), format="json")
-    assert_error(api.post(URL, body(photo, image="img3.jpg", Name="Other"), format="json"),
+def test_duplicate_employee_code_is_409_and_the_first_entry_is_kept(api):
+    api.post(URL, body(), format="json")
+    assert_error(api.post(URL, body(Image=b64(face_photo("bob")), Name="Other"), format="json"),
                  409, "duplicate_employee_code")
     assert FaceEntry.objects.get().name == "Ann Lee"
 
@@ -157,12 +151,12 @@ def test_no_face_and_several_faces_are_422_and_nothing_is_stored(api, photo, no_
     assert api.post(URL, body(photo, image="couple.jpg", largest_face=True), format="json").status_code == 201
 
 
-@pytest.mark.faces
-def test_a_failed_photo_replacement_keeps_the_old_photo(api, photo, no_face_jpeg):
-    register(photo, code="E001")
-    assert_error(api.patch(f"{URL}E001/", {"Image": b64(no_face_jpeg), "Name": "X"}, format="json"), 422, "no_face")
+def test_a_failed_photo_replacement_keeps_the_old_photo(api):
+    factories.entry("E001")
+    no_face = b64(factories.no_face_photo())
+    assert_error(api.patch(f"{URL}E001/", {"Image": no_face, "Name": "X"}, format="json"), 422, "no_face")
     entry = FaceEntry.objects.get()
-    assert bytes(entry.image) == photo("img1.jpg") and entry.name != "X"
+    assert bytes(entry.image) == face_photo("E001") and entry.name != "X"
 
 
 # --- who may do what -----------------------------------------------------------------------------
@@ -173,15 +167,14 @@ def test_anonymous_clients_get_nothing(db):
         assert response.status_code == 401
 
 
-@pytest.mark.faces
-def test_model_permissions_decide(viewer, photo):
-    register(photo, code="E001")
+def test_model_permissions_decide(viewer):
+    factories.entry("E001")
     client = APIClient()
     client.force_authenticate(viewer)
     assert client.get(URL).status_code == 200
     assert client.get(f"{URL}E001/").status_code == 200
     assert_error(client.delete(f"{URL}E001/"), 403, "permission_denied")
-    assert_error(client.post(URL, body(photo), format="json"), 403, "permission_denied")
+    assert_error(client.post(URL, body(), format="json"), 403, "permission_denied")
 
 
 def test_a_user_without_view_permission_reads_nothing(db, django_user_model):
@@ -261,9 +254,8 @@ def test_an_empty_image_in_a_form_is_an_empty_image_as_in_json(api):
         assert response.json()["message"] == "The image is empty."
 
 
-@pytest.mark.faces
-def test_a_form_clears_a_nullable_field_with_null_as_json_does(api, photo):
-    register(photo, code="E001", image="img1.jpg", employment_end=datetime.date(2030, 1, 31))
+def test_a_form_clears_a_nullable_field_with_null_as_json_does(api):
+    factories.entry("E001", employment_end=datetime.date(2030, 1, 31))
     response = api.patch("/api/entries/E001/", {"employment_end": "null", "consent_at": "null"}, format="multipart")
     assert response.status_code == 200, response.json()
     assert response.json()["employment_end"] is None

@@ -11,26 +11,26 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from audit.models import AuditEvent
-from tests.factories import register
+from tests import factories
 
-pytestmark = [pytest.mark.django_db, pytest.mark.faces]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("prepared_faces")]
 
 
 def b64(data):
     return base64.b64encode(data).decode()
 
 
-def test_reads_identifications_changes_and_deletion_are_in_the_admin_with_who_did_them(
-        superuser, admin_client, photo):
+def test_reads_identifications_changes_and_deletion_are_in_the_admin_with_who_did_them(superuser, admin_client):
     # Given an integrator with a token...
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=superuser).key}")
-    body = {"Employeecode": "E001", "Name": "Ann", "Image": b64(photo("img1.jpg")), "consent_reference": "F-1"}
+    body = {"Employeecode": "E001", "Name": "Ann", "Image": b64(factories.face_photo("ann")),
+            "consent_reference": "F-1"}
     # ...who registers, reads, identifies, verifies, changes and deletes a test employee
     assert client.post("/api/entries/", body, format="json").status_code == 201
     client.get("/api/entries/E001/?include=embeddings")
-    client.post("/api/identify/", {"Image": b64(photo("img2.jpg"))}, format="json")
-    client.post("/api/verify/", {"Image": b64(photo("img2.jpg")), "Employeecode": "E001"}, format="json")
+    client.post("/api/identify/", {"Image": b64(factories.face_photo("ann", 1))}, format="json")
+    client.post("/api/verify/", {"Image": b64(factories.face_photo("ann", 1)), "Employeecode": "E001"}, format="json")
     client.patch("/api/entries/E001/", {"Department": "Sales"}, format="json")
     assert client.delete("/api/entries/E001/").status_code == 204
     # Then each step is one audit event, naming the user, the channel and the employee, never the photo
@@ -50,8 +50,8 @@ def test_reads_identifications_changes_and_deletion_are_in_the_admin_with_who_di
     assert exported["Content-Type"] == "text/csv" and b"view_embeddings" in exported.content
 
 
-def test_nobody_can_change_or_delete_audit_events_through_the_app(admin_client, photo):
-    register(photo, code="E001", image="img1.jpg")
+def test_nobody_can_change_or_delete_audit_events_through_the_app(admin_client):
+    factories.entry("E001")
     event = AuditEvent.objects.get()
     assert admin_client.post(f"/admin/audit/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
     assert admin_client.get("/admin/audit/auditevent/add/").status_code == 403
@@ -59,8 +59,8 @@ def test_nobody_can_change_or_delete_audit_events_through_the_app(admin_client, 
     assert AuditEvent.objects.get().action == "create"
 
 
-def test_the_admin_photo_view_and_commands_are_audited(admin_client, photo, tmp_path):
-    entry = register(photo, code="E001", image="img1.jpg")
+def test_the_admin_photo_view_and_commands_are_audited(admin_client, tmp_path):
+    entry = factories.entry("E001")
     admin_client.get(f"/admin/entries/faceentry/{entry.pk}/photo/")
     call_command("export_faces", str(tmp_path / "out"), stdout=StringIO())
     viewed = AuditEvent.objects.get(action="view_photo")
@@ -69,10 +69,10 @@ def test_the_admin_photo_view_and_commands_are_audited(admin_client, photo, tmp_
     assert exported.via == "command" and "command line" in exported.actor_name
 
 
-def test_the_audit_log_has_its_own_retention(photo, settings):
-    register(photo, code="E001", image="img1.jpg")
+def test_the_audit_log_has_its_own_retention(settings):
+    factories.entry("E001")
     AuditEvent.objects.update(at=timezone.now() - timedelta(days=800))
-    register(photo, code="E002", image="img3.jpg")
+    factories.entry("E002")
     call_command("purge_audit", stdout=StringIO())
     assert list(AuditEvent.objects.values_list("employees", flat=True)) == [",E002,"]
 
@@ -82,11 +82,11 @@ def codes_of(event):
 
 
 @pytest.fixture
-def gallery(photo):
-    """150 employees with long codes, sharing one analysed photo (copied, not analysed 150 times)."""
+def gallery():
+    """150 employees with long codes, sharing one photo (copied, not enrolled 150 times)."""
     from entries.models import FaceEntry
 
-    first = register(photo, code="EMPLOYEE-00000", image="img1.jpg")
+    first = factories.entry("EMPLOYEE-00000")
     fields = ["image", "image_mime", "image_sha256", "thumbnail", "embedding", "embedding_model",
               "embedding_sha256", "face_box"]
     FaceEntry.objects.bulk_create([
@@ -127,12 +127,12 @@ def test_dumpdata_of_entries_is_audited_as_an_export_naming_every_employee(galle
     assert AuditEvent.objects.filter(action="export").count() == 2
 
 
-def test_purging_the_audit_removes_the_employees_of_the_purged_events(photo):
+def test_purging_the_audit_removes_the_employees_of_the_purged_events():
     from audit.models import AuditEmployee
 
-    register(photo, code="E001", image="img1.jpg")
+    factories.entry("E001")
     AuditEvent.objects.update(at=timezone.now() - timedelta(days=800))
-    register(photo, code="E002", image="img3.jpg")
+    factories.entry("E002")
     call_command("purge_audit", stdout=StringIO())
     assert list(AuditEmployee.objects.values_list("employee_code", flat=True)) == ["E002"]
 
@@ -168,9 +168,9 @@ def test_audit_details_are_bounded_whatever_a_caller_sends(db):
     assert event.details["decisions"][:3] == ["E001"] * 3
 
 
-def test_the_change_list_thumbnails_are_one_audit_event_per_page_naming_those_shown(admin_client, photo, client):
-    for code, image in (("E001", "img1.jpg"), ("E002", "img3.jpg"), ("E003", "img8.jpg")):
-        register(photo, code=code, image=image)
+def test_the_change_list_thumbnails_are_one_audit_event_per_page_naming_those_shown(admin_client, client):
+    for code in ("E001", "E002", "E003"):
+        factories.entry(code)
     AuditEvent.objects.all().delete()
     admin_client.get("/admin/entries/faceentry/")
     event = AuditEvent.objects.get()
@@ -180,13 +180,10 @@ def test_the_change_list_thumbnails_are_one_audit_event_per_page_naming_those_sh
     assert codes_of(AuditEvent.objects.order_by("id").last()) == ["E002"]
 
 
-def test_the_change_page_faces_are_audited_and_a_user_shown_none_is_not(admin_client, photo, client):
+def test_the_change_page_faces_are_audited_and_a_user_shown_none_is_not(admin_client, client):
     from django.contrib.auth.models import Permission, User
 
-    from entries import services
-
-    entry = register(photo, code="E001", image="img1.jpg")
-    services.photo_add(entry=entry, image=photo("img2.jpg"))
+    entry = factories.entry("E001", photos=2)
     AuditEvent.objects.all().delete()
     admin_client.get(f"/admin/entries/faceentry/{entry.pk}/change/")
     event = AuditEvent.objects.get()
@@ -219,12 +216,12 @@ def test_free_text_past_its_limit_is_refused_and_never_reaches_the_audit(api, pa
     assert not AuditEvent.objects.exists()
 
 
-def test_the_timesheet_department_and_the_admin_identify_department_are_bounded(api, admin_client, photo):
+def test_the_timesheet_department_and_the_admin_identify_department_are_bounded(api, admin_client):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     response = api.get("/api/attendance/timesheet/", {"department": LONG})
     assert response.status_code == 400 and "department" in response.json()["details"]
     page = admin_client.post("/admin/entries/faceentry/identify/", {
-        "photo": SimpleUploadedFile("p.jpg", photo("img1.jpg")), "department": LONG}).content.decode()
+        "photo": SimpleUploadedFile("p.jpg", factories.face_photo("ann")), "department": LONG}).content.decode()
     assert "Ensure this value has at most 128 characters" in page
     assert not AuditEvent.objects.exists()

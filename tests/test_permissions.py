@@ -6,9 +6,9 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from rest_framework.test import APIClient
 
-from tests.factories import register
+from tests import factories
 
-pytestmark = [pytest.mark.django_db, pytest.mark.faces]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("prepared_faces")]
 
 
 def client_with(*codenames):
@@ -23,8 +23,8 @@ def b64(data):
     return base64.b64encode(data).decode()
 
 
-def test_a_user_who_may_change_but_not_view_gets_no_photo_or_embedding_back(photo):
-    register(photo, code="E001", image="img1.jpg")
+def test_a_user_who_may_change_but_not_view_gets_no_photo_or_embedding_back():
+    factories.entry("E001")
     editor = client_with("change_faceentry")
     assert editor.patch("/api/entries/E001/?include=embeddings", {}, format="json").status_code == 403
     response = editor.patch("/api/entries/E001/", {"Department": "Sales"}, format="json")
@@ -33,8 +33,8 @@ def test_a_user_who_may_change_but_not_view_gets_no_photo_or_embedding_back(phot
     assert response.json()["Department"] == "Sales"
 
 
-def test_embeddings_need_their_own_permission(photo):
-    register(photo, code="E001", image="img1.jpg")
+def test_embeddings_need_their_own_permission():
+    factories.entry("E001")
     viewer = client_with("view_faceentry")
     assert viewer.get("/api/entries/E001/").json()["Image"]
     denied = viewer.get("/api/entries/E001/?include=embeddings")
@@ -43,9 +43,10 @@ def test_embeddings_need_their_own_permission(photo):
     assert [len(e) for e in allowed.json()["embeddings"]] == [192]
 
 
-def test_a_duplicate_face_names_the_other_employee_only_to_those_who_may_view(photo):
-    register(photo, code="E001", name="Ann Lee", image="img1.jpg")
-    body = {"Employeecode": "E002", "Name": "Someone", "Image": b64(photo("img2.jpg")), "consent_reference": "F-2"}
+def test_a_duplicate_face_names_the_other_employee_only_to_those_who_may_view():
+    factories.entry("E001", "ann", name="Ann Lee")
+    body = {"Employeecode": "E002", "Name": "Someone", "Image": b64(factories.face_photo("ann", 1)),
+            "consent_reference": "F-2"}
     blind = client_with("add_faceentry").post("/api/entries/", body, format="json")
     assert blind.status_code == 409 and blind.json()["code"] == "duplicate_face"
     assert "E001" not in blind.content.decode() and "Ann" not in blind.content.decode()
@@ -53,17 +54,17 @@ def test_a_duplicate_face_names_the_other_employee_only_to_those_who_may_view(ph
     assert seeing.json()["details"]["employee_code"] == "E001"
 
 
-def test_the_admin_add_form_does_not_name_the_other_employee_without_view_permission(client, photo):
+def test_the_admin_add_form_does_not_name_the_other_employee_without_view_permission(client):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    register(photo, code="E001", name="Ann Lee", image="img1.jpg")
+    factories.entry("E001", "ann", name="Ann Lee")
     clerk = User.objects.create_user("clerk", password="pw", is_staff=True)
     clerk.user_permissions.set(Permission.objects.filter(codename="add_faceentry"))
     client.force_login(clerk)
     page = client.post("/admin/entries/faceentry/add/", {
         "employee_code": "E002", "name": "Twin", "gender": "unspecified", "department": "",
-        "photos-TOTAL_FORMS": 0, "photos-INITIAL_FORMS": 0, "photo": SimpleUploadedFile("p.jpg", photo("img2.jpg")),
-        "consent_reference": "F-2",
+        "photos-TOTAL_FORMS": 0, "photos-INITIAL_FORMS": 0, "consent_reference": "F-2",
+        "photo": SimpleUploadedFile("p.jpg", factories.face_photo("ann", 1)),
     }).content.decode()
     assert "matches another employee" in page and "E001" not in page and "Ann Lee" not in page
 
@@ -94,29 +95,25 @@ def admin_as(client):
 
 
 @pytest.fixture
-def ann(photo):
-    from entries import services
-
-    entry = register(photo, code="E001", name="Ann Lee", image="img1.jpg")
-    services.photo_add(entry=entry, image=photo("img2.jpg"))
-    return entry
+def ann():
+    return factories.entry("E001", "ann", name="Ann Lee", photos=2)
 
 
 @pytest.mark.parametrize("kind", ADMIN_USERS)
-def test_the_admin_photo_view_needs_the_view_permission(kind, admin_as, ann, photo):
+def test_the_admin_photo_view_needs_the_view_permission(kind, admin_as, ann):
     client, sees = admin_as(kind), ADMIN_USERS[kind][1]
     response = client.get(f"{ADMIN}{ann.pk}/photo/")
     assert response.status_code == (200 if sees else 403)
-    assert (response.content == photo("img1.jpg")) is sees
+    assert (response.content == factories.face_photo("ann")) is sees
 
 
 @pytest.mark.parametrize("kind", ADMIN_USERS)
-def test_identify_in_the_admin_needs_the_view_permission(kind, admin_as, ann, photo):
+def test_identify_in_the_admin_needs_the_view_permission(kind, admin_as, ann):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     client, sees = admin_as(kind), ADMIN_USERS[kind][1]
     assert client.get(f"{ADMIN}identify/").status_code == (200 if sees else 403)
-    response = client.post(f"{ADMIN}identify/", {"photo": SimpleUploadedFile("p.jpg", photo("img3.jpg"))})
+    response = client.post(f"{ADMIN}identify/", {"photo": SimpleUploadedFile("p.jpg", factories.face_photo("ann", 3))})
     assert response.status_code == (200 if sees else 403)
     assert ("Ann Lee" in response.content.decode()) is sees
     listed = client.get(ADMIN)
@@ -151,7 +148,7 @@ def test_the_change_page_shows_the_photo_and_more_photos_only_with_the_view_perm
     assert f"{float(vector[0]):.6f}"[:8] not in page  # nobody reads embedding values in the admin
 
 
-def test_a_change_only_user_still_changes_an_entry_and_adds_photos_in_the_admin(admin_as, ann, photo):
+def test_a_change_only_user_still_changes_an_entry_and_adds_photos_in_the_admin(admin_as, ann):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     from entries.models import FaceEntry
@@ -162,7 +159,7 @@ def test_a_change_only_user_still_changes_an_entry_and_adds_photos_in_the_admin(
         "employee_code": "E001", "name": "Ann Lee", "gender": "female", "department": "Sales",
         "consent_reference": "F-1", "photos-TOTAL_FORMS": 2, "photos-INITIAL_FORMS": 1,
         "photos-0-id": extra.pk, "photos-0-entry": ann.pk,
-        "photos-1-photo": SimpleUploadedFile("p.jpg", photo("img8.jpg"))})
+        "photos-1-photo": SimpleUploadedFile("p.jpg", factories.face_photo("ann", 8))})
     assert response.status_code == 302, response.content.decode()[-3000:]
     entry = FaceEntry.objects.get(pk=ann.pk)
     assert entry.department == "Sales" and entry.photos.count() == 2
