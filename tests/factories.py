@@ -59,9 +59,13 @@ def _jpeg(image: Image.Image) -> bytes:
 
 
 def _picture(*parts: object) -> Image.Image:
-    """A 128x128 picture of its own: a colour and a text that no other parts give."""
-    colour = tuple(int(c) for c in _rng("colour", *parts).integers(0, 256, 3))
-    image = Image.new("RGB", (128, 128), colour)
+    """A 128x128 picture of its own: a colour, a text and sensor noise that no other parts give.
+
+    The noise is the fine detail by which a kiosk tells a new capture from a frame sent again.
+    """
+    rng = _rng("picture", *parts)
+    pixels = rng.integers(40, 216, 3) + rng.normal(0, 12, (128, 128, 3))
+    image = Image.fromarray(pixels.clip(0, 255).astype(np.uint8))
     ImageDraw.Draw(image).text((4, 4), "/".join(map(str, parts))[:20], fill=(255, 255, 255))
     return image
 

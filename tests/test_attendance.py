@@ -19,7 +19,8 @@ from attendance.models import AttendanceEvent, Kiosk
 from audit.models import AuditEvent
 from entries import services as entry_services
 from entries.models import FaceEntry
-from tests.factories import register
+from tests import factories
+from tests.factories import face_photo, register
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 CLOCK = "/api/attendance/clock/"
@@ -39,6 +40,12 @@ def kiosk():
 @pytest.fixture
 def ann(photo):
     return register(photo, code="E001", name="Ann Lee", department="Sales")
+
+
+@pytest.fixture
+def prepared_ann(prepared_faces):
+    """Ann enrolled from prepared faces: her photos (face_photo("ann", n)) are recognised without the engine."""
+    return factories.entry("E001", "ann", name="Ann Lee", department="Sales")
 
 
 def frame(client, image, **extra):
@@ -140,19 +147,18 @@ def test_a_still_picture_is_never_clocked(kiosk, ann, photo):
     assert AttendanceEvent.objects.count() == 0
 
 
-@pytest.mark.faces
-def test_every_frame_that_ran_recognition_is_accounted_for_in_the_audit_once(kiosk, ann, photo, no_face_jpeg):
+def test_every_frame_that_ran_recognition_is_accounted_for_in_the_audit_once(kiosk, prepared_ann):
     """One row per clocking (with its frames), one per sequence that clocked nobody, with how it ended."""
     start = timezone.make_aware(datetime(2026, 11, 23, 8, 59))
     for seconds, image in [
-        (0, capture(photo("img2.jpg"), 1)),  # Ann...
-        (1, capture(photo("img3.jpg"), 1)),  # ...gives way to a stranger: another face
-        (2, capture(photo("img3.jpg"), 2)),
-        (3, no_face_jpeg),  # the stranger leaves: two unknown frames
-        (4, capture(photo("img2.jpg"), 3)), (5, capture(photo("img4.jpg"), 4)),  # Ann clocked: 2 frames
-        (6, capture(photo("img2.jpg"), 5)), (7, capture(photo("img2.jpg"), 6)),  # already clocked: 2 frames
-        (8, capture(photo("img2.jpg"), 7)),  # Ann, then nothing for longer than the confirm window
-        (30, capture(photo("img2.jpg"), 8)),  # ...and again, then the kiosk is switched off
+        (0, face_photo("ann", 1)),  # Ann...
+        (1, face_photo("stranger", 1)),  # ...gives way to a stranger: another face
+        (2, face_photo("stranger", 2)),
+        (3, factories.no_face_photo()),  # the stranger leaves: two unknown frames
+        (4, face_photo("ann", 3)), (5, face_photo("ann", 4)),  # Ann clocked: 2 frames
+        (6, face_photo("ann", 5)), (7, face_photo("ann", 6)),  # already clocked: 2 frames
+        (8, face_photo("ann", 7)),  # Ann, then nothing for longer than the confirm window
+        (30, face_photo("ann", 8)),  # ...and again, then the kiosk is switched off
     ]:
         services.clock(kiosk=kiosk[0], image=image, now=start + timedelta(seconds=seconds))
     call_command("purge_snapshots", stdout=io.StringIO())  # the daily command closes what a silent kiosk left
@@ -165,11 +171,10 @@ def test_every_frame_that_ran_recognition_is_accounted_for_in_the_audit_once(kio
         <= {"kiosk Front door", f"{__import__('getpass').getuser()} (command line)"}
 
 
-@pytest.mark.faces
-def test_parallel_frames_from_two_kiosks_are_each_counted_once(live_server, ann, photo, no_face_jpeg):
+def test_parallel_frames_from_two_kiosks_are_each_counted_once(live_server, prepared_ann):
     """Six frames at once, three per kiosk: one clocking, and every frame in exactly one audit row."""
     keys = [services.kiosk_register(name=f"Door {n}")[1] for n in (1, 2)]
-    frames = [(key, capture(photo("img2.jpg"), seed)) for seed, key in enumerate(keys * 3)]
+    frames = [(key, face_photo("ann", seed + 1)) for seed, key in enumerate(keys * 3)]
     start, answers = threading.Barrier(len(frames)), []
 
     def post(key, image):
@@ -184,20 +189,19 @@ def test_parallel_frames_from_two_kiosks_are_each_counted_once(live_server, ann,
         thread.join()
     for key in keys:  # Ann steps away: what each kiosk still held is accounted for
         requests.post(live_server.url + CLOCK, headers={"Authorization": f"Kiosk {key}"},
-                      files={"Image": no_face_jpeg}, timeout=60)
+                      files={"Image": factories.no_face_photo()}, timeout=60)
     assert answers.count("clocked") == 1 and AttendanceEvent.objects.count() == 1
     rows = audit_rows("clock", "kiosk_frames")
     assert [r[0] for r in rows].count("clock") == 1
     assert sum(r[2] for r in rows) == 6 and {r[1] for r in rows} == {"E001"}
 
 
-@pytest.mark.faces
-def test_the_debounce_window_then_alternating_in_and_out(kiosk, ann, photo):
+def test_the_debounce_window_then_alternating_in_and_out(kiosk, prepared_ann):
     start = timezone.make_aware(datetime(2026, 11, 23, 8, 59))
 
     def twice(at):
-        services.clock(kiosk=kiosk[0], image=photo("img2.jpg"), now=at)
-        return services.clock(kiosk=kiosk[0], image=photo("img4.jpg"), now=at + timedelta(seconds=1))
+        services.clock(kiosk=kiosk[0], image=face_photo("ann", 1), now=at)
+        return services.clock(kiosk=kiosk[0], image=face_photo("ann", 2), now=at + timedelta(seconds=1))
 
     assert twice(start).event.direction == "in"
     again = twice(start + timedelta(minutes=1))  # within the 2-minute window
@@ -216,18 +220,16 @@ def _message(result):
     return message(result)
 
 
-@pytest.mark.faces
-def test_a_kiosk_with_buttons_needs_in_or_out(kiosk, ann, photo):
+def test_a_kiosk_with_buttons_needs_in_or_out(kiosk, prepared_ann):
     Kiosk.objects.filter(pk=kiosk[0].pk).update(direction_mode="buttons")
     client = kiosk_client(kiosk[1])
-    answer = frame(client, photo("img2.jpg"))
+    answer = frame(client, face_photo("ann", 1))
     assert answer.status_code == 400 and answer.json()["code"] == "direction_required"
-    frame(client, photo("img2.jpg"), direction="out")
-    assert frame(client, photo("img4.jpg"), direction="out").json()["event"]["direction"] == "out"
+    frame(client, face_photo("ann", 1), direction="out")
+    assert frame(client, face_photo("ann", 2), direction="out").json()["event"]["direction"] == "out"
 
 
-@pytest.mark.faces
-def test_two_kiosks_clocking_one_employee_at_once_record_one_event(live_server, ann, photo, settings):
+def test_two_kiosks_clocking_one_employee_at_once_record_one_event(live_server, prepared_ann, settings):
     settings.ATTENDANCE = {**settings.ATTENDANCE, "CONFIRM_FRAMES": 1}
     keys = [services.kiosk_register(name=f"Door {n}")[1] for n in (1, 2)]
     answers, start = [], threading.Barrier(2)
@@ -235,7 +237,7 @@ def test_two_kiosks_clocking_one_employee_at_once_record_one_event(live_server, 
     def post(key):
         start.wait()
         answers.append(requests.post(live_server.url + CLOCK, headers={"Authorization": f"Kiosk {key}"},
-                                     files={"Image": photo("img2.jpg")}, timeout=60).json()["status"])
+                                     files={"Image": face_photo("ann", 1)}, timeout=60).json()["status"])
 
     threads = [threading.Thread(target=post, args=(key,)) for key in keys]
     for thread in threads:
@@ -246,17 +248,16 @@ def test_two_kiosks_clocking_one_employee_at_once_record_one_event(live_server, 
     assert AttendanceEvent.objects.count() == 1
 
 
-@pytest.mark.faces
-def test_a_kiosk_sees_only_the_time_direction_and_name_of_a_clocking(kiosk, ann, photo):
+def test_a_kiosk_sees_only_the_time_direction_and_name_of_a_clocking(kiosk, prepared_ann):
     client = kiosk_client(kiosk[1])
-    frame(client, capture(photo("img2.jpg"), 1))
-    clocked = frame(client, capture(photo("img2.jpg"), 2)).json()
+    frame(client, face_photo("ann", 1))
+    clocked = frame(client, face_photo("ann", 2)).json()
     assert clocked["status"] == "clocked" and set(clocked["event"]) == {"time", "direction", "Name"}
     event = AttendanceEvent.objects.get()
     services.event_correct(event=event, at=event.at - timedelta(seconds=30), direction="in",
                            reason="HR only: disciplinary note", by=None)
-    frame(client, capture(photo("img2.jpg"), 3))
-    already = frame(client, capture(photo("img2.jpg"), 4))
+    frame(client, face_photo("ann", 3))
+    already = frame(client, face_photo("ann", 4))
     assert already.json()["status"] == "already"
     assert already.json()["event"] == {"time": already.json()["event"]["time"], "direction": "in", "Name": "Ann Lee"}
     assert b"disciplinary" not in already.content and b"similarity" not in already.content
@@ -292,25 +293,23 @@ def test_the_admin_asks_to_confirm_a_future_time(week, client):
     assert AttendanceEvent.objects.filter(at__gt=timezone.now()).count() == 1
 
 
-@pytest.mark.faces
-def test_kiosks_ignore_events_dated_after_now(kiosk, ann, photo):
+def test_kiosks_ignore_events_dated_after_now(kiosk, prepared_ann):
     """An in HR dated in an hour neither blocks Ann (debounce) nor makes her next clocking an out."""
     services.event_add(employee_code="E001", at=timezone.now() + timedelta(hours=1), direction="in",
                        reason="planned", by=None, future=True)
     client = kiosk_client(kiosk[1])
-    frame(client, capture(photo("img2.jpg"), 1))
-    answer = frame(client, capture(photo("img2.jpg"), 2)).json()
+    frame(client, face_photo("ann", 1))
+    answer = frame(client, face_photo("ann", 2)).json()
     assert answer["status"] == "clocked" and answer["event"]["direction"] == "in"
 
 
 # --- the kiosk's key -----------------------------------------------------------------------------
 
-@pytest.mark.faces
-def test_a_kiosk_key_can_clock_and_nothing_else(kiosk, ann, client, photo):
+def test_a_kiosk_key_can_clock_and_nothing_else(kiosk, prepared_ann, client):
     device = kiosk_client(kiosk[1])
     assert device.get("/api/attendance/kiosk/").json()["name"] == "Front door"
     for response in (device.get("/api/entries/"), device.get("/api/entries/E001/"),
-                     device.post("/api/identify/", {"Image": io.BytesIO(photo("img2.jpg"))}, format="multipart"),
+                     device.post("/api/identify/", {"Image": io.BytesIO(face_photo("ann", 1))}, format="multipart"),
                      device.get("/api/attendance/events/"), device.get("/api/attendance/timesheet/")):
         assert response.status_code == 401, response.content
     admin = client.get("/admin/entries/faceentry/", HTTP_AUTHORIZATION=f"Kiosk {kiosk[1]}")
@@ -332,11 +331,10 @@ def test_a_new_key_replaces_the_old_one(kiosk):
 
 # --- records ---------------------------------------------------------------------------------------
 
-@pytest.mark.faces
-def test_deleting_a_face_entry_keeps_attendance_but_drops_kept_snapshots(kiosk, ann, photo, settings):
+def test_deleting_a_face_entry_keeps_attendance_but_drops_kept_snapshots(kiosk, prepared_ann, settings):
     settings.ATTENDANCE = {**settings.ATTENDANCE, "KEEP_SNAPSHOTS": True}
-    services.clock(kiosk=kiosk[0], image=photo("img2.jpg"))
-    services.clock(kiosk=kiosk[0], image=photo("img4.jpg"))
+    services.clock(kiosk=kiosk[0], image=face_photo("ann", 1))
+    services.clock(kiosk=kiosk[0], image=face_photo("ann", 2))
     assert AttendanceEvent.objects.get().snapshot is not None
     entry_services.entry_delete(entry=FaceEntry.objects.get(employee_code="E001"))
     event = AttendanceEvent.objects.get()
@@ -438,11 +436,10 @@ def test_issuing_re_keying_and_revoking_kiosk_keys_are_audited(admin_client):
     assert all(r.details["kiosk"] == "Lobby" and r.actor_name == "admin" and r.via == "admin" for r in rows)
 
 
-@pytest.mark.faces
-def test_showing_a_kept_snapshot_is_audited(kiosk, ann, photo, settings, admin_client):
+def test_showing_a_kept_snapshot_is_audited(kiosk, prepared_ann, settings, admin_client):
     settings.ATTENDANCE = {**settings.ATTENDANCE, "KEEP_SNAPSHOTS": True}
-    services.clock(kiosk=kiosk[0], image=photo("img2.jpg"))
-    services.clock(kiosk=kiosk[0], image=photo("img4.jpg"))
+    services.clock(kiosk=kiosk[0], image=face_photo("ann", 1))
+    services.clock(kiosk=kiosk[0], image=face_photo("ann", 2))
     event = AttendanceEvent.objects.get(employee_code="E001")
     assert event.snapshot
     page = admin_client.get(f"/admin/attendance/attendanceevent/{event.pk}/change/").content.decode()
@@ -525,14 +522,13 @@ def test_the_admin_deletes_selected_events_only_with_a_reason(week, client):
         ("E001", "test data", "hr")}
 
 
-@pytest.mark.faces
-def test_kept_snapshots_expire_and_purge_snapshots_drops_them(kiosk, ann, photo, settings):
+def test_kept_snapshots_expire_and_purge_snapshots_drops_them(kiosk, prepared_ann, settings):
     from django.core.management import call_command
 
     settings.ATTENDANCE = {**settings.ATTENDANCE, "KEEP_SNAPSHOTS": True, "SNAPSHOT_DAYS": 7}
     long_ago = timezone.now() - timedelta(days=8)
-    services.clock(kiosk=kiosk[0], image=photo("img2.jpg"), now=long_ago)
-    services.clock(kiosk=kiosk[0], image=photo("img4.jpg"), now=long_ago + timedelta(seconds=1))
+    services.clock(kiosk=kiosk[0], image=face_photo("ann", 1), now=long_ago)
+    services.clock(kiosk=kiosk[0], image=face_photo("ann", 2), now=long_ago + timedelta(seconds=1))
     out = io.StringIO()
     call_command("purge_snapshots", stdout=out)
     assert "1 snapshot(s) dropped" in out.getvalue()
