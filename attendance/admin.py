@@ -5,6 +5,7 @@ from datetime import date
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -155,7 +156,7 @@ class AttendanceEventAdmin(admin.ModelAdmin):
             return None if bulk else HttpResponseRedirect(reverse("admin:attendance_attendanceevent_changelist"))
         return TemplateResponse(request, "admin/attendance/attendanceevent/delete_with_reason.html", {
             **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Delete attendance events",
-            "events": events, "form": form, "bulk": bulk, "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "events": events, "form": form, "bulk": bulk, "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         })
 
     def get_queryset(self, request):

@@ -9,7 +9,6 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import parsers, renderers, serializers, viewsets
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
@@ -88,7 +87,7 @@ class KioskSerializer(serializers.Serializer):
 
 def message(result: services.Clocking) -> str:
     """The kiosk's words for a result, in local time."""
-    if result.status in ("clocked", "already"):
+    if result.event is not None:  # clocked, or already
         at, name = timezone.localtime(result.event.at), result.event.employee_name
         verb = "in" if result.event.direction == Direction.IN else "out"
         if result.status == "already":
@@ -206,7 +205,7 @@ class CSVRenderer(renderers.BaseRenderer):
 
 class TimesheetView(APIView):
     permission_classes = [CanViewAttendance]
-    renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, CSVRenderer]
+    renderer_classes = [*APIView.renderer_classes, CSVRenderer]
 
     @extend_schema(
         tags=[TAG], responses={200: DaySerializer(many=True), (200, "text/csv"): OpenApiTypes.STR},

@@ -33,12 +33,12 @@ def fingerprint(image: bytes, box: tuple[int, int, int, int]) -> bytes:
     return detail.reshape(-1)[POINTS].astype(np.float16).tobytes()
 
 
-def difference(a: bytes, b: bytes) -> float:
+def difference(a: bytes | memoryview, b: bytes | memoryview) -> float:
     """Mean absolute difference of two fingerprints, in grey levels."""
     return float(np.abs(np.frombuffer(a, np.float16).astype(np.float32)
                         - np.frombuffer(b, np.float16).astype(np.float32)).mean())
 
 
-def same_capture(a: bytes | None, b: bytes) -> bool:
+def same_capture(a: bytes | memoryview | None, b: bytes) -> bool:
     """Whether b is a's frame sent again rather than a new capture."""
     return a is not None and difference(a, b) < conf.get("SAME_CAPTURE_DIFFERENCE")

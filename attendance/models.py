@@ -5,6 +5,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+REASON_MAX_LENGTH = 300  # of a correction's or a deletion's reason
+
 
 class Direction(models.TextChoices):
     IN = "in", "in"
@@ -78,7 +80,7 @@ class AttendanceEvent(models.Model):
     corrected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                      related_name="+", editable=False)
     corrected_at = models.DateTimeField(null=True, blank=True, editable=False)
-    correction_reason = models.CharField(max_length=300, blank=True)
+    correction_reason = models.CharField(max_length=REASON_MAX_LENGTH, blank=True)
     original_at = models.DateTimeField(null=True, blank=True, editable=False,
                                        help_text="The time the kiosk recorded, before a correction.")
     original_direction = models.CharField(max_length=3, blank=True, editable=False)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from django.contrib.auth.models import AnonymousUser, User
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from entries import identification
@@ -15,7 +18,7 @@ from entries.signals import emit
 from facerec import databases
 
 from . import conf, frames
-from .models import AttendanceEvent, Direction, DirectionMode, Kiosk
+from .models import REASON_MAX_LENGTH, AttendanceEvent, Direction, DirectionMode, Kiosk
 
 
 class DirectionRequired(FaceRecError):
@@ -102,7 +105,7 @@ def clock(*, kiosk: Kiosk, image: bytes, direction: str | None = None, now: date
         if not _continues(state, code, now):
             _end_sequence(state, "expired" if _expired(state, now) else "another_face", now)
         state.pending_code, state.pending_frames, state.pending_at = code, state.pending_frames + 1, now
-        if match is None:
+        if match is None or capture is None:
             _save_sequence(state, now)
             return Clocking("unknown")
         if not frames.same_capture(state.pending_fingerprint, capture):  # a frame sent again counts for nothing
@@ -169,9 +172,6 @@ def end_stale_sequences(*, now: datetime | None = None) -> int:
     return ended
 
 
-REASON_MAX_LENGTH = AttendanceEvent._meta.get_field("correction_reason").max_length
-
-
 def check_event_time(at: datetime, *, future: bool = False) -> None:
     """Refuse a time after now unless `future` confirms it, and one more than FUTURE_EVENT_MAX_HOURS ahead."""
     now = timezone.now()
@@ -186,7 +186,11 @@ def check_event_time(at: datetime, *, future: bool = False) -> None:
                           max_hours=limit)
 
 
-def event_add(*, employee_code: str, at: datetime, direction: str, reason: str, by,
+def _user(by: entry_services.Actor) -> User | None:
+    return None if by is None or isinstance(by, AnonymousUser) or not by.pk else by
+
+
+def event_add(*, employee_code: str, at: datetime, direction: str, reason: str, by: entry_services.Actor,
               employee_name: str = "", department: str = "", future: bool = False) -> AttendanceEvent:
     """An event HR records by hand (a forgotten check-out), with why; `future` confirms a time after now."""
     check_event_time(at, future=future)
@@ -195,9 +199,9 @@ def event_add(*, employee_code: str, at: datetime, direction: str, reason: str, 
         raise UnknownEmployee(f"No employee {employee_code!r} is enrolled: give their name.",
                               employee_code=employee_code)
     event = AttendanceEvent(
-        employee_code=employee_code, employee_name=employee_name or employee.name,
+        employee_code=employee_code, employee_name=employee_name or (employee.name if employee else ""),
         department=department or (employee.department if employee else ""), at=at, direction=direction,
-        corrected_by=by if getattr(by, "pk", None) else None, corrected_at=timezone.now(),
+        corrected_by=_user(by), corrected_at=timezone.now(),
         correction_reason=reason)
     event.full_clean()
     event.save()
@@ -205,21 +209,21 @@ def event_add(*, employee_code: str, at: datetime, direction: str, reason: str, 
     return event
 
 
-def event_correct(*, event: AttendanceEvent, at: datetime, direction: str, reason: str, by,
+def event_correct(*, event: AttendanceEvent, at: datetime, direction: str, reason: str, by: entry_services.Actor,
                   future: bool = False) -> AttendanceEvent:
     """Change an event's time or direction; what the kiosk recorded is kept beside it, with who and why."""
     check_event_time(at, future=future)
     if event.original_at is None and event.kiosk_name:
         event.original_at, event.original_direction = event.at, event.direction
     event.at, event.direction, event.correction_reason = at, direction, reason
-    event.corrected_by, event.corrected_at = (by if getattr(by, "pk", None) else None), timezone.now()
+    event.corrected_by, event.corrected_at = _user(by), timezone.now()
     event.full_clean()
     event.save()
     emit("clock", [event.employee_code], direction=direction, corrected=True, reason=reason)
     return event
 
 
-def event_delete(*, event: AttendanceEvent, reason: str, by) -> None:
+def event_delete(*, event: AttendanceEvent, reason: str, by: entry_services.Actor) -> None:
     """Delete an event, saying why: the audit keeps what it was, with who (`by`, the request's user) and why."""
     reason = (reason or "").strip()
     if not reason:
@@ -232,7 +236,7 @@ def event_delete(*, event: AttendanceEvent, reason: str, by) -> None:
         event.delete()
 
 
-def forget_snapshots(employee_codes) -> int:
+def forget_snapshots(employee_codes: Iterable[str]) -> int:
     """Drop the kept frames of these employees (their face entry was deleted); their events stay."""
     return AttendanceEvent.objects.filter(employee_code__in=list(employee_codes), snapshot__isnull=False).update(
         snapshot=None, snapshot_until=None)
@@ -273,7 +277,8 @@ def period(day: date, span: str) -> tuple[date, date]:
     return day, day
 
 
-def events_between(start: date, end: date, department: str | None = None, *, margin: timedelta = timedelta(0)):
+def events_between(start: date, end: date, department: str | None = None, *,
+                   margin: timedelta = timedelta(0)) -> QuerySet[AttendanceEvent]:
     """Events from the start of `start` to the end of `end` (local time), widened by `margin` both ways."""
     zone = timezone.get_current_timezone()
     events = AttendanceEvent.objects.filter(
@@ -295,14 +300,14 @@ def timesheet(start: date, end: date, department: str | None = None, *, now: dat
     days: dict[tuple[date, str], Day] = {}
     opened: dict[str, tuple[Day, datetime]] = {}  # employee -> the day and time of their open shift
 
-    def day_of(event) -> Day:
+    def day_of(event: AttendanceEvent) -> Day:
         key = (timezone.localdate(event.at), event.employee_code)
         day = days.get(key) or Day(key[0], event.employee_code, event.employee_name, event.department)
         if start <= key[0]:  # a shift begun before the period is followed, not reported
             days[key] = day
         return day
 
-    def leave_open(code) -> None:
+    def leave_open(code: str) -> None:
         day, since = opened.pop(code)
         if now - since < longest:
             day.still_in = True

@@ -36,8 +36,8 @@ class AuditEventAdmin(admin.ModelAdmin):
     date_hierarchy = "at"
     search_fields = ["actor_name"]  # and employee codes: get_search_results
     search_help_text = "An employee code (every event that concerned them), or a user name."
-    fields = ["at", "actor", "actor_name", "via", "address", "action", "every_employee", "details"]
-    readonly_fields = fields
+    readonly_fields = ("at", "actor", "actor_name", "via", "address", "action", "every_employee", "details")
+    fields = readonly_fields
     actions = ["export_csv"]
 
     @admin.display(description="employees")

@@ -30,8 +30,8 @@ def bounded(value, depth=0) -> tuple[object, bool]:
         items = [(str(k)[:64], *bounded(v, depth + 1)) for k, v in list(value.items())[:MAX_ITEMS]]
         return {k: v for k, v, _ in items}, len(value) > MAX_ITEMS or any(cut for *_, cut in items)
     if isinstance(value, (list, tuple, set, frozenset)) and depth < 2:
-        items = [bounded(v, depth + 1) for v in list(value)[:MAX_ITEMS]]
-        return [v for v, _ in items], len(value) > MAX_ITEMS or any(cut for _, cut in items)
+        values = [bounded(v, depth + 1) for v in list(value)[:MAX_ITEMS]]
+        return [v for v, _ in values], len(value) > MAX_ITEMS or any(cut for _, cut in values)
     text = str(value)
     return text[:MAX_TEXT], len(text) > MAX_TEXT
 

@@ -84,7 +84,7 @@ class FacePhotoInlineForm(forms.ModelForm):
 
     class Meta:
         model = FacePhoto
-        fields = []
+        fields: list[str] = []
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any, cast
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import DatabaseError, IntegrityError
 from django.utils import timezone
 
@@ -21,16 +23,17 @@ from .exceptions import (
     PhotoAlreadyEnrolled,
     TooManyPhotos,
 )
-from .models import EMBEDDING_FIELDS, PHOTO_FIELDS, FaceEntry, FacePhoto
+from .models import EMBEDDING_FIELDS, PHOTO_FIELDS, FaceEntry, FacePhoto, PhotoFields
 from .recognition import faces
 from .signals import emit
 
 METADATA_FIELDS = ("employee_code", "name", "gender", "department")
 CONSENT_FIELDS = ("consent_reference", "consent_at", "employment_end", "retain_until")
+Actor = User | AnonymousUser | None  # who asked: a request's user, or None for a command
 
 
 @contextmanager
-def _serialised_write(entry: FaceEntry | None = None):
+def _serialised_write(entry: FaceEntry | None = None) -> Iterator[None]:
     """One transaction that sees every write committed before it and lets none in until it ends.
 
     So the duplicate-face check and the insert are one step, and an entry deleted meanwhile is
@@ -48,7 +51,7 @@ def _gone(entry: FaceEntry) -> EntryGone:
                      employee_code=entry.employee_code)
 
 
-def _update(photo, fields) -> None:
+def _update(photo: PhotoFields, fields: Iterable[str]) -> None:
     """Save the fields this write changed, and only those, of an existing row.
 
     The row was read before the slow work (analysing photos): saving every field would write back
@@ -60,20 +63,22 @@ def _update(photo, fields) -> None:
         photo.save(update_fields=fields)
     except DatabaseError as exc:
         if "did not affect any rows" in str(exc):
-            raise _gone(photo.entry if isinstance(photo, FacePhoto) else photo) from exc
+            raise _gone(photo.entry if isinstance(photo, FacePhoto) else cast(FaceEntry, photo)) from exc
         raise
 
 
-def _reread(entry: FaceEntry, written) -> None:
+def _reread(entry: FaceEntry, written: Iterable[str]) -> None:
     """Inside the write: read back the fields this write did not change, so the caller has what is stored."""
     written = {*written, "updated_at"}
     entry.refresh_from_db(fields=[f.attname for f in entry._meta.concrete_fields
                                   if not f.primary_key and f.name not in written])
 
 
-def _user(recorded_by):
+def _user(recorded_by: Actor) -> User | None:
     """The user who recorded something, or None for a command or an anonymous caller."""
-    return recorded_by if getattr(recorded_by, "pk", None) else None
+    if recorded_by is None or isinstance(recorded_by, AnonymousUser) or not recorded_by.pk:
+        return None
+    return recorded_by
 
 
 def _duplicate(code: str) -> DuplicateEmployeeCode:
@@ -130,7 +135,7 @@ def entry_register(
     face: faces.FaceAnalysis | None = None,
     consent_reference: str = "",
     consent_at: datetime | None = None,
-    recorded_by=None,
+    recorded_by: Actor = None,
     employment_end: date | None = None,
     retain_until: date | None = None,
     extra_images: Sequence[bytes] = (),
@@ -185,8 +190,8 @@ def entry_update(
     largest_face: bool = False,
     allow_duplicate_face: bool = False,
     face: faces.FaceAnalysis | None = None,
-    recorded_by=None,
-    **fields,
+    recorded_by: Actor = None,
+    **fields: Any,
 ) -> FaceEntry:
     """Change metadata, consent and retention, and/or the photo; a new photo re-embeds, metadata alone does not."""
     changed = _set_fields(entry, fields, recorded_by)
@@ -206,7 +211,7 @@ def entry_update(
     return entry
 
 
-def _set_fields(entry: FaceEntry, fields: dict, recorded_by) -> set[str]:
+def _set_fields(entry: FaceEntry, fields: dict[str, Any], recorded_by: Actor) -> set[str]:
     """Set metadata, consent and retention on an entry (not saved yet); return the fields to save.
 
     fields gains what follows from it (consent_at, retain_until).
@@ -230,7 +235,7 @@ def _set_fields(entry: FaceEntry, fields: dict, recorded_by) -> set[str]:
 
 
 @contextmanager
-def _saving_fields(entry: FaceEntry, fields: dict):
+def _saving_fields(entry: FaceEntry, fields: dict[str, Any]) -> Iterator[None]:
     """A new employee code taken by another entry meanwhile is refused as a duplicate."""
     try:
         yield
@@ -263,7 +268,7 @@ def _enrol_extras(entry: FaceEntry, extras: list[faces.FaceAnalysis], allow_dupl
 
 
 def entry_set_photos(*, entry: FaceEntry, images: Sequence[bytes], largest_face: bool = False,
-                     allow_duplicate_face: bool = False, recorded_by=None, **fields) -> FaceEntry:
+                     allow_duplicate_face: bool = False, recorded_by: Actor = None, **fields: Any) -> FaceEntry:
     """Replace all an employee's photos: the first becomes the main photo, the rest extra photos; all or none.
 
     fields (as entry_update's) change in the same transaction: the 1.x update is one change, audited once.
@@ -362,7 +367,7 @@ def entry_reembed(*, entry: FaceEntry, largest_face: bool = True) -> FaceEntry:
     with _serialised_write(entry):
         for photo in photos:
             # a photo replaced or removed meanwhile was embedded, or deleted, by the write that did it
-            if type(photo).objects.filter(pk=photo.pk, image_sha256=photo.image_sha256).exists():
+            if type(photo)._default_manager.filter(pk=photo.pk, image_sha256=photo.image_sha256).exists():
                 _update(photo, EMBEDDING_FIELDS)
         emit("update", [entry.employee_code], fields=["embeddings"], model=entry.embedding_model)
     return entry

@@ -20,10 +20,12 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from .. import conf
 
@@ -59,7 +61,8 @@ def for_model(model_name: str) -> dict:
 
 # Learning a calibration -------------------------------------------------------------------------
 
-def fpir_table(probe_scores: list[np.ndarray], sizes=GALLERY_SIZES, grid=THRESHOLD_GRID) -> dict:
+def fpir_table(probe_scores: list[np.ndarray], sizes: Sequence[int] = GALLERY_SIZES,
+               grid: np.ndarray = THRESHOLD_GRID) -> dict:
     """FPIR(N, t) for each gallery size N and threshold t on the grid.
 
     probe_scores: for each probe photo, its similarities to one photo of every *other* person.
@@ -106,7 +109,7 @@ def verify_threshold(model_name: str) -> float:
     return float(configured) if configured is not None else for_model(model_name)["verify_threshold"]
 
 
-def _threshold_at(fpirs, thresholds, target: float) -> float:
+def _threshold_at(fpirs: npt.ArrayLike, thresholds: Sequence[float], target: float) -> float:
     """The lowest threshold whose FPIR is at most target (FPIR falls as the threshold rises)."""
     fpirs = np.asarray(fpirs)
     below = np.flatnonzero(fpirs <= target)
@@ -151,11 +154,12 @@ def identify_threshold(model_name: str, gallery_size: int, fpir: float | None = 
     return round(min(max(threshold, cal["verify_threshold"]), 0.999), 4)
 
 
-def _sigmoid(z):
+def _sigmoid(z: npt.ArrayLike) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
 
 
-def fitted_match_probability(coefficients, similarity, gallery_size):
+def fitted_match_probability(coefficients: Sequence[float], similarity: npt.ArrayLike,
+                             gallery_size: int) -> np.ndarray:
     """The confidence fit (a, b, c) applied to similarities (scalars or arrays) at a gallery size."""
     a, b, c = coefficients
     return _sigmoid(a * np.asarray(similarity) + b * math.log(max(1, gallery_size)) + c)

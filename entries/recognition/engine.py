@@ -26,8 +26,10 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -72,7 +74,8 @@ class Detection:
 
     def scaled(self, ratio: float) -> Detection:
         """The same face in an image `ratio` times larger."""
-        return Detection(tuple(round(v * ratio) for v in self.box), self.landmarks * ratio)
+        x, y, w, h = (round(v * ratio) for v in self.box)
+        return Detection((x, y, w, h), self.landmarks * ratio)
 
     @property
     def eye_distance(self) -> float:
@@ -143,6 +146,16 @@ def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray |
     return matrix if matrix is not None and np.isfinite(matrix).all() else None
 
 
+class _Model(Protocol):
+    """What the engine needs of a recognition model: its dimension, how it aligns a face, how it embeds one."""
+
+    dimension: int
+
+    def align(self, rgb: np.ndarray, detection: Detection) -> np.ndarray | None: ...
+
+    def embed(self, chip: np.ndarray) -> np.ndarray: ...
+
+
 class _MobileFaceNet:
     """MobileFaceNet (192-d) on ArcFace-aligned 112x112 faces, landmarks refined by MTCNN's O-Net."""
 
@@ -178,7 +191,7 @@ class _MobileFaceNet:
         points, _ = self._onet_run(rgb, box)
         return points
 
-    def _onet_run(self, rgb, box):
+    def _onet_run(self, rgb: np.ndarray, box: tuple[float, float, float]) -> tuple[np.ndarray, np.ndarray]:
         import cv2
 
         x0, y0, side = box
@@ -215,7 +228,7 @@ class _MobileFaceNet:
 class _DeepFaceModel:
     """dlib's 150 px chip; dlib's own ResNet for ``Dlib``, else a DeepFace model at its input size."""
 
-    def __init__(self, model_name: str, dlib_module, shape_of):
+    def __init__(self, model_name: str, dlib_module: Any, shape_of: Callable[[Detection], Any]):
         from deepface.modules import modeling
 
         self.model_name = model_name
@@ -243,7 +256,7 @@ class _DeepFaceModel:
         return np.asarray(self._model.forward(resized[np.newaxis]), dtype=np.float32).reshape(-1)
 
 
-def _unit(vector) -> np.ndarray:
+def _unit(vector: Any) -> np.ndarray:
     vector = np.asarray(vector, dtype=np.float32).reshape(-1)
     return vector / max(float(np.linalg.norm(vector)), 1e-12)
 
@@ -265,6 +278,7 @@ class Engine:
         self._cnn_path = weights / "mmod_human_face_detector.dat"
         self._cnn = None
         self._predictor = dlib.shape_predictor(str(weights / "shape_predictor_5_face_landmarks.dat"))
+        self._model: _Model
         if model_name == MOBILEFACENET:
             self._model = _MobileFaceNet(Path(models_dir))
         else:
@@ -325,12 +339,12 @@ class Engine:
         found.sort(key=lambda detection: detection.area, reverse=True)
         return found
 
-    def _cnn_detector(self):
+    def _cnn_detector(self) -> Any:
         if self._cnn is None:
             self._cnn = self._dlib.cnn_face_detection_model_v1(str(self._cnn_path))
         return self._cnn
 
-    def _shape_of(self, detection: Detection):
+    def _shape_of(self, detection: Detection) -> Any:
         """dlib's landmark object for a detection (what get_face_chip takes)."""
         x, y, w, h = detection.box
         points = self._dlib.points()
@@ -365,7 +379,7 @@ def _resize(rgb: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
 
-def _clip_box(rect, width: int, height: int) -> tuple[int, int, int, int]:
+def _clip_box(rect: Any, width: int, height: int) -> tuple[int, int, int, int]:
     left, top = max(0, rect.left()), max(0, rect.top())
     right, bottom = min(width, rect.right()), min(height, rect.bottom())
     return (left, top, max(0, right - left), max(0, bottom - top))

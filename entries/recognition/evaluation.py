@@ -12,6 +12,7 @@ import csv
 import hashlib
 import multiprocessing
 import time
+from collections.abc import Callable, Collection, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +37,10 @@ class Embedded:
     seconds: list[float] = field(default_factory=list)
 
 
-def _embed_one(path: Path, scale: float = 1.0):
+Embedding = tuple[np.ndarray, tuple[float, float, float], float]  # vector, (eye distance, sharpness, yaw), seconds
+
+
+def _embed_one(path: Path, scale: float = 1.0) -> Embedding | tuple[str, str]:
     """Worker: (vector, (eye distance, sharpness, yaw), seconds) or an error string.
 
     scale < 1 shrinks the photo first (losslessly re-encoded), to see how small a face may be.
@@ -53,6 +57,7 @@ def _embed_one(path: Path, scale: float = 1.0):
     except FaceRecError as exc:
         return "no_face", exc.message
     q = face.quality
+    assert q is not None  # analyse measures every face it returns
     return face.embedding, (q.eye_distance, q.sharpness, q.yaw), time.perf_counter() - start
 
 
@@ -69,11 +74,11 @@ def _shrink(data: bytes, scale: float) -> bytes:
     return out.getvalue()
 
 
-def _warm_up():
+def _warm_up() -> None:
     faces.get_engine()
 
 
-def embed_photos(names, folder: Path, workers: int = 1, scale: float = 1.0) -> Embedded:
+def embed_photos(names: Iterable[str], folder: Path, workers: int = 1, scale: float = 1.0) -> Embedded:
     """Embed each photo once (its largest face, no quality gate), timing the whole analysis per photo."""
     names = sorted(set(names))
     paths = [folder / name for name in names]
@@ -86,7 +91,7 @@ def embed_photos(names, folder: Path, workers: int = 1, scale: float = 1.0) -> E
         _warm_up()
         results = [_embed_one(p, scale) for p in paths]
     for name, result in zip(names, results, strict=True):
-        if isinstance(result[0], str):
+        if len(result) == 2:
             (out.unreadable if result[0] == "unreadable" else out.no_face).append(name)
         else:
             vector, quality, seconds = result
@@ -126,11 +131,11 @@ class PairReport:
     missing: int  # pairs with a photo without a face: scored 0 (decided "different")
     pairs: list = field(default_factory=list)  # (img_a, img_b, same, fold) in the order scored
 
-    def accuracy(self, threshold: float, mask=None) -> float:
+    def accuracy(self, threshold: float, mask: np.ndarray | None = None) -> float:
         mask = np.ones(len(self.scores), bool) if mask is None else mask
         return float(((self.scores[mask] >= threshold) == self.same[mask]).mean())
 
-    def best_threshold(self, mask=None) -> tuple[float, float]:
+    def best_threshold(self, mask: np.ndarray | None = None) -> tuple[float, float]:
         """The accuracy-maximising threshold (middle of the best interval) and its accuracy."""
         mask = np.ones(len(self.scores), bool) if mask is None else mask
         cuts = np.unique(self.scores[mask])
@@ -166,8 +171,12 @@ class PairReport:
         return fmr, fnmr
 
 
-def score_pairs(pairs, embedded: Embedded) -> PairReport:
-    scores, same, folds, missing = [], [], [], 0
+def score_pairs(pairs: Iterable[tuple[str, str, bool, int]], embedded: Embedded) -> PairReport:
+    pairs = list(pairs)
+    scores: list[float] = []
+    same: list[bool] = []
+    folds: list[int] = []
+    missing = 0
     for a, b, is_same, fold in pairs:
         if a in embedded.vectors and b in embedded.vectors:
             scores.append(float(np.clip(embedded.vectors[a] @ embedded.vectors[b], 0.0, 1.0)))
@@ -176,12 +185,13 @@ def score_pairs(pairs, embedded: Embedded) -> PairReport:
             missing += 1
         same.append(is_same)
         folds.append(fold)
-    return PairReport(np.array(scores), np.array(same, dtype=bool), np.array(folds), missing, list(pairs))
+    return PairReport(np.array(scores), np.array(same, dtype=bool), np.array(folds), missing, pairs)
 
 
 # People, galleries and trials ------------------------------------------------------------------
 
-def photos_by_person(identities: dict[str, str], vectors: dict, people=None) -> dict[str, list[str]]:
+def photos_by_person(identities: dict[str, str], vectors: dict,
+                     people: Collection[str] | None = None) -> dict[str, list[str]]:
     """Each person's embedded photos, in file-name order (the first one is the enrolment photo)."""
     out: dict[str, list[str]] = {}
     for name in sorted(identities):
@@ -246,7 +256,8 @@ def simulate(photos: dict[str, list[str]], vectors: dict, size: int, draws: int,
     for _ in range(draws):
         chosen = rng.choice(len(people), size=size, replace=False)
         enrolled = {people[i] for i in chosen}
-        templates, owners = [], []
+        templates: list[np.ndarray] = []
+        owners: list[int] = []
         for index, person in enumerate(sorted(enrolled)):
             count = enrol if len(photos[person]) > enrol else 1
             shots = np.stack([vectors[n] for n in photos[person][:count]])
@@ -255,7 +266,7 @@ def simulate(photos: dict[str, list[str]], vectors: dict, size: int, draws: int,
                 shots = (mean / np.linalg.norm(mean))[None]
             templates.append(shots)
             owners += [index] * len(shots)
-        gallery, owners = np.concatenate(templates), np.array(owners)
+        gallery, owner_of = np.concatenate(templates), np.array(owners)
         names = sorted(enrolled)
         for person in people:
             is_known = person in enrolled
@@ -264,7 +275,7 @@ def simulate(photos: dict[str, list[str]], vectors: dict, size: int, draws: int,
                 continue
             sims = np.stack([vectors[n] for n in probes]) @ gallery.T
             best = np.full((len(probes), len(names)), -1.0)
-            np.maximum.at(best.T, owners, sims.T)  # best photo per person
+            np.maximum.at(best.T, owner_of, sims.T)  # best photo per person
             top, score = best.argmax(1), best.max(1)
             if is_known:
                 known_best += list(score)
@@ -277,7 +288,7 @@ def simulate(photos: dict[str, list[str]], vectors: dict, size: int, draws: int,
 # Calibration from labelled data ----------------------------------------------------------------
 
 def calibrate(identities: dict[str, str], embedded: Embedded, pairs: PairReport | None,
-              people=None, seed: int = 0) -> dict:
+              people: Collection[str] | None = None, seed: int = 0) -> dict:
     """A model's calibration (see calibration.py) learned from these people only."""
     photos = photos_by_person(identities, embedded.vectors, people)
     table = calibration.fpir_table(probe_scores(photos, embedded.vectors))
@@ -304,21 +315,22 @@ def calibrate(identities: dict[str, str], embedded: Embedded, pairs: PairReport 
     return values
 
 
-def reliability(model_calibration: dict, trials: list[Trials], threshold_of) -> float:
+def reliability(model_calibration: dict, trials: list[Trials], threshold_of: Callable[[int], float]) -> float:
     """Expected calibration error of identify confidences on held-out trials (ten bins).
 
     threshold_of(size) gives the decision threshold at a gallery size.
     """
-    confidences, rights = [], []
+    confidence_parts: list[np.ndarray] = []
+    right_parts: list[np.ndarray] = []
     for t in trials:
         threshold = threshold_of(t.size)
         for best, right, strangers in ((t.known_best, t.known_right, False),
                                        (t.stranger_best, np.zeros(len(t.stranger_best), bool), True)):
             p = calibration.fitted_match_probability(model_calibration["confidence"], best, t.size)
             matched = best >= threshold
-            confidences.append(np.where(matched, p, 1 - p))
-            rights.append(~matched if strangers else matched & right)
-    confidences, rights = np.concatenate(confidences), np.concatenate(rights)
+            confidence_parts.append(np.where(matched, p, 1 - p))
+            right_parts.append(~matched if strangers else matched & right)
+    confidences, rights = np.concatenate(confidence_parts), np.concatenate(right_parts)
     error = 0.0
     edges = np.linspace(0.0, 1.0, 11)
     for low, high in zip(edges[:-1], edges[1:], strict=True):

@@ -6,13 +6,18 @@ Kept free of models and the ORM so bulk-import worker processes can use it.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import conf
 from ..exceptions import ImageTooSmall, MultipleFacesFound, NoFaceFound, TooManyFaces
 from . import images, quality
+
+if TYPE_CHECKING:
+    from .engine import Detection, Engine
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,7 @@ class FoundFace:
     embedding: np.ndarray
 
 
-def box_dict(box) -> dict[str, int]:
+def box_dict(box: Sequence[int]) -> dict[str, int]:
     """A face box (x, y, w, h) as the API and error details show it."""
     return dict(zip("xywh", box, strict=True))
 
@@ -46,7 +51,7 @@ def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def get_engine():
+def get_engine() -> Engine:
     """Return this process's engine for the configured model (loaded on first use)."""
     from .engine import get_engine as load
 
@@ -62,7 +67,7 @@ MIN_DECODED_EYE_DISTANCE = 48
 MIN_IMAGE_SIDE = 32
 
 
-def _detect(data: bytes, limit: int | None):
+def _detect(data: bytes, limit: int | None) -> tuple[images.Photo, list[Detection], list[Detection]]:
     """Decode only as finely as detection needs, and finer only if a chosen face needs it for alignment.
 
     Returns the photo, every detection (largest first) and the ones to embed. A photo refused for its bytes
@@ -132,5 +137,5 @@ def analyse(data: bytes, *, largest_face: bool = False, check_quality: bool = Tr
     )
 
 
-def _describe(boxes) -> str:
+def _describe(boxes: list[dict[str, int]]) -> str:
     return ", ".join(f"x={b['x']} y={b['y']} {b['w']}x{b['h']}px" for b in boxes)

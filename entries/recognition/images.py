@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -47,9 +49,10 @@ class Photo:
         height, width = self.rgb.shape[:2]
         return round(width * self.scale), round(height * self.scale)
 
-    def to_photo(self, box) -> tuple[int, int, int, int]:
+    def to_photo(self, box: Sequence[float]) -> tuple[int, int, int, int]:
         """A box in decoded pixels, in the photo's own pixels."""
-        return tuple(round(v * self.scale) for v in box)
+        x, y, w, h = (round(v * self.scale) for v in box)
+        return x, y, w, h
 
 
 def base64_payload(text: str) -> str:
@@ -82,9 +85,9 @@ def decode(data: bytes, keep_side: int | None = None) -> Photo:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=OPENERS)
+            image: Image.Image = Image.open(io.BytesIO(data), formats=OPENERS)
             _check_pixels(image, max_pixels)
-            mime_type = ALLOWED_FORMATS[image.format]
+            mime_type = ALLOWED_FORMATS[image.format or ""]
             full_side = max(image.size)
             jpeg = image.format in ("JPEG", "MPO")
             if keep_side and jpeg:
@@ -146,7 +149,20 @@ def thumbnail(rgb: np.ndarray, box: tuple[int, int, int, int] | None, size: int)
     return out.getvalue()
 
 
-def annotate(data: bytes, faces) -> str:
+class LabelledFace(Protocol):
+    """A face as identify answers for it: where it is, and who (or "unknown")."""
+
+    @property
+    def box(self) -> tuple[int, int, int, int]: ...
+
+    @property
+    def match(self) -> object: ...
+
+    @property
+    def decision(self) -> str: ...
+
+
+def annotate(data: bytes, faces: Iterable[LabelledFace]) -> str:
     """Return the photo as a JPEG data URI with each face boxed and labelled (for the admin)."""
     import base64
 

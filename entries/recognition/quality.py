@@ -9,11 +9,15 @@ accept any face: only enrolment is gated.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import conf
 from ..exceptions import PoorFaceQuality
+
+if TYPE_CHECKING:
+    from .engine import Detection
 
 
 @dataclass(frozen=True)
@@ -26,7 +30,7 @@ class Quality:
         return {name: round(value, 3) for name, value in asdict(self).items()}
 
 
-def measure(rgb: np.ndarray, detection, scale: float = 1.0) -> Quality:
+def measure(rgb: np.ndarray, detection: Detection, scale: float = 1.0) -> Quality:
     """Quality of a detected face in a decoded photo (scale: photo pixels per decoded pixel)."""
     import cv2
 

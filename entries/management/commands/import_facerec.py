@@ -6,6 +6,7 @@ import base64
 import binascii
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from bson.datetime_ms import DatetimeMS
 from bson.errors import InvalidBSON
@@ -68,6 +69,7 @@ def read_document(doc: dict) -> Original:
 def _time(value, label) -> datetime | None:
     if value in (None, ""):
         return None
+    moment: datetime | None
     try:
         if isinstance(value, datetime):
             moment = value
@@ -174,7 +176,8 @@ class Command(BaseCommand):
     @staticmethod
     def _import(original: Original, consent_reference, *, skip_existing, largest_face, allow_duplicate_face):
         entry = FaceEntry.objects.filter(employee_code=original.employee_code).first()
-        metadata = {"name": original.name, "gender": original.gender, "department": original.department}
+        metadata: dict[str, Any] = {"name": original.name, "gender": original.gender,
+                                    "department": original.department}
         if entry is None:
             services.entry_register(employee_code=original.employee_code, image=original.image,
                                     largest_face=largest_face, allow_duplicate_face=allow_duplicate_face,
