@@ -3,7 +3,7 @@ PY := .venv/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run superuser serve test fuzz lint bench
+.PHONY: install run superuser serve test test-fast fuzz lint bench
 
 install:
 	scripts/install.sh
@@ -23,11 +23,15 @@ serve: install  ## production-style: gunicorn (needs SECRET_KEY and ALLOWED_HOST
 test:  ## install and run every test (SQLite, then PostgreSQL when reachable)
 	scripts/test.sh
 
+test-fast:  ## the tests that run without the face engine, in well under a minute (tests/conftest.py)
+	SECRET_KEY=$${SECRET_KEY:-test-only-secret-key} $(PY) -m pytest -m "not engine and not slow" -q
+
 fuzz:  ## schemathesis against the API's own schema on a throwaway server (part of `make test`)
 	scripts/fuzz.sh
 
 lint:
 	.venv/bin/ruff check .
+	.venv/bin/mypy
 
 LFW_DIR ?= ../shared/lfw-dev
 

@@ -31,6 +31,7 @@ cleanup() {
 trap cleanup EXIT
 
 .venv/bin/ruff check .
+.venv/bin/mypy  # mypy.ini: django-stubs and djangorestframework-stubs; strict for the services and recognition
 DATABASE_URL=sqlite:///:memory: $PY manage.py makemigrations --check --dry-run >/dev/null
 if [ -n "$MONGO_URL" ]; then
   DATABASE_URL=$MONGO_URL/facerec_migrations_check $PY manage.py makemigrations --check --dry-run >/dev/null
