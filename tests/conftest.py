@@ -33,8 +33,11 @@ ENGINE_MARKERS = ("faces", "lfw", "browser")
 
 
 def pytest_collection_modifyitems(items):
-    """Mark `engine` every test that feeds real photos, or a photo without a face, to the face engine."""
+    """Mark `engine` every test that feeds real photos, or a photo without a face, to the face engine
+    (and `faces` every test that reads the real photos)."""
     for item in items:
+        if "faces_dir" in item.fixturenames and not item.get_closest_marker("faces"):
+            item.add_marker(pytest.mark.faces)
         if ENGINE_FIXTURES & set(item.fixturenames) or any(item.get_closest_marker(m) for m in ENGINE_MARKERS):
             item.add_marker(pytest.mark.engine)
 

@@ -13,7 +13,7 @@ from django.test import override_settings
 from entries.models import FaceEntry
 from tests.factories import register
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.faces]
+pytestmark = [pytest.mark.django_db(transaction=True)]  # real photos: marked faces and engine (conftest.py)
 
 
 def run(*args):

@@ -13,8 +13,6 @@ from entries.exceptions import TooManyFaces
 from entries.recognition import faces
 from tests.conftest import encode
 
-pytestmark = pytest.mark.faces
-
 
 def tiled(photo, count):
     """A photo tiled with `count` copies of one face."""

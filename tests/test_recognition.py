@@ -14,7 +14,7 @@ from entries.models import FaceEntry
 from entries.recognition import calibration
 from tests.factories import register
 
-pytestmark = [pytest.mark.django_db, pytest.mark.faces]
+pytestmark = [pytest.mark.django_db]  # the tests given real photos are marked faces and engine (conftest.py)
 
 
 def b64(data):
