@@ -29,8 +29,9 @@ def progress(database):
 def test_a_killed_workers_job_resumes_and_finishes_each_item_exactly_once(tmp_path, faces_dir):
     database = tmp_path / "db.sqlite3"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "facerec.settings", "SECRET_KEY": "t", "DEBUG": "1",
-           "DATABASE_URL": f"sqlite:///{database}", "FACEREC_REQUIRE_CONSENT": "0", "FACEREC_TASKS_BACKEND": "database",
-           "JOBS_CHUNK_SIZE": "100", "JOBS_LEASE_SECONDS": "3", "JOBS_SWEEP_SECONDS": "1", "JOBS_PURGE_EVERY_HOURS": "0"}
+           "DATABASE_URL": f"sqlite:///{database}", "FACEREC_REQUIRE_CONSENT": "0",
+           "FACEREC_TASKS_BACKEND": "database", "JOBS_CHUNK_SIZE": "100", "JOBS_LEASE_SECONDS": "3",
+           "JOBS_SWEEP_SECONDS": "1", "JOBS_PURGE_EVERY_HOURS": "0"}
     manage = [sys.executable, str(REPO / "manage.py")]
 
     def run(*args):

@@ -34,6 +34,7 @@ class Command(BaseCommand):
                 call_command("db_worker", queue_name="*", batch=batch, reload=False, interval=1, verbosity=verbosity)
             elif settings.TASKS_BACKEND == "rq":
                 call_command("rqworker", "default", job_class="django_tasks_rq.Job", burst=batch,
+                             worker_class="rq.worker.SimpleWorker",  # no fork per chunk: the engine loads once
                              verbosity=verbosity)
             else:
                 raise CommandError(f"FACEREC_TASKS_BACKEND={settings.TASKS_BACKEND} runs jobs in the request: "
