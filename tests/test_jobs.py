@@ -1,5 +1,6 @@
 """Long work runs as jobs on the task queue: started at once, run by workers a chunk at a time, progress kept."""
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -129,3 +130,15 @@ def test_the_reembed_command_runs_its_job_here(photo):
     call_command("reembed", "--all", "--no-progress", stdout=out)
     assert "Re-embedded 1 of 1" in out.getvalue()
     assert Job.objects.get().status == Job.Status.FINISHED
+
+
+def test_the_purges_are_one_job_a_day_however_many_workers_ask(settings):
+    settings.JOBS = {"PURGE_EVERY_HOURS": 24}
+    now = timezone.now()
+    started = jobs.schedule_due(now=now)
+    assert jobs.schedule_due(now=now) is None  # another worker, the same moment
+    assert jobs.schedule_due(now=now + timedelta(hours=23)) is None
+    work()
+    started.refresh_from_db()
+    assert (started.kind, started.status, started.done, started.total) == ("purge", "finished", 3, 3)
+    assert jobs.schedule_due(now=now + timedelta(hours=24)).kind == "purge"
