@@ -1,5 +1,8 @@
 """Read-only API on jobs: GET /api/jobs/ and /api/jobs/{id}/, to poll a job started elsewhere."""
 
+from bson.errors import InvalidId
+from django.core.exceptions import ValidationError
+from django.http import Http404
 from rest_framework import permissions, serializers, viewsets
 from rest_framework.routers import SimpleRouter
 
@@ -41,14 +44,23 @@ class JobViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_fields = ["kind", "status"]
     search_fields = []
     ordering_fields = ["created_at"]
+    queryset = Job.objects.all()
+    lookup_value_regex = r"[0-9a-f]{1,24}"  # an id on SQL databases, an ObjectId on MongoDB
 
     def get_queryset(self):
-        jobs = Job.objects.all()
-        if self.request.user.has_perm("jobs.view_job"):
+        jobs = super().get_queryset()
+        if getattr(self, "swagger_fake_view", False) or self.request.user.has_perm("jobs.view_job"):
             return jobs
         return jobs.filter(created_by=self.request.user)
+
+    def get_object(self):
+        try:
+            return super().get_object()
+        except (ValueError, ValidationError, InvalidId) as exc:  # not an id this store could hold
+            raise Http404 from exc
 
 
 router = SimpleRouter()
 router.register("jobs", JobViewSet, basename="job")
 urlpatterns = router.urls
+

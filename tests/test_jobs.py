@@ -142,3 +142,8 @@ def test_the_purges_are_one_job_a_day_however_many_workers_ask(settings):
     started.refresh_from_db()
     assert (started.kind, started.status, started.done, started.total) == ("purge", "finished", 3, 3)
     assert jobs.schedule_due(now=now + timedelta(hours=24)).kind == "purge"
+
+
+def test_an_id_no_job_could_have_is_a_404(api):
+    for path in ("/api/jobs/abc/", "/api/jobs/0/", "/api/jobs/ffffffffffffffffffffffff/"):
+        assert api.get(path).status_code == 404, path
