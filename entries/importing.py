@@ -12,9 +12,7 @@ from pathlib import Path
 
 from core.spreadsheets import unescape
 
-from . import services
 from .exceptions import FaceRecError, PhotoAlreadyEnrolled
-from .models import FaceEntry
 from .recognition import faces
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
@@ -133,6 +131,9 @@ def analyse_all(rows: list[Row], *, largest_face: bool, workers: int):
 
 def save_row(row, face: faces.FaceAnalysis, entry, report: Report, allow_duplicate_face: bool):
     """Register a row's employee, or update them from it; an employee already so is left unchanged."""
+    from . import services  # here, not above: analysing workers import this module before Django is set up
+    from .models import FaceEntry
+
     metadata = {"name": row.name, "department": row.department}
     if row.employment_end:
         metadata["employment_end"] = date.fromisoformat(row.employment_end)
@@ -156,6 +157,8 @@ def save_row(row, face: faces.FaceAnalysis, entry, report: Report, allow_duplica
 
 def add_photo(entry, face: faces.FaceAnalysis, report: Report, allow_duplicate_face: bool):
     """Add a later row's photo to its employee; a photo already enrolled is left unchanged."""
+    from . import services
+
     try:
         services.photo_add(entry=entry, image=face.image, face=face, allow_duplicate_face=allow_duplicate_face)
     except PhotoAlreadyEnrolled:  # a re-run: this photo is in already
