@@ -3,13 +3,14 @@ PY := .venv/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run superuser serve test test-fast fuzz lint bench
+.PHONY: install run superuser serve worker test test-fast fuzz lint bench
 
 install:
 	scripts/install.sh
 
-run: install  ## install, migrate and start the app on SQLite (development server)
+run: install  ## install, migrate and start the app on SQLite (development server, and a job worker beside it)
 	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py worker -v0 & trap "kill $$! 2>/dev/null" EXIT INT TERM; \
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
 superuser:  ## create the first admin user
@@ -18,7 +19,11 @@ superuser:  ## create the first admin user
 serve: install  ## production-style: gunicorn (needs SECRET_KEY and ALLOWED_HOSTS)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput -v0
+	$(PY) manage.py worker & trap "kill $$! 2>/dev/null" EXIT INT TERM; \
 	.venv/bin/gunicorn facerec.wsgi --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-2} --timeout 60
+
+worker:  ## a job worker on its own (more of them, or on other hosts: docs/jobs.md)
+	$(PY) manage.py worker
 
 test:  ## install and run every test (SQLite, then PostgreSQL when reachable)
 	scripts/test.sh
@@ -45,3 +50,4 @@ bench: install  ## every benchmark: ratios against a baseline measured in the sa
 	$(PY) bench/load.py
 	$(PY) bench/kiosk_load.py
 	$(PY) bench/liveness.py
+	$(PY) bench/jobs.py

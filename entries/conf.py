@@ -34,9 +34,6 @@ DEFAULTS = {
     "SEARCH_BACKEND": "auto",  # auto (pgvector on PostgreSQL when installed), exact, pgvector
     # The 1.x API inside one request, sized to gunicorn's 60 s timeout with half of it as margin (docs/api.md).
     "COMPAT_DATA_MAX_ENTRIES": 500,  # /Data/ entries per answer; more: 422 too_many_entries, page with offset/limit
-    # recalculate_embeddings: 0.32 s per photo (0.49 s p90) measured on 2 busy cores, so 60 photos take under 30 s;
-    # more: 422 too_many_to_reembed, run manage.py reembed --all.
-    "RECALCULATE_MAX_PHOTOS": 60,
 }
 
 

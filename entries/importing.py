@@ -7,11 +7,12 @@ import multiprocessing
 import os
 import signal
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from core.spreadsheets import unescape
 
-from .exceptions import FaceRecError
+from .exceptions import FaceRecError, PhotoAlreadyEnrolled
 from .recognition import faces
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
@@ -126,6 +127,44 @@ def analyse_all(rows: list[Row], *, largest_face: bool, workers: int):
         else:
             pool.terminate()
         pool.join()
+
+
+def save_row(row, face: faces.FaceAnalysis, entry, report: Report, allow_duplicate_face: bool):
+    """Register a row's employee, or update them from it; an employee already so is left unchanged."""
+    from . import services  # here, not above: analysing workers import this module before Django is set up
+    from .models import FaceEntry
+
+    metadata = {"name": row.name, "department": row.department}
+    if row.employment_end:
+        metadata["employment_end"] = date.fromisoformat(row.employment_end)
+    if row.gender:
+        metadata["gender"] = row.gender
+    if entry is None:
+        entry = services.entry_register(employee_code=row.employee_code, image=face.image, face=face,
+                                        allow_duplicate_face=allow_duplicate_face,
+                                        consent_reference=row.consent_reference, **metadata)
+        report.created += 1
+        return entry
+    same_photo = entry.image_sha256 == face.sha256 and entry.embedding_model == face.model_name
+    if same_photo and all(getattr(entry, k) == v for k, v in metadata.items()):
+        report.unchanged += 1
+        return entry
+    entry = services.entry_update(entry=FaceEntry.objects.get(pk=entry.pk), image=face.image, face=face,
+                                  allow_duplicate_face=allow_duplicate_face, **metadata)
+    report.updated += 1
+    return entry
+
+
+def add_photo(entry, face: faces.FaceAnalysis, report: Report, allow_duplicate_face: bool):
+    """Add a later row's photo to its employee; a photo already enrolled is left unchanged."""
+    from . import services
+
+    try:
+        services.photo_add(entry=entry, image=face.image, face=face, allow_duplicate_face=allow_duplicate_face)
+    except PhotoAlreadyEnrolled:  # a re-run: this photo is in already
+        report.unchanged += 1
+    else:
+        report.photos_added += 1
 
 
 def default_workers() -> int:

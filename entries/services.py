@@ -10,9 +10,11 @@ from typing import Any, cast
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import DatabaseError, IntegrityError
+from django.db.models import Q
 from django.utils import timezone
 
 from facerec import databases
+from jobs.services import Item, job_start
 
 from . import conf, identification
 from .exceptions import (
@@ -355,11 +357,12 @@ def entries_purge_expired(*, today: date | None = None) -> list[str]:
     return purged
 
 
-def entry_reembed(*, entry: FaceEntry, largest_face: bool = True) -> FaceEntry:
+def entry_reembed(*, entry: FaceEntry, largest_face: bool = True, on_write=None) -> FaceEntry:
     """Recompute the embeddings of all an entry's photos with the configured model (e.g. after a model change).
 
     A photo registered with largest_face would otherwise fail again, so the largest face is taken; photos
-    already enrolled are not refused by the quality gate again.
+    already enrolled are not refused by the quality gate again. on_write() is called inside the write's
+    transaction: a job records the item it counts in the same commit (jobs.services).
     """
     photos = entry.all_photos()
     for photo in photos:
@@ -370,4 +373,18 @@ def entry_reembed(*, entry: FaceEntry, largest_face: bool = True) -> FaceEntry:
             if type(photo)._default_manager.filter(pk=photo.pk, image_sha256=photo.image_sha256).exists():
                 _update(photo, EMBEDDING_FIELDS)
         emit("update", [entry.employee_code], fields=["embeddings"], model=entry.embedding_model)
+        if on_write is not None:
+            on_write()
     return entry
+
+
+def entries_reembed_start(*, stale_only: bool = False, created_by=None, queue: bool = True):
+    """Start a job that re-embeds every entry (or only those another model embedded) on the workers."""
+    entries = FaceEntry.objects.all()
+    if stale_only:
+        model = faces.get_engine().model_name
+        stale = Q(~Q(embedding_model=model)) | Q(photos__in=FacePhoto.objects.exclude(embedding_model=model))
+        entries = entries.filter(stale).distinct()
+    rows = entries.order_by("pk").values_list("pk", "employee_code")
+    return job_start(kind="reembed", items=[Item(key=str(pk), label=code) for pk, code in rows],
+                     params={"stale_only": stale_only}, created_by=created_by, queue=queue)

@@ -26,6 +26,8 @@ MONGO_APP_CONFIGS = {
     "django.contrib.contenttypes": "facerec.mongo_apps.MongoContentTypesConfig",
     "axes": "facerec.mongo_apps.MongoAxesConfig",
 }
+# Third-party apps with migrations MongoDB cannot run as they are (django-tasks-db's index on expressions).
+MONGO_MIGRATED_APPS = ("django_tasks_database",)
 WRITE_LOCK = 0x46616365  # PostgreSQL advisory lock (and MongoDB lock document) taken by every face write
 
 
@@ -52,7 +54,8 @@ def configure(namespace: dict, url: str) -> None:
         namespace["DEFAULT_AUTO_FIELD"] = MONGO_AUTO_FIELD
         apps = [MONGO_APP_CONFIGS.get(app, app) for app in namespace["INSTALLED_APPS"]]
         namespace["INSTALLED_APPS"] = apps
-        labels = [*(app.rsplit(".", 1)[-1] for app in MONGO_APP_CONFIGS), *namespace["LOCAL_APPS"]]
+        labels = [*(app.rsplit(".", 1)[-1] for app in MONGO_APP_CONFIGS), *MONGO_MIGRATED_APPS,
+                  *namespace["LOCAL_APPS"]]
         namespace["MIGRATION_MODULES"] = {label: f"facerec.mongo_migrations.{label}" for label in labels}
         return
     database.setdefault("CONN_MAX_AGE", namespace["CONN_MAX_AGE"])

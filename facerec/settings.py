@@ -28,7 +28,7 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "data")))
 
-LOCAL_APPS = ["entries", "audit", "attendance"]
+LOCAL_APPS = ["entries", "audit", "attendance", "jobs"]
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -42,8 +42,32 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and Redoc served from here: no CDN, works offline
     "axes",
+    "django_tasks",
+    "django_tasks_db",  # the embedded default queue, in this database
     *LOCAL_APPS,
 ]
+
+# Long work (re-embedding, imports, the purges) runs as jobs on Django's tasks framework (docs/jobs.md).
+# database: the queue lives in this database, `manage.py worker` processes run it (make run/serve start one);
+# rq: RQ on Redis at REDIS_URL, for workers on several hosts; immediate: inside the request (no worker).
+TASKS_BACKEND = env.str("FACEREC_TASKS_BACKEND", default="database")
+TASKS_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "rq": "django_tasks_rq.RQBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+}
+if TASKS_BACKEND not in TASKS_BACKENDS:
+    raise ImproperlyConfigured(f"FACEREC_TASKS_BACKEND is one of {', '.join(TASKS_BACKENDS)}, not {TASKS_BACKEND!r}.")
+TASKS = {"default": {"BACKEND": TASKS_BACKENDS[TASKS_BACKEND]}}
+if TASKS_BACKEND == "rq":
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    RQ_QUEUES = {"default": {"URL": env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")}}
+JOBS = {
+    "CHUNK_SIZE": env.int("JOBS_CHUNK_SIZE", default=25),
+    "LEASE_SECONDS": env.int("JOBS_LEASE_SECONDS", default=120),
+    "SWEEP_SECONDS": env.int("JOBS_SWEEP_SECONDS", default=30),
+    "PURGE_EVERY_HOURS": env.int("JOBS_PURGE_EVERY_HOURS", default=24),
+}
 
 MIDDLEWARE = [
     "entries.middleware.RefuseLargeBodies",  # first: a body over the limit is refused before it is read
@@ -151,7 +175,7 @@ FACEREC = {
     "SEARCH_BACKEND": env.str("FACEREC_SEARCH_BACKEND", default="auto"),
 }
 # Read from the environment only when set there: their one default is in entries/conf.py.
-FACEREC.update({name: env.int(f"FACEREC_{name}") for name in ("COMPAT_DATA_MAX_ENTRIES", "RECALCULATE_MAX_PHOTOS")
+FACEREC.update({name: env.int(f"FACEREC_{name}") for name in ("COMPAT_DATA_MAX_ENTRIES",)
                 if f"FACEREC_{name}" in os.environ})
 
 # Time and attendance kiosks (the attendance app; see attendance/conf.py).

@@ -16,3 +16,4 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     import tempfile
 
     DATABASES["default"]["TEST"] = {"NAME": os.path.join(tempfile.gettempdir(), f"facerec-test-{os.getpid()}.sqlite3")}  # noqa: F405
+JOBS = {**JOBS, "PURGE_EVERY_HOURS": 0}  # noqa: F405  (a worker started by a test purges nothing unasked)

@@ -11,6 +11,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/attendance/", include(attendance_urls.api_urlpatterns)),
     path("kiosk/", include(attendance_urls.kiosk_urlpatterns)),
+    path("api/", include("jobs.api")),
     path("api/", include("entries.api.urls")),
     path("api/auth/", include("rest_framework.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -9,6 +9,7 @@ import base64
 import json
 
 from django.http import StreamingHttpResponse
+from django.urls import reverse
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
@@ -126,13 +127,6 @@ class TooManyEntries(FaceRecError):
     """/Data/ past its cap: one answer that long would outlive the worker's timeout."""
 
     code = "too_many_entries"
-    status = 422
-
-
-class TooManyToReembed(FaceRecError):
-    """More photos than one request can embed again before the worker's timeout."""
-
-    code = "too_many_to_reembed"
     status = 422
 
 
@@ -286,24 +280,21 @@ class FaceRec1ViewSet(viewsets.GenericViewSet):
                          "gender": ORIGINAL_GENDER.get(entry.gender, "Unspecified"),
                          "Department": entry.department, "score": face.match.similarity})
 
-    @extend_schema(request=None, responses={
-        200: MESSAGE,
-        422: OpenApiResponse(description="`too_many_to_reembed`: more than FACEREC_RECALCULATE_MAX_PHOTOS photos; "
-                                         "run `manage.py reembed --all` instead.")})
+    @extend_schema(request=None, responses={202: OpenApiResponse(inline_serializer("RecalculateStarted", {
+        "message": serializers.CharField(), "job": serializers.CharField(), "status": serializers.CharField(),
+        "total": serializers.IntegerField(), "url": serializers.URLField()}),
+        description="Started: poll `url` (GET /api/jobs/{id}/, also in `Location`) for its progress.")})
     def recalculate_embeddings(self, request):
-        """Embed every photo again with the configured model (what `manage.py reembed --all` does).
+        """Embed every photo again with the configured model (what `manage.py reembed --all` does), on the workers.
 
-        Only while it fits in one request: past FACEREC_RECALCULATE_MAX_PHOTOS photos the worker's timeout
-        would kill it partway, so it is refused and `manage.py reembed --all` does it.
+        Answers 202 at once with the job's id; GET `/api/jobs/{id}/` shows its progress (done and failed of
+        total, and why items failed) to whoever started it.
         """
-        limit, count = conf.get("RECALCULATE_MAX_PHOTOS"), FaceEntry.objects.count() + FacePhoto.objects.count()
-        if count > limit:
-            raise TooManyToReembed(
-                f"{count} photos are more than one request can embed again (at most {limit}): run "
-                f"`python manage.py reembed --all` on the server instead.", photos=count, limit=limit)
-        for entry in FaceEntry.objects.all():
-            services.entry_reembed(entry=entry)
-        return _message("Embeddings Recalculated successfully")
+        job = services.entries_reembed_start(created_by=request.user)
+        url = reverse("job-detail", args=[job.pk])
+        return Response({"message": "Recalculating embeddings", "job": str(job.pk), "status": job.status,
+                         "total": job.total, "url": request.build_absolute_uri(url)},
+                        status=202, headers={"Location": url})
 
 
 def urls():

@@ -1,16 +1,14 @@
 import signal
-from datetime import date
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from ... import conf, services
-from ...exceptions import FaceRecError, PhotoAlreadyEnrolled
-from ...importing import Report, analyse_all, default_workers, read_rows
+from ... import conf
+from ...exceptions import FaceRecError
+from ...importing import Report, add_photo, analyse_all, default_workers, read_rows, save_row
 from ...models import FaceEntry
-from ...recognition import faces
 from ...signals import emit
 
 
@@ -101,10 +99,10 @@ class Command(BaseCommand):
                 continue
             try:
                 if row.employee_code in seen:
-                    self._add_photo(seen[row.employee_code], face, report, allow_duplicate_faces)
+                    add_photo(seen[row.employee_code], face, report, allow_duplicate_faces)
                 else:
-                    seen[row.employee_code] = self._save(row, face, existing.get(row.employee_code), report,
-                                                         allow_duplicate_faces)
+                    seen[row.employee_code] = save_row(row, face, existing.get(row.employee_code), report,
+                                                    allow_duplicate_faces)
             except FaceRecError as exc:
                 report.failures.append((str(row.path), f"{exc.code}: {exc.message}"))
             except ValidationError as exc:
@@ -112,37 +110,6 @@ class Command(BaseCommand):
                 report.failures.append((str(row.path), f"invalid: {problems}"))
             except ValueError as exc:  # e.g. an employment_end that is not YYYY-MM-DD
                 report.failures.append((str(row.path), f"invalid: {exc}"))
-
-    @staticmethod
-    def _save(row, face: faces.FaceAnalysis, entry, report: Report, allow_duplicate_face: bool):
-        metadata = {"name": row.name, "department": row.department}
-        if row.employment_end:
-            metadata["employment_end"] = date.fromisoformat(row.employment_end)
-        if row.gender:
-            metadata["gender"] = row.gender
-        if entry is None:
-            entry = services.entry_register(employee_code=row.employee_code, image=face.image, face=face,
-                                            allow_duplicate_face=allow_duplicate_face,
-                                            consent_reference=row.consent_reference, **metadata)
-            report.created += 1
-            return entry
-        same_photo = entry.image_sha256 == face.sha256 and entry.embedding_model == face.model_name
-        if same_photo and all(getattr(entry, k) == v for k, v in metadata.items()):
-            report.unchanged += 1
-            return entry
-        entry = services.entry_update(entry=FaceEntry.objects.get(pk=entry.pk), image=face.image, face=face,
-                                      allow_duplicate_face=allow_duplicate_face, **metadata)
-        report.updated += 1
-        return entry
-
-    @staticmethod
-    def _add_photo(entry, face: faces.FaceAnalysis, report: Report, allow_duplicate_face: bool):
-        try:
-            services.photo_add(entry=entry, image=face.image, face=face, allow_duplicate_face=allow_duplicate_face)
-        except PhotoAlreadyEnrolled:  # a re-run: this photo is in already
-            report.unchanged += 1
-        else:
-            report.photos_added += 1
 
 
 def _interrupt(signum, frame):

@@ -1,35 +1,39 @@
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import Q
 from tqdm import tqdm
 
+from jobs.models import JobItem
+from jobs.services import job_run_here
+
 from ... import services
-from ...exceptions import FaceRecError
-from ...models import FaceEntry, FacePhoto
 from ...recognition import faces
 
 
 class Command(BaseCommand):
     help = ("Recompute the embeddings of every photo with the configured model: entries with a stale one (made by "
-            "another model) by default, or --all.")
+            "another model) by default, or --all. Runs here, as a job (with workers, they share it); --queue "
+            "leaves it to the workers.")
 
     def add_arguments(self, parser):
         parser.add_argument("--all", action="store_true", help="Recompute every entry, not only stale ones.")
+        parser.add_argument("--queue", action="store_true",
+                            help="Only start the job (manage.py worker processes run it) and print its id.")
         parser.add_argument("--no-progress", action="store_true")
 
-    def handle(self, *args, all, no_progress, **options):
+    def handle(self, *args, all, queue, no_progress, **options):
+        job = services.entries_reembed_start(stale_only=not all, queue=queue)
+        if queue:
+            self.stdout.write(f"Job {job.pk}: re-embedding {job.total} entries on the workers.")
+            return
+        bar = tqdm(total=job.total, unit="entry", disable=no_progress, file=self.stderr._out, desc="Re-embedding")
+
+        def progress(now):
+            bar.update(now.done + now.failed - bar.n)
+
+        job = job_run_here(job, progress)
+        bar.close()
+        for item in job.items.filter(status=JobItem.Status.FAILED).order_by("pk"):
+            self.stderr.write(f"FAILED {item.label}: {item.code}: {item.reason}")
         model = faces.get_engine().model_name
-        stale = Q(~Q(embedding_model=model)) | Q(photos__in=FacePhoto.objects.exclude(embedding_model=model))
-        queryset = FaceEntry.objects.all() if all else FaceEntry.objects.filter(stale).distinct()
-        failures = []
-        ids = list(queryset.values_list("pk", flat=True))
-        for pk in tqdm(ids, unit="entry", disable=no_progress, file=self.stderr._out, desc="Re-embedding"):
-            entry = FaceEntry.objects.get(pk=pk)
-            try:
-                services.entry_reembed(entry=entry)
-            except FaceRecError as exc:
-                failures.append(f"{entry.employee_code}: {exc.code}: {exc.message}")
-        for failure in failures:
-            self.stderr.write(f"FAILED {failure}")
-        self.stdout.write(f"Re-embedded {len(ids) - len(failures)} of {len(ids)} entries with {model}.")
-        if failures:
-            raise CommandError(f"{len(failures)} entries kept their previous embedding (listed above).")
+        self.stdout.write(f"Re-embedded {job.done} of {job.total} entries with {model}.")
+        if job.failed:
+            raise CommandError(f"{job.failed} entries kept their previous embedding (listed above).")

@@ -1,0 +1,74 @@
+"""The kinds of job on face entries: re-embedding (reembed, the 1.x recalculate_embeddings) and bulk import."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from jobs.registry import kind
+from jobs.services import Item, job_start
+
+from . import conf, services
+from .exceptions import ConsentRequired, EntryGone, FaceRecError
+from .importing import Report, add_photo, read_rows, save_row
+from .models import FaceEntry
+from .recognition import faces
+
+
+@kind("reembed")
+def reembed(*, job, item, record):
+    """Re-embed one entry's photos; the item is recorded in the same transaction as the new embeddings."""
+    entry = FaceEntry.objects.filter(pk=item.key).first()
+    if entry is None:
+        raise EntryGone(f"{item.label} was deleted before it was re-embedded.", employee_code=item.label)
+    services.entry_reembed(entry=entry, on_write=record)
+
+
+@lru_cache(maxsize=4)
+def _rows(source: str, pattern: str, modified: float):
+    return read_rows(Path(source), pattern)
+
+
+class ImportFailed(FaceRecError):
+    code = "import_failed"
+
+
+@kind("import_faces")
+def import_photo(*, job, item, record):
+    """Import one photo (row number `key` of the folder or manifest), as import_faces does.
+
+    Safe to run again after a crash: a photo already in is left unchanged, so nothing is imported twice.
+    """
+    params = job.params
+    source = Path(params["source"])
+    rows = _rows(str(source), params.get("glob", "*"), source.stat().st_mtime)
+    row = rows[int(item.key)]
+    row.consent_reference = row.consent_reference or params.get("consent_reference", "")
+    try:
+        face = faces.analyse(row.path.read_bytes(), largest_face=params.get("largest_face", False))
+    except OSError as exc:
+        raise ImportFailed(f"unreadable: {exc.strerror or exc}") from exc
+    entry = FaceEntry.objects.filter(employee_code=row.employee_code).first()
+    allow_duplicate = params.get("allow_duplicate_faces", False)
+    first = next(r for r in rows if r.employee_code == row.employee_code) is row
+    if first:
+        save_row(row, face, entry, Report(), allow_duplicate)
+    elif entry is None:
+        raise ImportFailed(f"{row.employee_code}'s first photo was not imported, so this one cannot be added.")
+    else:
+        add_photo(entry, face, Report(), allow_duplicate)
+
+
+def import_start(*, source: Path, glob: str = "*", skip_existing: bool = False, largest_face: bool = False,
+                 allow_duplicate_faces: bool = False, consent_reference: str = "", created_by=None):
+    """Start a job that imports a folder or manifest on the workers (what import_faces does in the foreground)."""
+    rows = read_rows(source, glob)
+    existing = set(FaceEntry.objects.values_list("employee_code", flat=True))
+    unconsented = sorted({r.employee_code for r in rows if r.employee_code not in existing
+                          and not (r.consent_reference or consent_reference)})
+    if unconsented and conf.get("REQUIRE_CONSENT"):
+        raise ConsentRequired(f"{len(unconsented)} new employees have no recorded consent "
+                              f"({', '.join(unconsented[:5])}): nothing was queued.", employee_codes=unconsented[:5])
+    items = [Item(key=str(number), label=row.path.name, group=row.employee_code)
+             for number, row in enumerate(rows) if not (skip_existing and row.employee_code in existing)]
+    params = {"source": str(source), "glob": glob, "largest_face": largest_face,
+              "allow_duplicate_faces": allow_duplicate_faces, "consent_reference": consent_reference}
+    return job_start(kind="import_faces", items=items, params=params, created_by=created_by)
