@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from facerec import databases
+from jobs.models import Job
 from jobs.services import Item, job_start
 
 from . import conf, identification
@@ -357,7 +358,8 @@ def entries_purge_expired(*, today: date | None = None) -> list[str]:
     return purged
 
 
-def entry_reembed(*, entry: FaceEntry, largest_face: bool = True, on_write=None) -> FaceEntry:
+def entry_reembed(*, entry: FaceEntry, largest_face: bool = True,
+                  on_write: Callable[[], object] | None = None) -> FaceEntry:
     """Recompute the embeddings of all an entry's photos with the configured model (e.g. after a model change).
 
     A photo registered with largest_face would otherwise fail again, so the largest face is taken; photos
@@ -378,7 +380,8 @@ def entry_reembed(*, entry: FaceEntry, largest_face: bool = True, on_write=None)
     return entry
 
 
-def entries_reembed_start(*, stale_only: bool = False, created_by=None, queue: bool = True):
+def entries_reembed_start(*, stale_only: bool = False, created_by: User | AnonymousUser | None = None,
+                          queue: bool = True) -> Job:
     """Start a job that re-embeds every entry (or only those another model embedded) on the workers."""
     entries = FaceEntry.objects.all()
     if stale_only:

@@ -53,7 +53,11 @@ def job_start(*, kind: str, items: list[Item], params: dict | None = None, creat
             Job.objects.filter(pk=job.pk).update(status=Job.Status.FINISHED, finished_at=timezone.now())
             job.refresh_from_db()
         if queue:
-            transaction.on_commit(lambda: [_enqueue(job.pk, n) for n in range(chunks)])
+            def enqueue_all() -> None:
+                for chunk in range(chunks):
+                    _enqueue(job.pk, chunk)
+
+            transaction.on_commit(enqueue_all)
     return job
 
 
