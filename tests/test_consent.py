@@ -11,8 +11,8 @@ from django.db import connection
 
 from entries import services
 from entries.exceptions import ConsentRequired
+from entries.gallery import pgvector
 from entries.models import FaceEntry
-from entries.recognition import pgvector
 from tests.factories import register
 
 pytestmark = [pytest.mark.django_db, pytest.mark.faces]

@@ -2,7 +2,7 @@
 
 face_vectors mirrors the normalised embedding of every photo (faceEntries and facePhotos stay
 the source of truth): photo_id 0 is an entry's main photo, others are facePhotos ids.
-Rows are written and deleted in the same transaction as their entry (signals, bulk operations).
+Rows are written and deleted in the same transaction as their entry (entries.gallery.receivers).
 There is deliberately no foreign key: `manage.py flush` truncates only Django's tables, so the
 post_migrate signal it sends drops the vectors it orphaned (they are biometric data too). Searches
 join faceEntries, so a row left behind by raw SQL is never returned; `backfill` removes it.
@@ -14,6 +14,9 @@ import logging
 
 import numpy as np
 from django.db import connection as default_connection
+
+from ..models import FaceEntry, FacePhoto
+from ..recognition import vectors
 
 log = logging.getLogger(__name__)
 TABLE = "face_vectors"
@@ -88,9 +91,7 @@ def mirror(photos, connection=default_connection) -> None:
 
 
 def upsert(entry_id: int, photo_id: int, model: str, embedding: bytes, connection=default_connection) -> None:
-    from .search import normalise
-
-    vector = normalise(np.frombuffer(bytes(embedding), dtype="<f4"))
+    vector = vectors.normalise(vectors.from_bytes(embedding))
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {TABLE} (entry_id, photo_id, model, embedding) VALUES (%s, %s, %s, %s::vector) "
@@ -112,8 +113,6 @@ def delete_photo(photo, connection=default_connection) -> None:
 
 def backfill(connection=default_connection, batch: int = 1000) -> int:
     """Copy every photo's embedding into face_vectors and drop rows of vanished entries or photos."""
-    from ..models import FaceEntry, FacePhoto
-
     drop_orphans(connection)
     count = 0
     for pk, model, embedding in FaceEntry.objects.values_list("id", "embedding_model", "embedding").iterator(
