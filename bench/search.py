@@ -12,13 +12,14 @@ recall@1 is measured against exact search. pgvector needs the extension (scripts
 
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-
-def unit(vectors):
-    return (vectors / np.linalg.norm(vectors, axis=-1, keepdims=True)).astype(np.float32)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from entries.recognition.vectors import normalise as unit  # noqa: E402  (pure NumPy: no Django needed)
 
 
 def fitted(path):

@@ -10,6 +10,7 @@ class EntriesConfig(AppConfig):
 
     def ready(self):
         from . import checks, signals  # noqa: F401  (registers checks and signal handlers)
+        from .gallery import receivers  # noqa: F401  (keeps search data in step with the models)
 
         # The embedded default needs nothing started, not even its folder made.
         db = settings.DATABASES["default"]

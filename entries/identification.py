@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 from . import conf
 from .exceptions import NoFaceFound, StaleEmbedding
+from .gallery.index import Match, get_index
 from .models import FaceEntry
-from .recognition import calibration, faces
-from .recognition.search import Match, get_index
+from .recognition import calibration, faces, vectors
 from .signals import emit
 
 
@@ -83,7 +83,7 @@ class Verification:
 
     @property
     def distance(self) -> float:
-        return round(1.0 - self.similarity, 6)
+        return vectors.distance(self.similarity)
 
     @property
     def confidence(self) -> float:
@@ -104,7 +104,7 @@ def verify(*, image: bytes, entry: FaceEntry, threshold: float | None = None) ->
         raise NoFaceFound("No face was found in the photo.")
     if threshold is None:
         threshold = calibration.verify_threshold(model)
-    similarity = round(float(max(0.0, min(1.0, max(float(t @ found[0].embedding) for t in templates)))), 6)
+    similarity = vectors.answer(max(float(t @ found[0].embedding) for t in templates))
     result = Verification(entry, found[0].box, similarity, threshold, model)
     emit("verify", [entry.employee_code], match=result.match, similarity=similarity)
     return result

@@ -6,14 +6,21 @@ import numpy as np
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.dispatch import Signal
 from django.urls import reverse
 from django.utils import timezone
 
+from .recognition import faces, vectors
 from .validators import employee_code_validator
 
 IMAGE_FIELDS = {"image", "image_sha256", "embedding", "embedding_sha256", "embedding_model", "face_box", "thumbnail"}
 PHOTO_FIELDS = frozenset({*IMAGE_FIELDS, "image_mime"})  # what apply_face sets: a photo change saves these
 EMBEDDING_FIELDS = PHOTO_FIELDS - {"image", "image_mime", "image_sha256"}  # what re-embedding the same photo changes
+
+# Sent, inside the write's transaction, after FaceEntryQuerySet wrote rows that save() never saw
+# (update, bulk_create, bulk_update), so data derived from entries (entries.gallery) follows them.
+# Arguments: photos (the entries whose embeddings were written; none for update()), using.
+written_in_bulk = Signal()
 
 
 class Gender(models.TextChoices):
@@ -33,7 +40,7 @@ class FaceEntryQuerySet(models.QuerySet):
             raise TypeError("Photos and embeddings change only through entries.services (entry_update).")
         kwargs.setdefault("updated_at", timezone.now())  # search indexes notice changes by this
         updated = super().update(**kwargs)
-        GalleryState.bump(self.db)
+        written_in_bulk.send(sender=self.model, photos=[], using=self.db)
         return updated
 
     def bulk_create(self, objs, *args, **kwargs):
@@ -41,7 +48,7 @@ class FaceEntryQuerySet(models.QuerySet):
         for obj in objs:
             obj.ensure_embedding()
         created = super().bulk_create(objs, *args, **kwargs)
-        entries_changed(created, self.db)  # bulk_create sends no post_save
+        written_in_bulk.send(sender=self.model, photos=created, using=self.db)  # bulk_create sends no post_save
         return created
 
     def bulk_update(self, objs, fields, *args, **kwargs):
@@ -51,7 +58,7 @@ class FaceEntryQuerySet(models.QuerySet):
                 obj.ensure_embedding()
             fields = set(fields) | IMAGE_FIELDS
         updated = super().bulk_update(objs, fields, *args, **kwargs)
-        entries_changed(objs if IMAGE_FIELDS & set(fields) else [], self.db)
+        written_in_bulk.send(sender=self.model, photos=objs if IMAGE_FIELDS & set(fields) else [], using=self.db)
         return updated
 
 
@@ -78,19 +85,15 @@ class PhotoFields(models.Model):
 
     @property
     def vector(self) -> np.ndarray:
-        return np.frombuffer(bytes(self.embedding), dtype="<f4")
+        return vectors.from_bytes(self.embedding)
 
     def embedding_is_current(self) -> bool:
-        from .recognition.faces import digest
-
-        return bool(self.image) and self.embedding_sha256 == digest(bytes(self.image))
+        return bool(self.image) and self.embedding_sha256 == faces.digest(bytes(self.image))
 
     def ensure_embedding(self, *, largest_face: bool = False) -> None:
         """Recompute the embedding when the photo changed without it (e.g. from the shell)."""
         if not self.embedding_is_current():
-            from .recognition.faces import analyse
-
-            self.apply_face(analyse(bytes(self.image or b""), largest_face=largest_face, check_quality=False))
+            self.apply_face(faces.analyse(bytes(self.image or b""), largest_face=largest_face, check_quality=False))
 
     def apply_face(self, face) -> None:
         """Store a photo together with the embedding computed from it."""
@@ -98,7 +101,7 @@ class PhotoFields(models.Model):
         self.image_mime = face.mime_type
         self.image_sha256 = face.sha256
         self.thumbnail = face.thumbnail
-        self.embedding = face.embedding.astype("<f4").tobytes()
+        self.embedding = vectors.to_bytes(face.embedding)
         self.embedding_model = face.model_name
         self.embedding_sha256 = face.sha256
         self.face_box = list(face.box)
@@ -156,9 +159,7 @@ class FaceEntry(PhotoFields):
 
     def templates(self, model_name: str) -> list[np.ndarray]:
         """Unit-length embeddings of every photo made by this model (what recognition compares)."""
-        from .recognition.search import normalise
-
-        return [normalise(p.vector) for p in self.all_photos() if p.embedding_model == model_name]
+        return [vectors.normalise(p.vector) for p in self.all_photos() if p.embedding_model == model_name]
 
 
 class FacePhoto(PhotoFields):
@@ -190,21 +191,8 @@ def photos_of_model(model_name: str, department: str | None = None) -> int:
     return entries.count() + photos.count()
 
 
-def entries_changed(photos, using: str) -> None:
-    """After a write (in its transaction): mirror new embeddings to pgvector, tell search indexes.
-
-    photos: saved entries (their main photo) or extra photos.
-    """
-    from django.db import connections
-
-    from .recognition import pgvector
-
-    pgvector.mirror([p for p in photos if p.pk is not None], connections[using])
-    GalleryState.bump(using)
-
-
 class GalleryState(models.Model):
-    """A token renewed, in the same transaction, by every write to face entries.
+    """A token renewed, in the same transaction, by every write to face entries (entries.gallery does it).
 
     Each process's search index compares it (one primary-key read) before a search and
     re-reads the entries only when it changed: workers agree without a restart or a broker.

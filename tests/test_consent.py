@@ -11,8 +11,8 @@ from django.db import connection
 
 from entries import services
 from entries.exceptions import ConsentRequired
+from entries.gallery import pgvector
 from entries.models import FaceEntry
-from entries.recognition import pgvector
 from tests import factories
 from tests.factories import face_photo
 

@@ -15,9 +15,9 @@ from rest_framework.authtoken.models import Token
 
 from audit.models import AuditEvent
 from entries import identification, services
+from entries.gallery.index import get_index
 from entries.models import FaceEntry
 from entries.recognition import faces
-from entries.recognition.search import get_index
 from tests.factories import register
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.faces]

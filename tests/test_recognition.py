@@ -4,7 +4,6 @@ import base64
 import csv
 
 import pytest
-from django.db import connection
 from django.test import override_settings
 from rest_framework.test import APIClient
 
@@ -40,9 +39,6 @@ def enrolled(photo, identities):
     return {person: first[person] for person in people}
 
 
-@pytest.mark.xfail(connection.vendor == "postgresql", strict=False,
-                   reason="open (issue 14 closing note): with pgvector, after the whole suite, 28 of 30 are found "
-                          "(30 of 30 when run alone); cause not yet found")
 def test_enrolled_people_are_found_at_rank_1_and_strangers_are_unknown(photo, identities, enrolled):
     hits = total = rejected = strangers = 0
     for name, person in identities.items():

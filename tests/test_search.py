@@ -9,9 +9,10 @@ from django.core.management import call_command
 from django.db import connection
 from django.db.models import QuerySet
 
+from entries.gallery import pgvector
+from entries.gallery.index import ExactIndex, PgVectorIndex
 from entries.models import FaceEntry
-from entries.recognition import pgvector
-from entries.recognition.search import ExactIndex, PgVectorIndex, normalise
+from entries.recognition.vectors import normalise
 
 REPO = Path(__file__).resolve().parent.parent
 

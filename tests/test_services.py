@@ -8,8 +8,9 @@ from django.db import connection
 
 from entries import services
 from entries.exceptions import DuplicateEmployeeCode, MultipleFacesFound, NoFaceFound
+from entries.gallery import pgvector
 from entries.models import FaceEntry
-from entries.recognition import faces, pgvector
+from entries.recognition import faces
 from tests import factories
 from tests.factories import face_photo, register
 

@@ -5,14 +5,14 @@ from django.db import migrations
 
 def forwards(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        from entries.recognition import pgvector
+        from entries.gallery import pgvector
 
         pgvector.create_schema(schema_editor.connection)  # filled by 0006, once facePhotos exists
 
 
 def backwards(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        from entries.recognition import pgvector
+        from entries.gallery import pgvector
 
         pgvector.drop_schema(schema_editor.connection)
 

@@ -7,7 +7,7 @@ def forwards(apps, schema_editor):
     connection = schema_editor.connection
     if connection.vendor != "postgresql":
         return
-    from entries.recognition import pgvector
+    from entries.gallery import pgvector
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT to_regclass(%s) IS NOT NULL", [pgvector.TABLE])

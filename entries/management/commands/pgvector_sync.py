@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from ...recognition import pgvector
+from ...gallery import pgvector
 
 
 class Command(BaseCommand):

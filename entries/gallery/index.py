@@ -24,6 +24,8 @@ from django.db.models import Max
 
 from .. import conf
 from ..models import FaceEntry, FacePhoto, GalleryState, photos_of_model
+from ..recognition import vectors
+from . import pgvector
 
 # A row saved in a transaction that commits late can carry an older timestamp than one already
 # seen; re-reading a margin of recent rows makes the incremental refresh catch it.
@@ -40,14 +42,7 @@ class Match:
 
     @property
     def distance(self) -> float:
-        """Cosine distance, 1 - cosine similarity (the raw number similarity is derived from)."""
-        return round(1.0 - self.similarity, 6)
-
-
-def normalise(vectors: np.ndarray) -> np.ndarray:
-    vectors = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    return vectors / np.maximum(norms, 1e-12)
+        return vectors.distance(self.similarity)
 
 
 class ExactIndex:
@@ -56,7 +51,7 @@ class ExactIndex:
     def __init__(self, model_name: str):
         self.model_name = model_name
         self._lock = threading.Lock()
-        self._state = None
+        self._state: str | None = None
         self._reset()
 
     def _reset(self):
@@ -105,7 +100,7 @@ class ExactIndex:
             self._put((entry_id, pk), entry_id, code, name, department, embedding)
 
     def _put(self, key, entry_id, code, name, department, embedding) -> None:
-        vector = normalise(np.frombuffer(bytes(embedding), dtype="<f4"))
+        vector = vectors.normalise(vectors.from_bytes(embedding))
         row = self._row_of.get(key)
         if row is None:
             row = self._append_row(vector.shape[0])
@@ -144,7 +139,7 @@ class ExactIndex:
         with self._lock:
             if self._size == 0:
                 return []
-            scores = self._matrix[: self._size] @ normalise(vector)
+            scores = self._matrix[: self._size] @ vectors.normalise(vector)
             if department is not None:
                 scores = np.where(np.asarray(self._departments) == department, scores, -np.inf)
             if exclude_id is not None and exclude_id in self._number_of:
@@ -157,7 +152,7 @@ class ExactIndex:
                     if np.isfinite(scores[i]) and int(self._ids[i]) not in matches:
                         matches[int(self._ids[i])] = Match(
                             self._entry_of[self._ids[i]], self._codes[i], self._names[i], self._departments[i],
-                            round(float(np.clip(scores[i], 0.0, 1.0)), 6))
+                            vectors.answer(scores[i]))
                 if len(matches) >= k or wanted == self._size:
                     return list(matches.values())[:k]
                 matches.clear()
@@ -182,8 +177,6 @@ class PgVectorIndex:
     """Approximate nearest neighbours in PostgreSQL (pgvector HNSW on cosine distance)."""
 
     def __init__(self, model_name: str):
-        from . import pgvector
-
         if model_name not in pgvector.INDEXED:
             raise LookupError(f"no pgvector index for model {model_name!r}; add it to pgvector.INDEXED")
         self.model_name = model_name
@@ -191,12 +184,10 @@ class PgVectorIndex:
 
     def search(self, vector: np.ndarray, k: int = 1, department: str | None = None,
                exclude_id: int | None = None) -> list[Match]:
-        from . import pgvector
-
         return [
-            Match(pk, code, name, dept, round(float(np.clip(sim, 0.0, 1.0)), 6))
+            Match(pk, code, name, dept, vectors.answer(sim))
             for pk, code, name, dept, sim in pgvector.nearest(
-                normalise(vector), self.model_name, self.dimension, k, department, exclude_id)
+                vectors.normalise(vector), self.model_name, self.dimension, k, department, exclude_id)
         ]
 
     def gallery_size(self, department: str | None = None) -> int:
@@ -215,8 +206,6 @@ def get_index(model_name: str):
     """Return this process's index for a model, by the SEARCH_BACKEND setting."""
     backend = conf.get("SEARCH_BACKEND")
     if backend == "auto":
-        from . import pgvector
-
         backend = "pgvector" if pgvector.available() and model_name in pgvector.INDEXED else "exact"
     key = (backend, model_name, connection.alias, connection.settings_dict["NAME"])
     with _indexes_lock:
