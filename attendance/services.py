@@ -8,9 +8,9 @@ from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
+from core.exceptions import FaceRecError
 from entries import identification
 from entries import services as entry_services
-from entries.exceptions import FaceRecError, NoFaceFound
 from entries.signals import emit
 from facerec import databases
 
@@ -88,7 +88,7 @@ def clock(*, kiosk: Kiosk, image: bytes, direction: str | None = None, now: date
         raise DirectionRequired("This kiosk asks In or Out first: send direction 'in' or 'out'.")
     try:
         found = identification.identify(image=image, k=1, max_faces=1, record=False).faces[0]
-    except NoFaceFound:
+    except identification.NoFaceFound:
         # Nothing to count unless a sequence is open: then end it, in turn with this kiosk's other frames.
         if not Kiosk.objects.filter(pk=kiosk.pk, pending_frames=0).update(last_seen_at=now):
             with databases.serialised():

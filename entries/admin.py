@@ -10,8 +10,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from core.exceptions import FaceRecError
+
 from . import conf, identification, services
-from .exceptions import EntryGone, FaceRecError
+from .exceptions import EntryGone
 from .forms import FaceEntryForm, FacePhotoInlineForm, IdentifyForm
 from .models import FaceEntry, FacePhoto, photos_of_model
 from .recognition import calibration, images

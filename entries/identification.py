@@ -1,4 +1,7 @@
-"""Identify (1:N) and verify (1:1): photo in, decisions with calibrated confidences out."""
+"""Identify (1:N) and verify (1:1): photo in, decisions with calibrated confidences out.
+
+A photo with no face raises NoFaceFound, which callers in other apps catch as `identification.NoFaceFound`.
+"""
 
 from __future__ import annotations
 

@@ -9,9 +9,9 @@ import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.exceptions import FaceRecError
 from core.spreadsheets import unescape
 
-from .exceptions import FaceRecError
 from .recognition import faces
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}

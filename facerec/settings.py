@@ -46,8 +46,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "entries.middleware.RefuseLargeBodies",  # first: a body over the limit is refused before it is read
-    "entries.middleware.NeverCacheFaceData",  # API answers and admin pages: Cache-Control no-store
+    "core.middleware.RefuseLargeBodies",  # first: a body over the limit is refused before it is read
+    "core.middleware.NeverCacheFaceData",  # API answers and admin pages: Cache-Control no-store
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -168,10 +168,10 @@ ATTENDANCE = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous API client gets 401 with WWW-Authenticate.
-        "entries.api.authentication.GuardedTokenAuthentication",
+        "core.api.authentication.GuardedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["entries.api.permissions.ModelPermissions"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.ModelPermissions"],
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle",
                                  "rest_framework.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
@@ -187,8 +187,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": env.int("API_PAGE_SIZE", default=50),
-    "DEFAULT_SCHEMA_CLASS": "entries.api.schema.AutoSchema",  # documents the error answers too
-    "EXCEPTION_HANDLER": "entries.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.AutoSchema",  # documents the error answers too
+    "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {

@@ -16,14 +16,16 @@ from rest_framework import parsers, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
+from core.api.fields import Base64ImageField
+from core.api.permissions import ModelPermissions
+from core.exceptions import FaceRecError
+
 from .. import conf, identification, services
-from ..exceptions import FaceRecError
 from ..models import FaceEntry, FacePhoto, Gender
 from ..signals import emit
 from ..validators import employee_code_validator
-from .permissions import ModelPermissions, PhotoPermissions
+from .permissions import PhotoPermissions
 from .recognition import CanViewEntries
-from .serializers import Base64ImageField
 
 TAG = "FaceRec 1.x compatibility"
 ORIGINAL_GENDER = {Gender.MALE: "Male", Gender.FEMALE: "Female", Gender.OTHER: "Other",

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..exceptions import FaceRecError
+from core.exceptions import FaceRecError
+
 from . import calibration, faces
 
 OPEN_SET_SIZES = (10, 30, 100, 300, 1000)  # 1,000 is about the most a held-out half (~1,040 people) allows

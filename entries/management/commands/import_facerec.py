@@ -14,10 +14,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
+from core import uploads
+from core.exceptions import FaceRecError
+
 from ... import conf, services
-from ...exceptions import FaceRecError
 from ...models import FaceEntry, Gender
-from ...recognition import faces, images
+from ...recognition import faces
 from ...signals import emit
 from ...validators import employee_code_validator
 
@@ -90,7 +92,7 @@ def _image(value, label) -> bytes:
     if not isinstance(value, str) or not value.strip():
         raise BadDocument(f"{label}: no Image")
     try:
-        return base64.b64decode(images.base64_payload(value), validate=True)
+        return base64.b64decode(uploads.base64_payload(value), validate=True)
     except (binascii.Error, ValueError):
         raise BadDocument(f"{label}: Image is not valid base64") from None
 

@@ -6,8 +6,10 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from core.exceptions import FaceRecError
+
 from ... import conf, services
-from ...exceptions import FaceRecError, PhotoAlreadyEnrolled
+from ...exceptions import PhotoAlreadyEnrolled
 from ...importing import Report, analyse_all, default_workers, read_rows
 from ...models import FaceEntry
 from ...recognition import faces

@@ -2,8 +2,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Q
 from tqdm import tqdm
 
+from core.exceptions import FaceRecError
+
 from ... import services
-from ...exceptions import FaceRecError
 from ...models import FaceEntry, FacePhoto
 from ...recognition import faces
 
