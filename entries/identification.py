@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.audit import Action, emit
+
 from . import conf
 from .exceptions import NoFaceFound, StaleEmbedding
 from .models import FaceEntry
 from .recognition import calibration, faces
 from .recognition.search import Match, get_index
-from .signals import emit
 
 
 @dataclass
@@ -67,7 +68,7 @@ def identify(*, image: bytes, k: int = 3, threshold: float | None = None, depart
         for face in found
     ]
     if record:
-        emit("identify", [r.match.employee_code for r in results if r.match],
+        emit(Action.IDENTIFY, sender=FaceEntry, employee_codes=[r.match.employee_code for r in results if r.match],
              decisions=[r.decision for r in results], gallery_size=gallery_size, department=department)
     return Identification(results, model, gallery_size, threshold)
 
@@ -109,7 +110,8 @@ def verify(*, image: bytes, entry: FaceEntry, threshold: float | None = None) ->
         threshold = calibration.verify_threshold(model)
     similarity = round(float(max(0.0, min(1.0, max(float(t @ found[0].embedding) for t in templates)))), 6)
     result = Verification(entry, found[0].box, similarity, threshold, model)
-    emit("verify", [entry.employee_code], match=result.match, similarity=similarity)
+    emit(Action.VERIFY, sender=FaceEntry, employee_codes=[entry.employee_code], match=result.match,
+         similarity=similarity)
     return result
 
 

@@ -1,18 +1,10 @@
 from django.db import connections
 from django.db.models.signals import post_delete, post_migrate, post_save, pre_save
-from django.dispatch import Signal, receiver
+from django.dispatch import receiver
 from django.utils import timezone
 
 from .models import FaceEntry, FacePhoto, GalleryState, entries_changed
 from .recognition import pgvector
-
-# Sent whenever face data is read, matched, changed or deleted, for the audit trail (the audit app).
-# Arguments: action (see audit.models.Action), employee_codes, details (a JSON-able dict, never photo bytes).
-face_data_event = Signal()
-
-
-def emit(action: str, employee_codes=(), **details) -> None:
-    face_data_event.send(sender=FaceEntry, action=action, employee_codes=list(employee_codes), details=details)
 
 
 @receiver(pre_save, sender=FaceEntry)

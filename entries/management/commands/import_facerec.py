@@ -15,12 +15,12 @@ from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
 from core import uploads
+from core.audit import Action, emit
 from core.exceptions import FaceRecError
 
 from ... import conf, services
 from ...models import FaceEntry, Gender
 from ...recognition import faces
-from ...signals import emit
 from ...validators import employee_code_validator
 
 GENDERS = {"male": Gender.MALE, "m": Gender.MALE, "female": Gender.FEMALE, "f": Gender.FEMALE,
@@ -146,7 +146,8 @@ class Command(BaseCommand):
             except ValidationError as exc:
                 failures.append(f"{original.label}: invalid: {'; '.join(exc.messages)}")
         bar.close()
-        emit("import", sorted(seen), source=f"{_without_password(mongo_url)} {collection}",
+        emit(Action.IMPORT, sender=FaceEntry, employee_codes=sorted(seen),
+             source=f"{_without_password(mongo_url)} {collection}",
              created=counts["created"], updated=counts["updated"], failed=len(failures))
         for failure in failures:
             self.stderr.write(f"FAILED {failure}")

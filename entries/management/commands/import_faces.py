@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from core.audit import Action, emit
 from core.exceptions import FaceRecError
 
 from ... import conf, services
@@ -13,7 +14,6 @@ from ...exceptions import PhotoAlreadyEnrolled
 from ...importing import Report, analyse_all, default_workers, read_rows
 from ...models import FaceEntry
 from ...recognition import faces
-from ...signals import emit
 
 
 class Command(BaseCommand):
@@ -79,7 +79,7 @@ class Command(BaseCommand):
         finally:
             signal.signal(signal.SIGTERM, previous)
         bar.close()
-        emit("import", sorted({r.employee_code for r in todo}), source=str(path),
+        emit(Action.IMPORT, sender=FaceEntry, employee_codes=sorted({r.employee_code for r in todo}), source=str(path),
              created=report.created, updated=report.updated, photos_added=report.photos_added,
              failed=len(report.failures))
 
