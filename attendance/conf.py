@@ -1,6 +1,6 @@
-"""Attendance settings (settings.ATTENDANCE, from the environment), with their defaults."""
+"""Attendance settings (settings.ATTENDANCE; ATTENDANCE_<NAME> in the environment), with their defaults."""
 
-from django.conf import settings
+from core.conf import AppSettings
 
 DEFAULTS = {
     "DIRECTION_MODE": "alternate",  # "alternate": in, then out, then in…; "buttons": the employee taps In or Out
@@ -17,7 +17,5 @@ DEFAULTS = {
     "KEEP_SNAPSHOTS": False,  # keep the frame that clocked someone (off: no photo is kept)
     "SNAPSHOT_DAYS": 7,  # ...for this many days
 }
-
-
-def get(name: str):
-    return getattr(settings, "ATTENDANCE", {}).get(name, DEFAULTS[name])
+app_settings = AppSettings("ATTENDANCE", DEFAULTS)
+get = app_settings.get

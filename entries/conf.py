@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from django.conf import settings
+from core.conf import AppSettings
 
 DEFAULTS = {
     "MODEL": "MobileFaceNet",
@@ -35,7 +35,9 @@ DEFAULTS = {
     "RECALCULATE_MAX_PHOTOS": 60,
 }
 
-
-def get(name: str):
-    """Return a FaceRec setting, honouring override_settings in tests."""
-    return getattr(settings, "FACEREC", {}).get(name, DEFAULTS[name])
+app_settings = AppSettings("FACEREC", DEFAULTS, types={
+    "QUALITY_MIN_EYE_DISTANCE": float,  # whole pixels by default, a fraction allowed
+    "VERIFY_THRESHOLD": float,
+    "IDENTIFY_THRESHOLD": float,
+})
+get = app_settings.get
