@@ -13,9 +13,9 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from core.audit import Action, emit
 from core.spreadsheets import csv_writer, xlsx_append
 from entries import services as entry_services
-from entries.signals import emit
 
 from . import api, charts, conf, services
 from .models import AttendanceEvent, Kiosk
@@ -209,7 +209,8 @@ class AttendanceEventAdmin(admin.ModelAdmin):
     def snapshot_tag(self, event):
         if not event.snapshot:
             return "none kept"
-        emit("view_snapshot", [event.employee_code], event=str(event.pk), kiosk=event.kiosk_name)
+        emit(Action.VIEW_SNAPSHOT, sender=AttendanceEvent, employee_codes=[event.employee_code], event=str(event.pk),
+             kiosk=event.kiosk_name)
         return format_html('<img src="data:image/jpeg;base64,{}" style="max-width: 320px">',
                            base64.b64encode(bytes(event.snapshot)).decode())
 

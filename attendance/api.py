@@ -12,9 +12,9 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from core.api.fields import Base64ImageField, RecordId
+from core.api.permissions import ModelPermissions
 from core.spreadsheets import csv_writer
-from entries.api.permissions import ModelPermissions
-from entries.api.serializers import Base64ImageField, RecordId
 
 from . import conf, services
 from .authentication import KioskKeyAuthentication

@@ -4,7 +4,8 @@ from django.apps import AppConfig
 class AttendanceConfig(AppConfig):
     """Time and attendance: camera kiosks clock employees in and out; HR reads timesheets.
 
-    Uses entries only through its public services (identification) and its face_data_event signal.
+    Uses entries only through its public services (identification, services) and read models; sends and
+    hears face-data events through core.audit.
     """
 
     name = "attendance"

@@ -1,8 +1,10 @@
-"""Attendance settings (settings.ATTENDANCE, from the environment), with their defaults."""
+"""Attendance settings (settings.ATTENDANCE; ATTENDANCE_<NAME> in the environment), with their defaults."""
 
-from django.conf import settings
+from typing import Any
 
-DEFAULTS = {
+from core.conf import AppSettings
+
+DEFAULTS: dict[str, Any] = {
     "DIRECTION_MODE": "alternate",  # "alternate": in, then out, then in…; "buttons": the employee taps In or Out
     "DEBOUNCE_SECONDS": 120,  # the same employee is not recorded twice within this window
     "CONFIRM_FRAMES": 2,  # consecutive frames that must agree before someone is clocked
@@ -17,7 +19,5 @@ DEFAULTS = {
     "KEEP_SNAPSHOTS": False,  # keep the frame that clocked someone (off: no photo is kept)
     "SNAPSHOT_DAYS": 7,  # ...for this many days
 }
-
-
-def get(name: str):
-    return getattr(settings, "ATTENDANCE", {}).get(name, DEFAULTS[name])
+app_settings: AppSettings = AppSettings("ATTENDANCE", DEFAULTS)
+get = app_settings.get

@@ -2,12 +2,13 @@
 
 from django.dispatch import receiver
 
-from entries.signals import face_data_event
+from core.audit import Action, face_data_event
+from entries.models import FaceEntry
 
 from . import services
 
 
-@receiver(face_data_event)
+@receiver(face_data_event, sender=FaceEntry)
 def forget_deleted_faces(sender, *, action, employee_codes=(), **kwargs):
-    if action in ("delete", "purge"):
+    if action in (Action.DELETE, Action.PURGE):
         services.forget_snapshots(employee_codes)

@@ -11,10 +11,10 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from core.audit import Action, emit
+from core.exceptions import FaceRecError
 from entries import identification
 from entries import services as entry_services
-from entries.exceptions import FaceRecError, NoFaceFound
-from entries.signals import emit
 from facerec import databases
 
 from . import conf, frames
@@ -56,7 +56,7 @@ def kiosk_register(*, name: str, location: str = "", direction_mode: str = "",
     key = kiosk.new_key()
     kiosk.full_clean()
     kiosk.save()
-    emit("kiosk_key", operation="issue", kiosk=kiosk.name, key_prefix=kiosk.key_prefix)
+    emit(Action.KIOSK_KEY, sender=Kiosk, operation="issue", kiosk=kiosk.name, key_prefix=kiosk.key_prefix)
     return kiosk, key
 
 
@@ -64,7 +64,7 @@ def kiosk_new_key(*, kiosk: Kiosk) -> str:
     """Replace a kiosk's key: the device must be paired again; the old key stops working at once."""
     key = kiosk.new_key()
     kiosk.save(update_fields=["key_prefix", "key_sha256"])
-    emit("kiosk_key", operation="rekey", kiosk=kiosk.name, key_prefix=kiosk.key_prefix)
+    emit(Action.KIOSK_KEY, sender=Kiosk, operation="rekey", kiosk=kiosk.name, key_prefix=kiosk.key_prefix)
     return key
 
 
@@ -72,7 +72,8 @@ def kiosk_set_active(*, kiosk: Kiosk, active: bool) -> None:
     """Revoke a kiosk's key (it can clock no one) or restore it."""
     Kiosk.objects.filter(pk=kiosk.pk).update(active=active)
     kiosk.active = active
-    emit("kiosk_key", operation="restore" if active else "revoke", kiosk=kiosk.name, key_prefix=kiosk.key_prefix)
+    emit(Action.KIOSK_KEY, sender=Kiosk, operation="restore" if active else "revoke", kiosk=kiosk.name,
+         key_prefix=kiosk.key_prefix)
 
 
 def direction_mode(kiosk: Kiosk) -> str:
@@ -91,7 +92,7 @@ def clock(*, kiosk: Kiosk, image: bytes, direction: str | None = None, now: date
         raise DirectionRequired("This kiosk asks In or Out first: send direction 'in' or 'out'.")
     try:
         found = identification.identify(image=image, k=1, max_faces=1, record=False).faces[0]
-    except NoFaceFound:
+    except identification.NoFaceFound:
         # Nothing to count unless a sequence is open: then end it, in turn with this kiosk's other frames.
         if not Kiosk.objects.filter(pk=kiosk.pk, pending_frames=0).update(last_seen_at=now):
             with databases.serialised():
@@ -131,8 +132,8 @@ def clock(*, kiosk: Kiosk, image: bytes, direction: str | None = None, now: date
         if conf.get("KEEP_SNAPSHOTS"):
             event.snapshot, event.snapshot_until = image, now + timedelta(days=conf.get("SNAPSHOT_DAYS"))
         event.save()
-        emit("clock", [code], direction=direction, kiosk=kiosk.name, similarity=match.similarity,
-             snapshot=event.snapshot is not None, frames=seen)
+        emit(Action.CLOCK, sender=AttendanceEvent, employee_codes=[code], direction=direction, kiosk=kiosk.name,
+             similarity=match.similarity, snapshot=event.snapshot is not None, frames=seen)
     return Clocking("clocked", event)
 
 
@@ -148,7 +149,8 @@ def _continues(state: Kiosk, code: str, now: datetime) -> bool:
 def _end_sequence(state: Kiosk, ended: str | None, now: datetime) -> None:
     """Close the kiosk's open sequence: audit its frames (`ended` None: the caller's clocking does) and reset it."""
     if state.pending_frames and ended is not None:
-        emit("kiosk_frames", [state.pending_code], kiosk=state.name, frames=state.pending_frames, ended=ended)
+        emit(Action.KIOSK_FRAMES, sender=Kiosk, employee_codes=[state.pending_code], kiosk=state.name,
+             frames=state.pending_frames, ended=ended)
     state.pending_code, state.pending_count, state.pending_frames, state.pending_fingerprint = "", 0, 0, None
     _save_sequence(state, now)
 
@@ -205,7 +207,8 @@ def event_add(*, employee_code: str, at: datetime, direction: str, reason: str, 
         correction_reason=reason)
     event.full_clean()
     event.save()
-    emit("clock", [employee_code], direction=direction, manual=True, reason=reason)
+    emit(Action.CLOCK, sender=AttendanceEvent, employee_codes=[employee_code], direction=direction, manual=True,
+         reason=reason)
     return event
 
 
@@ -219,7 +222,8 @@ def event_correct(*, event: AttendanceEvent, at: datetime, direction: str, reaso
     event.corrected_by, event.corrected_at = _user(by), timezone.now()
     event.full_clean()
     event.save()
-    emit("clock", [event.employee_code], direction=direction, corrected=True, reason=reason)
+    emit(Action.CLOCK, sender=AttendanceEvent, employee_codes=[event.employee_code], direction=direction,
+         corrected=True, reason=reason)
     return event
 
 
@@ -231,8 +235,9 @@ def event_delete(*, event: AttendanceEvent, reason: str, by: entry_services.Acto
     if len(reason) > REASON_MAX_LENGTH:
         raise ReasonRequired(f"The reason is longer than {REASON_MAX_LENGTH} characters.")
     with databases.atomic():  # the event and its audit row go together
-        emit("delete_event", [event.employee_code], reason=reason, at=event.at.isoformat(),
-             direction=event.direction, kiosk=event.kiosk_name, corrected=event.corrected_at is not None)
+        emit(Action.DELETE_EVENT, sender=AttendanceEvent, employee_codes=[event.employee_code], reason=reason,
+             at=event.at.isoformat(), direction=event.direction, kiosk=event.kiosk_name,
+             corrected=event.corrected_at is not None)
         event.delete()
 
 

@@ -1,25 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-
-class Action(models.TextChoices):
-    VIEW_PHOTO = "view_photo", "viewed a photo"
-    VIEW_EMBEDDINGS = "view_embeddings", "viewed embeddings"
-    IDENTIFY = "identify", "identified a photo"
-    VERIFY = "verify", "verified a photo"
-    CREATE = "create", "registered"
-    UPDATE = "update", "changed"
-    DELETE = "delete", "deleted"
-    ADD_PHOTO = "add_photo", "added a photo"
-    REMOVE_PHOTO = "remove_photo", "removed a photo"
-    PURGE = "purge", "deleted after retention"
-    EXPORT = "export", "exported"
-    IMPORT = "import", "imported"
-    CLOCK = "clock", "clocked in or out"
-    KIOSK_FRAMES = "kiosk_frames", "kiosk frames recognised, nobody clocked"
-    DELETE_EVENT = "delete_event", "deleted an attendance event"
-    VIEW_SNAPSHOT = "view_snapshot", "viewed a kiosk snapshot"
-    KIOSK_KEY = "kiosk_key", "issued, re-keyed or revoked a kiosk key"
+from core.audit import Action
 
 
 class AuditEvent(models.Model):

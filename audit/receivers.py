@@ -1,4 +1,4 @@
-"""Turn entries' face-data events into audit rows, with who (user or token owner), where from and through what."""
+"""Turn the apps' face-data events into audit rows, with who (user or token owner), where from and through what."""
 
 import getpass
 import json
@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.dispatch import receiver
 from django.utils import timezone
 
-from entries.signals import face_data_event
+from core.audit import face_data_event
 from facerec import databases
 
 from .middleware import current_request

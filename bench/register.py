@@ -12,8 +12,8 @@ from _setup import percentiles, setup
 
 def main():
     photos = setup()
+    from core.exceptions import FaceRecError
     from entries import services
-    from entries.exceptions import FaceRecError
     from entries.recognition import faces
 
     faces.get_engine()  # load once, outside the timings

@@ -10,12 +10,14 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from core.audit import Action, emit
+from core.exceptions import FaceRecError
+
 from . import conf, identification, services
-from .exceptions import EntryGone, FaceRecError
+from .exceptions import EntryGone
 from .forms import FaceEntryForm, FacePhotoInlineForm, IdentifyForm
 from .models import FaceEntry, FacePhoto, photos_of_model
 from .recognition import calibration, images
-from .signals import emit
 
 VIEW_ENTRIES = "entries.view_faceentry"  # photos, face thumbnails and who a face is: as in the API
 
@@ -153,7 +155,7 @@ class FaceEntryAdmin(admin.ModelAdmin):
         entry = self.get_object(request, pk)  # None for an unknown or malformed id
         if entry is None:
             raise Http404
-        emit("view_photo", [entry.employee_code])
+        emit(Action.VIEW_PHOTO, sender=FaceEntry, employee_codes=[entry.employee_code])
         response = HttpResponse(bytes(entry.image), content_type=entry.image_mime)
         response["X-Content-Type-Options"] = "nosniff"
         return response
@@ -174,7 +176,7 @@ class FaceEntryAdmin(admin.ModelAdmin):
         if may_see_faces(request) and isinstance(response, TemplateResponse) and "cl" in response.context_data:
             shown = [entry.employee_code for entry in response.context_data["cl"].result_list if entry.thumbnail]
             if shown:  # face crops are face data: one event per page, naming whose faces it showed
-                emit("view_photo", shown, thumbnails=len(shown))
+                emit(Action.VIEW_PHOTO, sender=FaceEntry, employee_codes=shown, thumbnails=len(shown))
         return response
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -185,7 +187,8 @@ class FaceEntryAdmin(admin.ModelAdmin):
                         for inline in response.context_data.get("inline_admin_formsets", [])
                         for form in inline.formset.forms)
             if shown:
-                emit("view_photo", [response.context_data["original"].employee_code], thumbnails=shown)
+                emit(Action.VIEW_PHOTO, sender=FaceEntry,
+                     employee_codes=[response.context_data["original"].employee_code], thumbnails=shown)
         return response
 
     @admin.display(description="Current photo")

@@ -1,14 +1,6 @@
-"""Domain errors. Each carries a machine-readable code and the HTTP status the API maps it to."""
+"""Face entries' refusals (core.exceptions holds their base and the errors any app can meet)."""
 
-
-class FaceRecError(Exception):
-    code = "error"
-    status = 400
-
-    def __init__(self, message: str, **details):
-        super().__init__(message)
-        self.message = message
-        self.details = details
+from core.exceptions import FaceRecError
 
 
 class InvalidImage(FaceRecError):
@@ -16,11 +8,6 @@ class InvalidImage(FaceRecError):
 
     code = "unsupported_image"
     status = 415
-
-
-class ImageTooLarge(FaceRecError):
-    code = "image_too_large"
-    status = 413
 
 
 class NoFaceFound(FaceRecError):
@@ -50,8 +37,10 @@ class DuplicateFace(FaceRecError):
     code = "duplicate_face"
     status = 409
 
-    def anonymous(self) -> "DuplicateFace":
-        """The same refusal without saying whose face it is (for those who may not view entries)."""
+    def shown_to(self, request) -> "DuplicateFace":
+        """Whose face it is only for those who may view entries; others get the same refusal without it."""
+        if request.user.has_perm("entries.view_faceentry"):
+            return self
         return DuplicateFace("This face matches another employee. If they really are different people "
                              "(e.g. twins), allow duplicate faces.")
 
@@ -92,11 +81,6 @@ class TooManyFaces(FaceRecError):
 
     code = "too_many_faces"
     status = 422
-
-
-class ServiceUnavailable(FaceRecError):
-    code = "service_unavailable"
-    status = 503
 
 
 class ConsentRequired(FaceRecError):

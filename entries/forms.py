@@ -1,7 +1,8 @@
 from django import forms
 
+from core.exceptions import FaceRecError
+
 from . import conf, identification
-from .exceptions import FaceRecError
 from .models import FaceEntry, FacePhoto
 from .recognition import faces
 

@@ -1,15 +1,19 @@
-"""Identify (1:N) and verify (1:1): photo in, decisions with calibrated confidences out."""
+"""Identify (1:N) and verify (1:1): photo in, decisions with calibrated confidences out.
+
+A photo with no face raises NoFaceFound, which callers in other apps catch as `identification.NoFaceFound`.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from core.audit import Action, emit
 
 from . import conf
 from .exceptions import NoFaceFound, StaleEmbedding
 from .gallery.index import Match, get_index
 from .models import FaceEntry
 from .recognition import calibration, faces, vectors
-from .signals import emit
 
 
 @dataclass
@@ -64,7 +68,7 @@ def identify(*, image: bytes, k: int = 3, threshold: float | None = None, depart
         for face in found
     ]
     if record:
-        emit("identify", [r.match.employee_code for r in results if r.match],
+        emit(Action.IDENTIFY, sender=FaceEntry, employee_codes=[r.match.employee_code for r in results if r.match],
              decisions=[r.decision for r in results], gallery_size=gallery_size, department=department)
     return Identification(results, model, gallery_size, threshold)
 
@@ -106,7 +110,8 @@ def verify(*, image: bytes, entry: FaceEntry, threshold: float | None = None) ->
         threshold = calibration.verify_threshold(model)
     similarity = vectors.answer(max(float(t @ found[0].embedding) for t in templates))
     result = Verification(entry, found[0].box, similarity, threshold, model)
-    emit("verify", [entry.employee_code], match=result.match, similarity=similarity)
+    emit(Action.VERIFY, sender=FaceEntry, employee_codes=[entry.employee_code], match=result.match,
+         similarity=similarity)
     return result
 
 

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from core.exceptions import FaceRecError
 from core.spreadsheets import unescape
 
-from .exceptions import FaceRecError, PhotoAlreadyEnrolled
+from .exceptions import PhotoAlreadyEnrolled
 from .recognition import faces
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}

@@ -13,6 +13,7 @@ from django.db import DatabaseError, IntegrityError
 from django.db.models import Q
 from django.utils import timezone
 
+from core.audit import Action, emit
 from facerec import databases
 from jobs.models import Job
 from jobs.services import Item, job_start
@@ -28,7 +29,6 @@ from .exceptions import (
 )
 from .models import EMBEDDING_FIELDS, PHOTO_FIELDS, FaceEntry, FacePhoto, PhotoFields
 from .recognition import faces
-from .signals import emit
 
 METADATA_FIELDS = ("employee_code", "name", "gender", "department")
 CONSENT_FIELDS = ("consent_reference", "consent_at", "employment_end", "retain_until")
@@ -177,8 +177,8 @@ def entry_register(
                 FaceEntry.objects.filter(pk=entry.pk).update(created_at=created_at)
                 entry.created_at = created_at
             _enrol_extras(entry, extras, allow_duplicate_face)
-            emit("create", [entry.employee_code], consent_reference=entry.consent_reference,
-                 photos=1 + len(extras))
+            emit(Action.CREATE, sender=FaceEntry, employee_codes=[entry.employee_code],
+                 consent_reference=entry.consent_reference, photos=1 + len(extras))
     except IntegrityError as exc:
         if FaceEntry.objects.filter(employee_code=employee_code).exists():
             raise _duplicate(employee_code) from exc
@@ -208,7 +208,8 @@ def entry_update(
             _refuse_duplicate_face(new_face, exclude_id=entry.pk)
         _update(entry, changed)
         _reread(entry, changed)
-        emit("update", [entry.employee_code], fields=sorted(fields), photo_replaced=new_face is not None)
+        emit(Action.UPDATE, sender=FaceEntry, employee_codes=[entry.employee_code], fields=sorted(fields),
+             photo_replaced=new_face is not None)
         if new_face is not None:
             databases.scrub_deleted()
     return entry
@@ -290,7 +291,8 @@ def entry_set_photos(*, entry: FaceEntry, images: Sequence[bytes], largest_face:
             old.delete()
         _enrol_extras(entry, extras, allow_duplicate_face)
         _reread(entry, changed)
-        emit("update", [entry.employee_code], fields=sorted({*fields, "photos"}), photos=len(images))
+        emit(Action.UPDATE, sender=FaceEntry, employee_codes=[entry.employee_code], fields=sorted({*fields, "photos"}),
+             photos=len(images))
         databases.scrub_deleted()
     return entry
 
@@ -299,7 +301,7 @@ def entry_delete(*, entry: FaceEntry, retention: bool = False) -> None:
     """Delete an entry with all its photos (retention: because its retention day has passed)."""
     with _serialised_write():
         entry.delete()
-        emit("purge" if retention else "delete", [entry.employee_code])
+        emit(Action.PURGE if retention else Action.DELETE, sender=FaceEntry, employee_codes=[entry.employee_code])
         databases.scrub_deleted()
 
 
@@ -318,7 +320,7 @@ def photo_add(
     with _serialised_write(entry):
         _refuse_photo(entry, sha256)  # again: another photo may have been added while this one was analysed
         (photo,) = _enrol_extras(entry, [face], allow_duplicate_face)
-        emit("add_photo", [entry.employee_code], photo=photo.pk)
+        emit(Action.ADD_PHOTO, sender=FaceEntry, employee_codes=[entry.employee_code], photo=photo.pk)
     return photo
 
 
@@ -337,7 +339,7 @@ def _refuse_photo(entry: FaceEntry, sha256: str) -> None:
 def photo_remove(*, photo: FacePhoto) -> None:
     with _serialised_write():
         photo.delete()
-        emit("remove_photo", [photo.entry.employee_code], photo=photo.pk)
+        emit(Action.REMOVE_PHOTO, sender=FaceEntry, employee_codes=[photo.entry.employee_code], photo=photo.pk)
         databases.scrub_deleted()
 
 
@@ -374,7 +376,8 @@ def entry_reembed(*, entry: FaceEntry, largest_face: bool = True,
             # a photo replaced or removed meanwhile was embedded, or deleted, by the write that did it
             if type(photo)._default_manager.filter(pk=photo.pk, image_sha256=photo.image_sha256).exists():
                 _update(photo, EMBEDDING_FIELDS)
-        emit("update", [entry.employee_code], fields=["embeddings"], model=entry.embedding_model)
+        emit(Action.UPDATE, sender=FaceEntry, employee_codes=[entry.employee_code], fields=["embeddings"],
+             model=entry.embedding_model)
         if on_write is not None:
             on_write()
     return entry

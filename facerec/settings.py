@@ -4,12 +4,18 @@ DATABASE_URL unset means SQLite in DATA_DIR; postgres://... PostgreSQL; mongodb:
 DEBUG is off unless asked; without DEBUG a SECRET_KEY is mandatory.
 """
 
-import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from attendance import conf as attendance_conf
+from audit import conf as audit_conf
+from core import conf as core_conf
+from entries import conf as entries_conf
+from jobs import conf as jobs_conf
 
 from . import databases
 
@@ -62,16 +68,11 @@ TASKS = {"default": {"BACKEND": TASKS_BACKENDS[TASKS_BACKEND]}}
 if TASKS_BACKEND == "rq":
     INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
     RQ_QUEUES = {"default": {"URL": env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")}}
-JOBS = {
-    "CHUNK_SIZE": env.int("JOBS_CHUNK_SIZE", default=25),
-    "LEASE_SECONDS": env.int("JOBS_LEASE_SECONDS", default=120),
-    "SWEEP_SECONDS": env.int("JOBS_SWEEP_SECONDS", default=30),
-    "PURGE_EVERY_HOURS": env.int("JOBS_PURGE_EVERY_HOURS", default=24),
-}
+JOBS: dict[str, Any] = jobs_conf.app_settings.from_environ()  # JOBS_<NAME>; the defaults are in jobs/conf.py
 
 MIDDLEWARE = [
-    "entries.middleware.RefuseLargeBodies",  # first: a body over the limit is refused before it is read
-    "entries.middleware.NeverCacheFaceData",  # API answers and admin pages: Cache-Control no-store
+    "core.middleware.RefuseLargeBodies",  # first: a body over the limit is refused before it is read
+    "core.middleware.NeverCacheFaceData",  # API answers and admin pages: Cache-Control no-store
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -145,57 +146,24 @@ STORAGES = {
     },
 }
 
+# Each app's conf.py holds its settings' defaults (core, entries and audit share FACEREC); here is only what
+# the environment sets, as FACEREC_<NAME>, ATTENDANCE_<NAME> or JOBS_<NAME>.
+FACEREC = {**core_conf.app_settings.from_environ(), **entries_conf.app_settings.from_environ(),
+           **audit_conf.app_settings.from_environ()}
+ATTENDANCE = attendance_conf.app_settings.from_environ()  # time and attendance kiosks
+
 # Photos travel in request bodies (multipart or base64 JSON): allow the image
 # limit plus base64's 4/3 overhead, and let the API answer 413 past it.
-FACEREC_MAX_IMAGE_BYTES = env.int("FACEREC_MAX_IMAGE_BYTES", default=10 * 1024 * 1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = FACEREC_MAX_IMAGE_BYTES * 4 // 3 + 64 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = FACEREC.get("MAX_IMAGE_BYTES", core_conf.DEFAULTS["MAX_IMAGE_BYTES"]) * 4 // 3 + 64 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
-
-FACEREC = {
-    "MODEL": env.str("FACEREC_MODEL", default="MobileFaceNet"),
-    "MODELS_DIR": env.str("FACEREC_MODELS_DIR", default=str(BASE_DIR / "models")),
-    "DETECT_MAX_SIDE": env.int("FACEREC_DETECT_MAX_SIDE", default=640),
-    "DETECT_UPSAMPLE": env.int("FACEREC_DETECT_UPSAMPLE", default=0),
-    "DETECT_FALLBACK_MAX_SIDE": env.int("FACEREC_DETECT_FALLBACK_MAX_SIDE", default=320),
-    "QUALITY_MIN_EYE_DISTANCE": env.float("FACEREC_QUALITY_MIN_EYE_DISTANCE", default=20),
-    "QUALITY_MIN_SHARPNESS": env.float("FACEREC_QUALITY_MIN_SHARPNESS", default=20.0),
-    "QUALITY_MAX_YAW": env.float("FACEREC_QUALITY_MAX_YAW", default=0.4),
-    "MAX_IMAGE_BYTES": FACEREC_MAX_IMAGE_BYTES,
-    "MAX_IMAGE_PIXELS": env.int("FACEREC_MAX_IMAGE_PIXELS", default=40_000_000),
-    "MAX_PHOTOS_PER_ENTRY": env.int("FACEREC_MAX_PHOTOS_PER_ENTRY", default=10),
-    "MAX_FACES_PER_PHOTO": env.int("FACEREC_MAX_FACES_PER_PHOTO", default=30),
-    "REQUIRE_CONSENT": env.bool("FACEREC_REQUIRE_CONSENT", default=True),
-    "AUDIT_RETENTION_DAYS": env.int("FACEREC_AUDIT_RETENTION_DAYS", default=730),
-    "RETENTION_DAYS": env.int("FACEREC_RETENTION_DAYS", default=30),
-    "TOKEN_TTL_DAYS": env.int("FACEREC_TOKEN_TTL_DAYS", default=90),
-    "TOKEN_FAILURE_LIMIT": env.int("FACEREC_TOKEN_FAILURE_LIMIT", default=20),
-    "VERIFY_THRESHOLD": env.float("FACEREC_VERIFY_THRESHOLD", default=None),
-    "IDENTIFY_THRESHOLD": env.float("FACEREC_IDENTIFY_THRESHOLD", default=None),
-    "IDENTIFY_FPIR": env.float("FACEREC_IDENTIFY_FPIR", default=0.01),
-    "SEARCH_BACKEND": env.str("FACEREC_SEARCH_BACKEND", default="auto"),
-}
-# Read from the environment only when set there: their one default is in entries/conf.py.
-FACEREC.update({name: env.int(f"FACEREC_{name}") for name in ("COMPAT_DATA_MAX_ENTRIES",)
-                if f"FACEREC_{name}" in os.environ})
-
-# Time and attendance kiosks (the attendance app; see attendance/conf.py).
-ATTENDANCE = {
-    "DIRECTION_MODE": env.str("ATTENDANCE_DIRECTION_MODE", default="alternate"),  # or "buttons"
-    "DEBOUNCE_SECONDS": env.int("ATTENDANCE_DEBOUNCE_SECONDS", default=120),
-    "CONFIRM_FRAMES": env.int("ATTENDANCE_CONFIRM_FRAMES", default=2),
-    "CONFIRM_WINDOW_SECONDS": env.int("ATTENDANCE_CONFIRM_WINDOW_SECONDS", default=4),
-    "MAX_SHIFT_HOURS": env.int("ATTENDANCE_MAX_SHIFT_HOURS", default=16),
-    "KEEP_SNAPSHOTS": env.bool("ATTENDANCE_KEEP_SNAPSHOTS", default=False),
-    "SNAPSHOT_DAYS": env.int("ATTENDANCE_SNAPSHOT_DAYS", default=7),
-}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous API client gets 401 with WWW-Authenticate.
-        "entries.api.authentication.GuardedTokenAuthentication",
+        "core.api.authentication.GuardedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["entries.api.permissions.ModelPermissions"],
+    "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.ModelPermissions"],
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle",
                                  "rest_framework.throttling.UserRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
@@ -211,8 +179,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": env.int("API_PAGE_SIZE", default=50),
-    "DEFAULT_SCHEMA_CLASS": "entries.api.schema.AutoSchema",  # documents the error answers too
-    "EXCEPTION_HANDLER": "entries.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.AutoSchema",  # documents the error answers too
+    "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {

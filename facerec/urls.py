@@ -4,7 +4,8 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from attendance import urls as attendance_urls
-from entries.api import compat, errors
+from core.api import errors
+from entries.api import compat
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

@@ -1,8 +1,10 @@
-"""Job settings (settings.JOBS, from the environment), with their defaults."""
+"""Job settings (settings.JOBS, from the environment as JOBS_<NAME>), with their one default each."""
 
-from django.conf import settings
+from typing import Any
 
-DEFAULTS = {
+from core.conf import AppSettings
+
+DEFAULTS: dict[str, Any] = {
     "CHUNK_SIZE": 25,  # items a worker takes at once: about 10 s of re-embedding, so two workers share a job
     # A worker renews its lease on a chunk after every item; a chunk whose lease ran out (its worker died)
     # is handed to another worker. Longer than the slowest item, with margin.
@@ -15,6 +17,5 @@ DEFAULTS = {
     "FAILURES_SHOWN": 100,  # failures listed on a job's API answer (all are in the admin)
 }
 
-
-def get(name: str):
-    return getattr(settings, "JOBS", {}).get(name, DEFAULTS[name])
+app_settings: AppSettings = AppSettings("JOBS", DEFAULTS)
+get = app_settings.get

@@ -157,10 +157,12 @@ def test_events_recorded_before_the_employee_table_are_found_by_code_after_the_m
 def test_audit_details_are_bounded_whatever_a_caller_sends(db):
     import json
 
-    from entries.signals import emit
+    from core.audit import Action, emit
+    from entries.models import FaceEntry
 
-    emit("identify", ["E001"], department="x" * 12_000_000, decisions=["E001"] * 100_000,
-         nested={"deep": ["y" * 100_000] * 100}, **{f"key{n}": "z" * 400 for n in range(1000)})
+    emit(Action.IDENTIFY, sender=FaceEntry, employee_codes=["E001"], department="x" * 12_000_000,
+         decisions=["E001"] * 100_000, nested={"deep": ["y" * 100_000] * 100},
+         **{f"key{n}": "z" * 400 for n in range(1000)})
     event = AuditEvent.objects.get()
     size = len(json.dumps(event.details))
     assert size <= 8192, size

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from entries.exceptions import FaceRecError
+from core.exceptions import FaceRecError
 from entries.recognition import faces
 from tests.conftest import REPO
 from tests.factories import register

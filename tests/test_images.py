@@ -9,7 +9,8 @@ import pytest
 from django.test import override_settings
 from PIL import Image
 
-from entries.exceptions import ImageTooLarge, InvalidImage
+from core.exceptions import ImageTooLarge
+from entries.exceptions import InvalidImage
 from entries.recognition import images
 from tests.conftest import encode
 

@@ -86,9 +86,10 @@ def test_the_xlsx_timesheet_stores_text_never_formulas_and_numbers_as_numbers(ad
 
 def test_the_audit_csv_is_neutralised(admin_client, db):
     from audit.models import AuditEvent
-    from entries.signals import emit
+    from core.audit import Action, emit
+    from entries.models import FaceEntry
 
-    emit("identify", ["E001"], department=ATTACKS[0])
+    emit(Action.IDENTIFY, sender=FaceEntry, employee_codes=["E001"], department=ATTACKS[0])
     AuditEvent.objects.update(actor_name=ATTACKS[3])
     response = admin_client.post("/admin/audit/auditevent/", {
         "action": "export_csv", "_selected_action": list(AuditEvent.objects.values_list("pk", flat=True))})

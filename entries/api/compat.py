@@ -17,14 +17,16 @@ from rest_framework import parsers, serializers, viewsets
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
+from core.api.fields import Base64ImageField
+from core.api.permissions import ModelPermissions
+from core.audit import Action, emit
+from core.exceptions import FaceRecError
+
 from .. import conf, identification, services
-from ..exceptions import FaceRecError
 from ..models import FaceEntry, FacePhoto, Gender
-from ..signals import emit
 from ..validators import employee_code_validator
-from .permissions import ModelPermissions, PhotoPermissions
+from .permissions import PhotoPermissions
 from .recognition import CanViewEntries
-from .serializers import Base64ImageField
 
 TAG = "FaceRec 1.x compatibility"
 ORIGINAL_GENDER = {Gender.MALE: "Male", Gender.FEMALE: "Female", Gender.OTHER: "Other",
@@ -228,7 +230,7 @@ class FaceRec1ViewSet(viewsets.GenericViewSet):
             raise TooManyEntries(f"limit is at most {cap}.", total=total, limit=cap)
         rows = list(FaceEntry.objects.order_by("employee_code")
                     .values_list("pk", "employee_code", "name", "gender", "department")[offset:offset + wanted])
-        emit("view_photo", [row[1] for row in rows], photos="all")
+        emit(Action.VIEW_PHOTO, sender=FaceEntry, employee_codes=[row[1] for row in rows], photos="all")
         response = StreamingHttpResponse(_stream_entries(rows), content_type="application/json")
         response["X-Total-Count"] = str(total)
         return response
@@ -238,7 +240,7 @@ class FaceRec1ViewSet(viewsets.GenericViewSet):
         entry = self._entry(code)
         if entry is None:
             return _message("Employee not found", 404)
-        emit("view_photo", [entry.employee_code], photos="all")
+        emit(Action.VIEW_PHOTO, sender=FaceEntry, employee_codes=[entry.employee_code], photos="all")
         answer = OriginalEntrySerializer(entry).data
         answer.pop("EmployeeCode")
         return Response(answer)

@@ -8,9 +8,10 @@ from rest_framework import parsers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from core.audit import Action, emit
+
 from .. import services
 from ..models import FaceEntry, FacePhoto
-from ..signals import emit
 from .permissions import PhotoPermissions
 from .serializers import FaceEntryListSerializer, FaceEntrySerializer, FacePhotoSerializer
 
@@ -48,9 +49,9 @@ class FaceEntryViewSet(viewsets.ModelViewSet):
     def _reads(self, data):
         """Audit what the answer disclosed: the photo, and the embeddings when asked for."""
         if "Image" in data:
-            emit("view_photo", [data["Employeecode"]])
+            emit(Action.VIEW_PHOTO, sender=FaceEntry, employee_codes=[data["Employeecode"]])
         if "embeddings" in data:
-            emit("view_embeddings", [data["Employeecode"]])
+            emit(Action.VIEW_EMBEDDINGS, sender=FaceEntry, employee_codes=[data["Employeecode"]])
 
     def get_queryset(self):
         queryset = super().get_queryset()
@@ -71,7 +72,7 @@ class FaceEntryViewSet(viewsets.ModelViewSet):
         """The employee's enrolled photos (main photo first), or enrol one more (POST)."""
         entry = self.get_object()
         if request.method == "GET":
-            emit("view_photo", [entry.employee_code], photos="all")
+            emit(Action.VIEW_PHOTO, sender=FaceEntry, employee_codes=[entry.employee_code], photos="all")
             return Response(FacePhotoSerializer(entry.all_photos(), many=True).data)
         serializer = FacePhotoSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

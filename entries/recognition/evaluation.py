@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..exceptions import FaceRecError
+from core.exceptions import FaceRecError
+
 from . import calibration, faces
 from .vectors import clip, normalise
 

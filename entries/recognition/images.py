@@ -15,8 +15,11 @@ from typing import Protocol
 import numpy as np
 from PIL import Image, ImageOps
 
+from core.exceptions import ImageTooLarge
+from core.uploads import check_size
+
 from .. import conf
-from ..exceptions import ImageTooLarge, InvalidImage
+from ..exceptions import InvalidImage
 
 OPENERS = ["JPEG", "PNG", "WEBP", "HEIF"]  # Pillow's JPEG opener also reads MPO
 ALLOWED_FORMATS = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp",
@@ -53,20 +56,6 @@ class Photo:
         """A box in decoded pixels, in the photo's own pixels."""
         x, y, w, h = (round(v * self.scale) for v in box)
         return x, y, w, h
-
-
-def base64_payload(text: str) -> str:
-    """The base64 of an image sent as text: any `data:…;base64,` prefix and whitespace removed."""
-    return "".join((text.partition(",")[2] if text.startswith("data:") else text).split())
-
-
-def check_size(data: bytes) -> None:
-    limit = conf.get("MAX_IMAGE_BYTES")
-    if len(data) > limit:
-        raise ImageTooLarge(
-            f"The image is {len(data)} bytes; the limit is {limit} bytes.",
-            size=len(data), limit=limit,
-        )
 
 
 def decode(data: bytes, keep_side: int | None = None) -> Photo:

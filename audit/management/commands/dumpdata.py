@@ -8,8 +8,8 @@ audit names exactly the employees dumped, whatever app labels, excludes or prima
 from django.core import serializers
 from django.core.management.commands import dumpdata
 
+from core.audit import Action, emit
 from entries.models import FaceEntry, FacePhoto
-from entries.signals import emit
 
 
 class Command(dumpdata.Command):
@@ -36,5 +36,5 @@ class Command(dumpdata.Command):
             serializers.serialize = serialize
             codes.update(FaceEntry.objects.filter(pk__in=photo_entries).values_list("employee_code", flat=True))
             if codes:
-                emit("export", sorted(codes), format="dumpdata", out=options.get("output") or "stdout",
-                     entries=len(codes))
+                emit(Action.EXPORT, sender=FaceEntry, employee_codes=sorted(codes), format="dumpdata",
+                     out=options.get("output") or "stdout", entries=len(codes))

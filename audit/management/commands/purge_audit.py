@@ -1,7 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from entries import conf
-
+from ... import conf
 from ...receivers import purge_old_events
 
 

@@ -5,11 +5,11 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from core.audit import Action, emit
 from core.spreadsheets import csv_writer
 
 from ...importing import MANIFEST_COLUMNS, OPTIONAL_COLUMNS
 from ...models import FaceEntry
-from ...signals import emit
 
 
 class Command(BaseCommand):
@@ -47,7 +47,8 @@ class Command(BaseCommand):
             raise CommandError(f"{out}: {exc.strerror or exc}") from exc
         finally:
             if exported:  # also what was written before a failure
-                emit("export", exported, format=format, out=str(out), entries=len(exported))
+                emit(Action.EXPORT, sender=FaceEntry, employee_codes=exported, format=format, out=str(out),
+                     entries=len(exported))
         self.stdout.write(f"Exported {count} entries to {out}")
 
     @staticmethod

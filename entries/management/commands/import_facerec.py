@@ -15,11 +15,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
+from core import uploads
+from core.audit import Action, emit
+from core.exceptions import FaceRecError
+
 from ... import conf, services
-from ...exceptions import FaceRecError
 from ...models import FaceEntry, Gender
-from ...recognition import faces, images
-from ...signals import emit
+from ...recognition import faces
 from ...validators import employee_code_validator
 
 GENDERS = {"male": Gender.MALE, "m": Gender.MALE, "female": Gender.FEMALE, "f": Gender.FEMALE,
@@ -92,7 +94,7 @@ def _image(value, label) -> bytes:
     if not isinstance(value, str) or not value.strip():
         raise BadDocument(f"{label}: no Image")
     try:
-        return base64.b64decode(images.base64_payload(value), validate=True)
+        return base64.b64decode(uploads.base64_payload(value), validate=True)
     except (binascii.Error, ValueError):
         raise BadDocument(f"{label}: Image is not valid base64") from None
 
@@ -146,7 +148,8 @@ class Command(BaseCommand):
             except ValidationError as exc:
                 failures.append(f"{original.label}: invalid: {'; '.join(exc.messages)}")
         bar.close()
-        emit("import", sorted(seen), source=f"{_without_password(mongo_url)} {collection}",
+        emit(Action.IMPORT, sender=FaceEntry, employee_codes=sorted(seen),
+             source=f"{_without_password(mongo_url)} {collection}",
              created=counts["created"], updated=counts["updated"], failed=len(failures))
         for failure in failures:
             self.stderr.write(f"FAILED {failure}")

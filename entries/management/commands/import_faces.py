@@ -5,11 +5,12 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from core.audit import Action, emit
+from core.exceptions import FaceRecError
+
 from ... import conf
-from ...exceptions import FaceRecError
 from ...importing import Report, add_photo, analyse_all, default_workers, read_rows, save_row
 from ...models import FaceEntry
-from ...signals import emit
 
 
 class Command(BaseCommand):
@@ -75,7 +76,7 @@ class Command(BaseCommand):
         finally:
             signal.signal(signal.SIGTERM, previous)
         bar.close()
-        emit("import", sorted({r.employee_code for r in todo}), source=str(path),
+        emit(Action.IMPORT, sender=FaceEntry, employee_codes=sorted({r.employee_code for r in todo}), source=str(path),
              created=report.created, updated=report.updated, photos_added=report.photos_added,
              failed=len(report.failures))
 

@@ -14,7 +14,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
 
-from ..exceptions import DuplicateFace, FaceRecError, ServiceUnavailable
+from ..exceptions import FaceRecError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +38,12 @@ def _first_message(detail):
 
 def exception_handler(exc, context):
     request = context.get("request")
-    if isinstance(exc, DuplicateFace) and request and not request.user.has_perm("entries.view_faceentry"):
-        exc = exc.anonymous()  # who a face is: only for those who may view entries
     if isinstance(exc, (OperationalError, InterfaceError)):
         log.exception("database unavailable")
         exc = ServiceUnavailable("The database is unavailable; try again in a moment.")
     if isinstance(exc, FaceRecError):
+        if request is not None:
+            exc = exc.shown_to(request)  # e.g. whose face a duplicate is: only for those who may view entries
         return Response(_body(exc.code, exc.message, exc.details), status=exc.status)
     if isinstance(exc, RequestDataTooBig):
         return Response(_body("request_too_large", "The request body is too large."),

@@ -1,0 +1,1 @@
+"""API plumbing every app's API shares: errors, schema, authentication, permissions and fields."""
