@@ -28,7 +28,7 @@ worker:  ## a job worker on its own (more of them, or on other hosts: docs/jobs.
 test:  ## install and run every test (SQLite, then PostgreSQL when reachable)
 	scripts/test.sh
 
-test-fast:  ## the tests that run without the face engine, in well under a minute (tests/conftest.py)
+test-fast:  ## the tests that run without the face engine, in well under a minute (conftest.py)
 	SECRET_KEY=$${SECRET_KEY:-test-only-secret-key} $(PY) -m pytest -m "not engine and not slow" -q
 
 fuzz:  ## schemathesis against the API's own schema on a throwaway server (part of `make test`)

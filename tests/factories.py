@@ -118,3 +118,10 @@ def extra_photo(entry: FaceEntry, number: int, person: str | None = None) -> Fac
     """Enrol prepared photo `number` of a person (by default the entry's code, as `entry` has it) as one more photo."""
     extra = face(person or entry.employee_code, number)
     return services.photo_add(entry=entry, image=extra.image, face=extra)
+
+
+def encode(image: Image.Image, fmt: str = "JPEG", **params) -> bytes:
+    """An image's bytes in a format (JPEG by default), as a client would send them."""
+    out = io.BytesIO()
+    image.save(out, format=fmt, **params)
+    return out.getvalue()

@@ -16,9 +16,9 @@ from django.db import connections
 
 from attendance import services
 from attendance.models import AttendanceEvent, Kiosk
+from attendance.tests.test_attendance import camera_frame
 from entries.models import FaceEntry
 from tests.factories import register
-from tests.test_attendance import camera_frame
 
 CHROMIUM = Path(os.environ.get("FACEREC_CHROMIUM", "/usr/bin/chromium"))
 SCREENSHOTS = Path(os.environ.get("FACEREC_SCREENSHOT_DIR", Path(__file__).resolve().parent.parent / "test-artifacts"))

@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from tests import live
-from tests.conftest import REPO, free_port
+from tests.live import REPO, free_port
 
 BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"))), None)
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(

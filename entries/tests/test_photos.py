@@ -109,7 +109,7 @@ def test_adding_a_photo_needs_the_change_permission(photo):
 
 
 def test_admin_adds_an_extra_photo_inline(admin_client, photo):
-    from tests.test_admin import CHANGELIST, form
+    from entries.tests.test_admin import CHANGELIST, form
 
     entry = register(photo, code="E001", image="img1.jpg")
     response = admin_client.post(f"{CHANGELIST}{entry.pk}/change/", form(extra_photos=[photo("img2.jpg")]))

@@ -11,7 +11,7 @@ from entries import identification
 from entries.api.views import FaceEntryViewSet
 from entries.exceptions import TooManyFaces
 from entries.recognition import faces
-from tests.conftest import encode
+from tests.factories import encode
 
 
 def tiled(photo, count):

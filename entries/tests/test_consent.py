@@ -44,7 +44,7 @@ def test_the_setting_can_turn_the_requirement_off(settings):
 
 
 def test_the_admin_add_form_asks_for_consent(admin_client):
-    from tests.test_admin import CHANGELIST, form
+    from entries.tests.test_admin import CHANGELIST, form
 
     page = admin_client.post(f"{CHANGELIST}add/", form(face_photo("ann"), consent_reference="")).content.decode()
     assert "Record the employee&#x27;s consent" in page and not FaceEntry.objects.exists()

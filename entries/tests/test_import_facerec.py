@@ -22,7 +22,7 @@ def original(mongo_url, photo, no_face_jpeg):
     """An original FaceRec database: faceEntries as the original app wrote them, some of them broken."""
     import pymongo
 
-    from tests.conftest import free_port
+    from tests.live import free_port
 
     name = f"facerec_original_{free_port()}"
     client = pymongo.MongoClient(mongo_url)
@@ -92,7 +92,7 @@ def test_consent_must_be_referenced_and_an_unreachable_server_is_a_clear_error(o
 def test_an_impossible_time_fails_only_its_own_document_and_the_rest_import(mongo_url, photo):
     import pymongo
 
-    from tests.conftest import free_port
+    from tests.live import free_port
 
     name = f"facerec_original_{free_port()}"
     client = pymongo.MongoClient(mongo_url)

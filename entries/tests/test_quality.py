@@ -10,7 +10,7 @@ from entries import identification
 from entries.exceptions import PoorFaceQuality
 from entries.models import FaceEntry
 from entries.recognition import faces
-from tests.conftest import encode
+from tests.factories import encode
 
 pytestmark = pytest.mark.faces
 

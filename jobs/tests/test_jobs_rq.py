@@ -10,7 +10,7 @@ import pytest
 
 from .test_jobs_worker_crash import REGISTER
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("FACEREC_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 pytestmark = pytest.mark.faces
 

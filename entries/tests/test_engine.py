@@ -11,7 +11,7 @@ from entries import conf
 from entries.exceptions import MultipleFacesFound, NoFaceFound
 from entries.recognition import calibration, faces, images
 from entries.recognition.engine import MODEL_FILES, deepface_home, get_engine
-from tests.conftest import encode
+from tests.factories import encode
 
 pytestmark = pytest.mark.faces
 

@@ -11,10 +11,10 @@ from entries import services
 from entries.exceptions import NoFaceFound
 from entries.models import FaceEntry
 from entries.recognition import faces
+from facerec import databases
 from jobs import services as jobs
 from jobs.models import Job, JobChunk, JobItem
-
-from .factories import register
+from tests.factories import register
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.faces]
 
@@ -42,10 +42,13 @@ def engine_once_per_photo(monkeypatch):
 
 def test_recalculate_embeddings_answers_202_and_its_job_reembeds_1000_entries(api, photo, settings,
                                                                               engine_once_per_photo):
+    # SecantusDB, the MongoDB test server, is written in Python and registers about one entry a second once a
+    # few hundred are stored: 200 there show the same job (8 chunks) in the suite's time; 1,000 elsewhere.
+    count = 200 if databases.is_mongo(settings.DATABASES["default"]) else 1000
     settings.FACEREC = {"REQUIRE_CONSENT": False}
     images = ["img1.jpg", "img2.jpg", "img3.jpg", "img4.jpg", "img5.jpg"]
     prepared = {name: faces.analyse(photo(name), largest_face=True) for name in images}
-    for number in range(1000):  # registered from a prepared analysis: fast
+    for number in range(count):  # registered from a prepared analysis: fast
         face = prepared[images[number % len(images)]]
         services.entry_register(employee_code=f"E{number:04d}", name=f"Employee {number}", image=face.image,
                                 face=face, allow_duplicate_face=True)
@@ -55,14 +58,14 @@ def test_recalculate_embeddings_answers_202_and_its_job_reembeds_1000_entries(ap
 
     assert started.status_code == 202, started.content
     body = started.json()
-    assert body["status"] == "queued" and body["total"] == 1000 and started["Location"] in body["url"]
+    assert body["status"] == "queued" and body["total"] == count and started["Location"] in body["url"]
     assert not FaceEntry.objects.filter(updated_at__gt=registered).exists()  # nothing done in the request
     work()
     polled = api.get(started["Location"]).json()
-    assert (polled["status"], polled["done"], polled["failed"], polled["failures"]) == ("finished", 1000, 0, [])
+    assert (polled["status"], polled["done"], polled["failed"], polled["failures"]) == ("finished", count, 0, [])
     assert not FaceEntry.objects.filter(updated_at__lte=registered).exists()  # every entry re-embedded
     assert len(engine_once_per_photo) == len(images) * 2  # the real engine ran on every real photo
-    assert JobChunk.objects.filter(job_id=body["job"]).count() == 40  # 25 a chunk: two workers would share it
+    assert JobChunk.objects.filter(job_id=body["job"]).count() == count // 25  # 25 a chunk: two workers would share it
 
 
 def test_a_failed_item_is_listed_with_its_reason_and_the_rest_is_done(api, photo, no_face_jpeg, monkeypatch):

@@ -14,7 +14,7 @@ from entries.gallery.index import ExactIndex, PgVectorIndex
 from entries.models import FaceEntry
 from entries.recognition.vectors import normalise
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def make_entries(count, dimension=128, seed=0):

@@ -12,7 +12,7 @@ from PIL import Image
 from core.exceptions import ImageTooLarge
 from entries.exceptions import InvalidImage
 from entries.recognition import images
-from tests.conftest import encode
+from tests.factories import encode
 
 
 def small(fmt):

@@ -25,8 +25,8 @@ from PIL import Image
 
 from core.exceptions import FaceRecError
 from entries.recognition import faces
-from tests.conftest import REPO
 from tests.factories import register
+from tests.live import REPO
 
 FORMATS = ["JPEG", "MPO", "PNG", "PNG-16-bit-grey", "PNG-palette", "PNG-alpha", "PNG-grey-alpha", "WEBP", "HEIF"]
 # Squares around the minimum side and the sizes that used to break dlib, and strips both ways.

@@ -17,7 +17,7 @@ from core.conf import AppSettings
 from entries import conf as entries_conf
 from jobs import conf as jobs_conf
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SHOW = """
 import django
 django.setup()

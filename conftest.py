@@ -5,7 +5,6 @@ that asks for real photos (or the LFW set, or a browser) is marked when collecte
 loads the engine fails, naming the marker it lacks.
 """
 
-import io
 import os
 import subprocess
 import sys
@@ -19,11 +18,11 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from facerec import databases
+from tests import factories, live
+from tests.factories import encode
+from tests.live import free_port
 
-from . import factories, live
-from .live import free_port
-
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parent
 FACES_DIR = Path(os.environ.get("FACEREC_FACES_DIR", REPO.parent / "shared" / "faces"))
 LFW_DIR = Path(os.environ.get("FACEREC_LFW_DIR", REPO.parent / "shared" / "lfw-dev"))
 
@@ -140,11 +139,6 @@ def photo(faces_dir):
     """Return the bytes of a shared photo by file name."""
     return lambda name: (faces_dir / name).read_bytes()
 
-
-def encode(image: Image.Image, fmt: str = "JPEG", **params) -> bytes:
-    out = io.BytesIO()
-    image.save(out, format=fmt, **params)
-    return out.getvalue()
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from entries import services
 from entries.models import GalleryState
 from tests.factories import register
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
