@@ -8,8 +8,8 @@ class FailedItemInline(admin.TabularInline):
 
     model = JobItem
     verbose_name_plural = "failed items"
-    fields = ["label", "key", "code", "reason"]
-    readonly_fields = fields
+    readonly_fields = ("label", "key", "code", "reason")
+    fields = readonly_fields
     extra = 0
     max_num = 0
     can_delete = False
@@ -24,9 +24,9 @@ class JobAdmin(admin.ModelAdmin):
 
     list_display = ["pk", "kind", "status", "progress", "failed", "created_by", "created_at", "finished_at"]
     list_filter = ["kind", "status"]
-    fields = ["kind", "status", "progress", "failed", "params", "created_by", "created_at", "started_at",
-              "finished_at"]
-    readonly_fields = fields
+    readonly_fields = ("kind", "status", "progress", "failed", "params", "created_by", "created_at", "started_at",
+                       "finished_at")
+    fields = readonly_fields
     inlines = [FailedItemInline]
 
     @admin.display(description="done")

@@ -30,7 +30,7 @@ class JobSerializer(serializers.ModelSerializer):
     def get_failures(self, job) -> list[dict]:
         """The first JOBS FAILURES_SHOWN failed items, with why (the admin lists them all)."""
         failed = job.items.filter(status=JobItem.Status.FAILED).order_by("pk")[:conf.get("FAILURES_SHOWN")]
-        return FailureSerializer(failed, many=True).data
+        return list(FailureSerializer(failed, many=True).data)
 
 
 class JobViewSet(viewsets.ReadOnlyModelViewSet):
@@ -42,7 +42,7 @@ class JobViewSet(viewsets.ReadOnlyModelViewSet):
     serializer_class = JobSerializer
     permission_classes = [permissions.IsAuthenticated]
     filterset_fields = ["kind", "status"]
-    search_fields = []
+    search_fields: list[str] = []
     ordering_fields = ["created_at"]
     queryset = Job.objects.all()
     lookup_value_regex = r"[0-9a-f]{1,24}"  # an id on SQL databases, an ObjectId on MongoDB

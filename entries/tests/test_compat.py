@@ -64,7 +64,7 @@ def test_the_original_lifecycle(api, photo, original):
     assert listed[0]["Name"] == "Ann Lee-Roe" and listed[0]["Department"] == "Ops" and len(listed[0]["Images"]) == 3
     assert base64.b64decode(listed[0]["Images"][0]) == photo("img5.jpg")
     assert FaceEntry.objects.get(employee_code="1").embedding_is_current()
-    assert api.post("/recalculate_embeddings").status_code == 202  # a job: tests/test_jobs.py
+    assert api.post("/recalculate_embeddings").status_code == 202  # a job: jobs/tests/test_jobs.py
     # one deleted, then the other
     assert api.delete("/delete/1").json() == {"Message": "Successfully Deleted"}
     assert api.get("/read/1").status_code == 404 and api.get("/read/1").json()["message"] == "Employee not found"
