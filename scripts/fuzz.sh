@@ -68,11 +68,14 @@ while True:
     time.sleep(0.3)
 PYEOF
 
+# One schemathesis worker: with two threads, hypothesis describing its strategies calls ast.parse at once in both,
+# and Python 3.11.7 then fails the run with "SystemError: AST constructor recursion depth mismatch" (CPython
+# gh-106905, fixed in 3.11.8), a failure of the fuzzer, not of the API (seen in 2 of 6 runs).
 run() {  # run NAME AUTHORIZATION: every check (scripts/schemathesis.toml says which statuses are expected)
   echo "== schemathesis as $1"
   .venv/bin/schemathesis --config-file scripts/schemathesis.toml run "$WORK/schema.json" --url "$BASE" \
     -H "Authorization: $2" --checks all \
-    --max-examples "$MAX_EXAMPLES" --max-time "$MAX_TIME" --workers 2 --seed "${FUZZ_SEED:-14}" \
+    --max-examples "$MAX_EXAMPLES" --max-time "$MAX_TIME" --workers 1 --seed "${FUZZ_SEED:-14}" \
     --request-timeout 30 --suppress-health-check too_slow,filter_too_much --no-color
 }
 status=0
