@@ -12,6 +12,7 @@ from entries.exceptions import NoFaceFound
 from entries.models import FaceEntry
 from entries.recognition import faces
 from facerec import databases
+from jobs import runner
 from jobs import services as jobs
 from jobs.models import Job, JobChunk, JobItem
 from tests.factories import register
@@ -117,10 +118,10 @@ def test_a_chunk_whose_worker_died_is_handed_on_and_counts_each_item_once(photo,
     register(photo, "E2", image="img38.jpg")
     job = services.entries_reembed_start(queue=False)
     # a worker took chunk 0, did its item, and died before it could say the chunk was done
-    jobs.chunk_run(job_id=str(job.pk), number=0, worker="dead:1")
+    runner.chunk_run(job_id=str(job.pk), number=0, worker="dead:1")
     JobChunk.objects.filter(job=job, number=0).update(status=JobChunk.Status.RUNNING, lease_until="2000-01-01T00:00Z")
     assert jobs.jobs_sweep() == 1 and jobs.jobs_sweep() == 0  # queued again once, however many workers sweep
-    jobs.chunk_run(job_id=str(job.pk), number=1)
+    runner.chunk_run(job_id=str(job.pk), number=1)
     work()
     job.refresh_from_db()
     assert (job.status, job.done, job.failed) == ("finished", 2, 0)
