@@ -80,6 +80,12 @@ def read_rows(source: Path, pattern: str = "*") -> list[Row]:
         ]
 
 
+def unconsented(rows: list[Row], existing, default_reference: str = "") -> list[str]:
+    """The codes of new employees (not in `existing`) whose rows, and the default, give no consent reference."""
+    return sorted({r.employee_code for r in rows
+                   if r.employee_code not in existing and not (r.consent_reference or default_reference)})
+
+
 def _text(record: dict, column: str) -> str:
     """A manifest cell as written before export_faces kept it from running as a formula (core.spreadsheets)."""
     return unescape((record.get(column) or "").strip())

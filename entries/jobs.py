@@ -8,7 +8,7 @@ from jobs.services import Item, job_start
 
 from . import conf, services
 from .exceptions import ConsentRequired, EntryGone, FaceRecError
-from .importing import Report, add_photo, read_rows, save_row
+from .importing import Report, add_photo, read_rows, save_row, unconsented
 from .models import FaceEntry
 from .recognition import faces
 
@@ -23,8 +23,13 @@ def reembed(*, job, item, record):
 
 
 @lru_cache(maxsize=4)
-def _rows(source: str, pattern: str, modified: float):
-    return read_rows(Path(source), pattern)
+def _rows(source: str, pattern: str, modified: float) -> tuple[list, dict[str, int]]:
+    """A folder's or manifest's rows, and the row number of each employee's first photo (read once a worker)."""
+    rows = read_rows(Path(source), pattern)
+    firsts: dict[str, int] = {}
+    for number, row in enumerate(rows):
+        firsts.setdefault(row.employee_code, number)
+    return rows, firsts
 
 
 class ImportFailed(FaceRecError):
@@ -39,7 +44,7 @@ def import_photo(*, job, item, record):
     """
     params = job.params
     source = Path(params["source"])
-    rows = _rows(str(source), params.get("glob", "*"), source.stat().st_mtime)
+    rows, firsts = _rows(str(source), params.get("glob", "*"), source.stat().st_mtime)
     row = rows[int(item.key)]
     row.consent_reference = row.consent_reference or params.get("consent_reference", "")
     try:
@@ -48,8 +53,7 @@ def import_photo(*, job, item, record):
         raise ImportFailed(f"unreadable: {exc.strerror or exc}") from exc
     entry = FaceEntry.objects.filter(employee_code=row.employee_code).first()
     allow_duplicate = params.get("allow_duplicate_faces", False)
-    first = next(r for r in rows if r.employee_code == row.employee_code) is row
-    if first:
+    if firsts[row.employee_code] == int(item.key):
         save_row(row, face, entry, Report(), allow_duplicate)
     elif entry is None:
         raise ImportFailed(f"{row.employee_code}'s first photo was not imported, so this one cannot be added.")
@@ -62,11 +66,10 @@ def import_start(*, source: Path, glob: str = "*", skip_existing: bool = False, 
     """Start a job that imports a folder or manifest on the workers (what import_faces does in the foreground)."""
     rows = read_rows(source, glob)
     existing = set(FaceEntry.objects.values_list("employee_code", flat=True))
-    unconsented = sorted({r.employee_code for r in rows if r.employee_code not in existing
-                          and not (r.consent_reference or consent_reference)})
-    if unconsented and conf.get("REQUIRE_CONSENT"):
-        raise ConsentRequired(f"{len(unconsented)} new employees have no recorded consent "
-                              f"({', '.join(unconsented[:5])}): nothing was queued.", employee_codes=unconsented[:5])
+    missing = unconsented(rows, existing, consent_reference)
+    if missing and conf.get("REQUIRE_CONSENT"):
+        raise ConsentRequired(f"{len(missing)} new employees have no recorded consent "
+                              f"({', '.join(missing[:5])}): nothing was queued.", employee_codes=missing[:5])
     items = [Item(key=str(number), label=row.path.name, group=row.employee_code)
              for number, row in enumerate(rows) if not (skip_existing and row.employee_code in existing)]
     params = {"source": str(source), "glob": glob, "largest_face": largest_face,

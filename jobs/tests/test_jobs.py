@@ -151,3 +151,21 @@ def test_the_purges_are_one_job_a_day_however_many_workers_ask(settings):
 def test_an_id_no_job_could_have_is_a_404(api):
     for path in ("/api/jobs/abc/", "/api/jobs/0/", "/api/jobs/ffffffffffffffffffffffff/"):
         assert api.get(path).status_code == 404, path
+
+
+def test_an_import_job_adds_an_employees_later_photos_to_the_first_and_a_rerun_duplicates_nothing(photo, tmp_path,
+                                                                                                   settings):
+    from entries.jobs import import_start
+
+    settings.FACEREC = {"REQUIRE_CONSENT": False}
+    (tmp_path / "E1").mkdir()
+    for name in ("img1.jpg", "img2.jpg", "img4.jpg"):  # one person's photos: the first is the main one
+        (tmp_path / "E1" / name).write_bytes(photo(name))
+    for _ in range(2):
+        job = import_start(source=tmp_path)
+        work()
+        job.refresh_from_db()
+        assert (job.status, job.done, job.failed) == ("finished", 3, 0)
+        entry = FaceEntry.objects.get(employee_code="E1")
+        assert entry.image_sha256 == faces.digest(photo("img1.jpg"))
+        assert entry.photos.count() == 2

@@ -9,7 +9,7 @@ from core.audit import Action, emit
 from core.exceptions import FaceRecError
 
 from ... import conf
-from ...importing import Report, add_photo, analyse_all, default_workers, read_rows, save_row
+from ...importing import Report, add_photo, analyse_all, default_workers, read_rows, save_row, unconsented
 from ...models import FaceEntry
 
 
@@ -55,12 +55,11 @@ class Command(BaseCommand):
 
         for row in todo:
             row.consent_reference = row.consent_reference or consent_reference
-        unconsented = sorted({r.employee_code for r in todo if r.employee_code not in existing and not
-                              r.consent_reference})
-        if unconsented and conf.get("REQUIRE_CONSENT"):
+        missing = unconsented(todo, existing)
+        if missing and conf.get("REQUIRE_CONSENT"):
             raise CommandError(
-                f"{len(unconsented)} new employees have no recorded consent ({', '.join(unconsented[:5])}"
-                f"{', …' if len(unconsented) > 5 else ''}): add a consent_reference column to the manifest or pass "
+                f"{len(missing)} new employees have no recorded consent ({', '.join(missing[:5])}"
+                f"{', …' if len(missing) > 5 else ''}): add a consent_reference column to the manifest or pass "
                 "--consent-reference REF (the signed forms' reference). Nothing was imported.")
         bar = tqdm(total=len(todo), unit="photo", disable=no_progress, file=self.stderr._out, desc="Importing")
         previous = signal.signal(signal.SIGTERM, _interrupt)  # SIGTERM stops like Ctrl-C: promptly, cleanly
