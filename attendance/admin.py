@@ -37,16 +37,17 @@ class KioskAdmin(admin.ModelAdmin):
     list_display = ["name", "location", "mode", "active", "key_prefix", "last_seen_at"]
     list_filter = ["active"]
     search_fields = ["name", "location"]
-    fields = ["name", "location", "direction_mode", "active", "liveness", "key_prefix", "created_at", "last_seen_at"]
-    readonly_fields = ["liveness", "key_prefix", "created_at", "last_seen_at"]
+    fields = ["name", "location", "time_zone", "direction_mode", "active", "liveness", "liveness_failure",
+              "liveness_note", "allow_pin", "allow_badge", "key_prefix", "created_at", "last_seen_at"]
+    readonly_fields = ["liveness_note", "key_prefix", "created_at", "last_seen_at"]
     actions = ["issue_new_key", "revoke"]
 
     @admin.display(description="In / out")
     def mode(self, kiosk):
         return services.direction_mode(kiosk)
 
-    @admin.display(description="Liveness (anti-spoofing)")
-    def liveness(self, kiosk):
+    @admin.display(description="What liveness stops")
+    def liveness_note(self, kiosk):
         return NO_LIVENESS
 
     def save_model(self, request, obj, form, change):

@@ -18,6 +18,16 @@ DEFAULTS: dict[str, Any] = {
     "FUTURE_EVENT_MAX_HOURS": 24,
     "KEEP_SNAPSHOTS": False,  # keep the frame that clocked someone (off: no photo is kept)
     "SNAPSHOT_DAYS": 7,  # ...for this many days
+    "LIVENESS": "challenge",  # a kiosk's default: "off", or "challenge" (turn the head and blink as asked)
+    "LIVENESS_FAILURE": "refuse",  # ...and when it fails: "refuse", or "flag" (clock and flag for review)
+    "CHALLENGE_STEPS": 2,  # steps in a challenge (2 or 3), in a random order each attempt
+    "CHALLENGE_SECONDS": 12,  # a challenge must be answered within this long of being issued
+    "PIN_ATTEMPTS": 5,  # wrong PINs in a row, per employee and per kiosk, before a lockout
+    "PIN_LOCKOUT_MINUTES": 15,  # ...that lasts this long
+    "REVIEW_CONFIDENCE": 0.9,  # a face clocking below this confidence is flagged for review
+    "REVIEW_NON_BIOMETRIC": True,  # flag PIN and badge clockings for review
+    "REVIEW_TRAVEL_MINUTES": 30,  # flag an employee clocked at kiosks of two locations within this long
+    "REVIEW_FRAME_DAYS": 7,  # a flagged event's frames are kept this long for the review
 }
 app_settings: AppSettings = AppSettings("ATTENDANCE", DEFAULTS)
 get = app_settings.get
