@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
@@ -17,8 +18,8 @@ from entries import identification
 from entries import services as entry_services
 from facerec import databases
 
-from . import conf, frames
-from .models import REASON_MAX_LENGTH, AttendanceEvent, Direction, DirectionMode, Kiosk
+from . import conf, frames, review
+from .models import REASON_MAX_LENGTH, AttendanceEvent, Direction, DirectionMode, EventFrame, Kiosk, Method, Review
 
 
 class DirectionRequired(FaceRecError):
@@ -128,13 +129,33 @@ def clock(*, kiosk: Kiosk, image: bytes, direction: str | None = None, now: date
         event = AttendanceEvent(
             employee_code=code, employee_name=match.name, department=match.department, at=now,
             direction=direction, kiosk=kiosk, kiosk_name=kiosk.name, similarity=match.similarity,
-            confidence=found.confidence)
-        if conf.get("KEEP_SNAPSHOTS"):
-            event.snapshot, event.snapshot_until = image, now + timedelta(days=conf.get("SNAPSHOT_DAYS"))
-        event.save()
-        emit(Action.CLOCK, sender=AttendanceEvent, employee_codes=[code], direction=direction, kiosk=kiosk.name,
-             similarity=match.similarity, snapshot=event.snapshot is not None, frames=seen)
+            confidence=found.confidence, method=Method.FACE)
+        record_clocking(event, images=[image], frames=seen)
     return Clocking("clocked", event)
+
+
+def record_clocking(event: AttendanceEvent, *, images: Sequence[bytes] = (), reasons: Sequence[str] = (),
+                    **details: Any) -> AttendanceEvent:
+    """Save a kiosk's clocking and audit it; flag it for HR's review where it is doubtful.
+
+    `reasons` are the caller's grounds for a review (a failed liveness challenge); review.reasons_for adds the
+    general ones. A flagged event keeps its camera frames (`images`) for the review, even when snapshots are off.
+    """
+    reasons = [*reasons, *review.reasons_for(event)]
+    if images and conf.get("KEEP_SNAPSHOTS"):
+        event.snapshot, event.snapshot_until = images[-1], event.at + timedelta(days=conf.get("SNAPSHOT_DAYS"))
+    if reasons:
+        event.review, event.review_reasons = Review.PENDING, ",".join(dict.fromkeys(reasons))
+    with databases.atomic():
+        event.save()
+        if reasons and images:
+            keep_until = event.at + timedelta(days=conf.get("REVIEW_FRAME_DAYS"))
+            EventFrame.objects.bulk_create(EventFrame(event=event, image=frame, keep_until=keep_until)
+                                           for frame in images)
+        emit(Action.CLOCK, sender=AttendanceEvent, employee_codes=[event.employee_code], direction=event.direction,
+             kiosk=event.kiosk_name, method=event.method, similarity=event.similarity,
+             snapshot=event.snapshot is not None, review=event.review_reasons, **details)
+    return event
 
 
 def _expired(state: Kiosk, now: datetime) -> bool:
