@@ -16,7 +16,7 @@ from core.api.fields import Base64ImageField, RecordId
 from core.api.permissions import ModelPermissions
 from core.spreadsheets import csv_writer
 
-from . import conf, services
+from . import conf, liveness, services
 from .authentication import KioskKeyAuthentication
 from .models import AttendanceEvent, Direction
 
@@ -71,10 +71,32 @@ class ClockRequestSerializer(serializers.Serializer):
                                         help_text="In or Out, on kiosks that show the two buttons.")
 
 
+class ChallengeSerializer(serializers.Serializer):
+    nonce = serializers.CharField(help_text="Send it back with the answer; it counts once.")
+    steps = serializers.ListField(child=serializers.ChoiceField(choices=liveness.STEPS),
+                                  help_text="What to ask, in this order (left and right: the person's own).")
+    deadline = serializers.DateTimeField(help_text="The answer must arrive by then.")
+
+    def to_representation(self, challenge):
+        return {"nonce": challenge.nonce, "steps": challenge.steps.split(","), "deadline": challenge.deadline}
+
+
 class ClockResponseSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["clocked", "already", "confirming", "unknown", "no_face"])
+    status = serializers.ChoiceField(choices=["clocked", "already", "confirming", "unknown", "no_face", "challenge",
+                                              "liveness_failed"])
     message = serializers.CharField(help_text="What the kiosk shows: a name only once someone is clocked.")
     event = KioskEventSerializer(allow_null=True, help_text="The clocking (clocked, already), else null.")
+    challenge = ChallengeSerializer(required=False, help_text="status challenge: answer it at clock/challenge/.")
+
+
+class ChallengeAnswerSerializer(serializers.Serializer):
+    nonce = serializers.CharField(max_length=64)
+    frames = serializers.ListField(child=Base64ImageField(), min_length=2, max_length=services.MAX_CHALLENGE_FRAMES,
+                                   help_text="JPEG frames taken while the person answered (files, or base64).")
+    times = serializers.ListField(child=serializers.FloatField(min_value=0), min_length=2,
+                                  max_length=services.MAX_CHALLENGE_FRAMES,
+                                  help_text="Each frame's time, in seconds since the challenge was shown.")
+    direction = serializers.ChoiceField(choices=Direction.choices, required=False)
 
 
 class KioskSerializer(serializers.Serializer):
@@ -82,7 +104,7 @@ class KioskSerializer(serializers.Serializer):
     location = serializers.CharField()
     direction_mode = serializers.CharField()
     confirm_frames = serializers.IntegerField()
-    liveness = serializers.BooleanField(help_text="Whether a presentation-attack check runs (it does not).")
+    liveness = serializers.CharField(help_text="off, or challenge: a known face must turn and blink as asked.")
 
 
 def message(result: services.Clocking) -> str:
@@ -96,8 +118,18 @@ def message(result: services.Clocking) -> str:
             return f"Goodbye, {name} — out at {at:%H:%M}"
         part = "morning" if at.hour < 12 else "afternoon" if at.hour < 18 else "evening"
         return f"Good {part}, {name} — in at {at:%H:%M}"
+    if result.status == "liveness_failed":
+        return result.advice or "Please try again"
     return {"confirming": "Hold still…", "unknown": "Not recognised — please see HR",
-            "no_face": "Look at the camera"}[result.status]
+            "no_face": "Look at the camera", "challenge": "Follow the arrows"}[result.status]
+
+
+def answer(result: services.Clocking) -> Response:
+    body = {"status": result.status, "message": message(result),
+            "event": KioskEventSerializer(result.event).data if result.event else None}
+    if result.challenge is not None:
+        body["challenge"] = ChallengeSerializer(result.challenge).data
+    return Response(body)
 
 
 class KioskViewSet(viewsets.ViewSet):
@@ -115,7 +147,7 @@ class KioskViewSet(viewsets.ViewSet):
         kiosk = request.auth
         return Response({"name": kiosk.name, "location": kiosk.location,
                          "direction_mode": services.direction_mode(kiosk),
-                         "confirm_frames": conf.get("CONFIRM_FRAMES"), "liveness": False})
+                         "confirm_frames": conf.get("CONFIRM_FRAMES"), "liveness": services.liveness_mode(kiosk)})
 
     @extend_schema(tags=[TAG], request=ClockRequestSerializer, responses=ClockResponseSerializer)
     def clock(self, request):
@@ -128,8 +160,21 @@ class KioskViewSet(viewsets.ViewSet):
         params.is_valid(raise_exception=True)
         result = services.clock(kiosk=request.auth, image=params.validated_data["Image"],
                                 direction=params.validated_data.get("direction"))
-        return Response({"status": result.status, "message": message(result),
-                         "event": KioskEventSerializer(result.event).data if result.event else None})
+        return answer(result)
+
+    @extend_schema(tags=[TAG], request=ChallengeAnswerSerializer, responses=ClockResponseSerializer)
+    def challenge(self, request):
+        """The answer to a liveness challenge: the frames taken while the person followed its steps.
+
+        Clocked if the same employee turned and blinked as asked, in order, as a live head moves; otherwise
+        liveness_failed, with what to do (or, where the kiosk's policy says so, clocked and flagged for review).
+        A challenge counts once, before its deadline, and a frame sent before is refused (409).
+        """
+        params = ChallengeAnswerSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        return answer(services.clock_challenge(kiosk=request.auth, nonce=data["nonce"], images=data["frames"],
+                                               times=data["times"], direction=data.get("direction")))
 
 
 class EventFilter(django_filters.FilterSet):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -18,8 +20,21 @@ from entries import identification
 from entries import services as entry_services
 from facerec import databases
 
-from . import conf, frames, review
-from .models import REASON_MAX_LENGTH, AttendanceEvent, Direction, DirectionMode, EventFrame, Kiosk, Method, Review
+from . import conf, frames, liveness, review
+from .models import (
+    REASON_MAX_LENGTH,
+    AttendanceEvent,
+    Challenge,
+    Direction,
+    DirectionMode,
+    EventFrame,
+    Kiosk,
+    Liveness,
+    LivenessFailure,
+    Method,
+    Review,
+    SeenFrame,
+)
 
 
 class DirectionRequired(FaceRecError):
@@ -42,18 +57,29 @@ class FutureEvent(FaceRecError):
     code = "future_event"
 
 
+class ChallengeRefused(FaceRecError):
+    """A challenge's answer that cannot count: unknown, used already, too late, or frames seen before."""
+
+    code = "challenge_refused"
+    status = 409
+
+
 @dataclass
 class Clocking:
     """What the kiosk shows for one frame: who only once they are clocked (or were, moments ago)."""
 
-    status: str  # clocked, already (within the debounce window), confirming, unknown, no_face
+    # clocked, already (within the debounce window), confirming, unknown, no_face; on a liveness kiosk also
+    # challenge (a known face: answer this challenge) and liveness_failed (`advice` says what to do)
+    status: str
     event: AttendanceEvent | None = None
+    challenge: Challenge | None = None
+    advice: str = ""
 
 
-def kiosk_register(*, name: str, location: str = "", direction_mode: str = "",
-                   active: bool = True) -> tuple[Kiosk, str]:
-    """A new kiosk and its key (shown to HR once; only its digest is stored)."""
-    kiosk = Kiosk(name=name, location=location, direction_mode=direction_mode, active=active)
+def kiosk_register(*, name: str, location: str = "", direction_mode: str = "", active: bool = True,
+                   **options: Any) -> tuple[Kiosk, str]:
+    """A new kiosk and its key (shown to HR once; only its digest is stored). options: Kiosk's other settings."""
+    kiosk = Kiosk(name=name, location=location, direction_mode=direction_mode, active=active, **options)
     key = kiosk.new_key()
     kiosk.full_clean()
     kiosk.save()
@@ -79,6 +105,14 @@ def kiosk_set_active(*, kiosk: Kiosk, active: bool) -> None:
 
 def direction_mode(kiosk: Kiosk) -> str:
     return kiosk.direction_mode or conf.get("DIRECTION_MODE")
+
+
+def liveness_mode(kiosk: Kiosk) -> str:
+    return kiosk.liveness or conf.get("LIVENESS")
+
+
+def liveness_failure(kiosk: Kiosk) -> str:
+    return kiosk.liveness_failure or conf.get("LIVENESS_FAILURE")
 
 
 def clock(*, kiosk: Kiosk, image: bytes, direction: str | None = None, now: datetime | None = None) -> Clocking:
@@ -116,22 +150,156 @@ def clock(*, kiosk: Kiosk, image: bytes, direction: str | None = None, now: date
             _save_sequence(state, now)
             return Clocking("confirming")
         seen = state.pending_frames
-        # What HR dated after now has not happened: it neither debounces nor decides the direction.
-        last = AttendanceEvent.objects.filter(employee_code=code, at__lte=now).order_by("-at").first()
-        if last is not None and now - last.at < timedelta(seconds=conf.get("DEBOUNCE_SECONDS")):
+        if liveness_mode(kiosk) == Liveness.CHALLENGE:  # a known face: now prove it is a live one
+            _end_sequence(state, "challenge", now)
+            return Clocking("challenge", challenge=challenge_issue(kiosk=kiosk, now=now))
+        last = _last_event(code, now)
+        if _debounced(last, now):
             _end_sequence(state, "already", now)
             return Clocking("already", last)
         _end_sequence(state, None, now)
-        if direction not in Direction.values:  # alternate: out if a shift is open (as timesheets count them)
-            shift_open = last is not None and last.direction == Direction.IN and \
-                now - last.at < timedelta(hours=conf.get("MAX_SHIFT_HOURS"))
-            direction = Direction.OUT if shift_open else Direction.IN
         event = AttendanceEvent(
             employee_code=code, employee_name=match.name, department=match.department, at=now,
-            direction=direction, kiosk=kiosk, kiosk_name=kiosk.name, similarity=match.similarity,
-            confidence=found.confidence, method=Method.FACE)
+            direction=_direction(direction, last, now), kiosk=kiosk, kiosk_name=kiosk.name,
+            similarity=match.similarity, confidence=found.confidence, method=Method.FACE)
         record_clocking(event, images=[image], frames=seen)
     return Clocking("clocked", event)
+
+
+def _last_event(code: str, now: datetime) -> AttendanceEvent | None:
+    """The employee's last event until now: what HR dated after now has not happened yet."""
+    return AttendanceEvent.objects.filter(employee_code=code, at__lte=now).order_by("-at").first()
+
+
+def _debounced(last: AttendanceEvent | None, now: datetime) -> bool:
+    return last is not None and now - last.at < timedelta(seconds=conf.get("DEBOUNCE_SECONDS"))
+
+
+def _direction(asked: str | None, last: AttendanceEvent | None, now: datetime) -> str:
+    """The direction tapped, or alternate: out if a shift is open (as timesheets count them), else in."""
+    if asked in Direction.values:
+        return asked
+    shift_open = last is not None and last.direction == Direction.IN and \
+        now - last.at < timedelta(hours=conf.get("MAX_SHIFT_HOURS"))
+    return Direction.OUT if shift_open else Direction.IN
+
+
+# --- liveness challenges --------------------------------------------------------------------------
+
+MAX_CHALLENGE_FRAMES = 40
+IDENTITY_FRAMES = 3  # frames of an answer that are identified: the first, the middle and the last
+
+
+def challenge_steps() -> list[str]:
+    """A random order of CHALLENGE_STEPS different steps, drawn fresh for each attempt."""
+    return secrets.SystemRandom().sample(liveness.STEPS, conf.get("CHALLENGE_STEPS"))
+
+
+def challenge_issue(*, kiosk: Kiosk, now: datetime | None = None) -> Challenge:
+    """A challenge for the face in front of the kiosk: its nonce, steps and deadline. Answered once."""
+    now = now or timezone.now()
+    return Challenge.objects.create(
+        kiosk=kiosk, nonce=secrets.token_urlsafe(32), steps=",".join(challenge_steps()), issued_at=now,
+        deadline=now + timedelta(seconds=conf.get("CHALLENGE_SECONDS")))
+
+
+def _claim_challenge(kiosk: Kiosk, nonce: str, now: datetime) -> Challenge:
+    """The kiosk's challenge for this nonce, marked used by this answer (one conditional update: atomic)."""
+    challenge = Challenge.objects.filter(kiosk=kiosk, nonce=nonce).first() if nonce else None
+    if challenge is None:
+        raise ChallengeRefused("This challenge was not issued to this kiosk: look at the camera again.",
+                               reason="unknown_nonce")
+    if not Challenge.objects.filter(pk=challenge.pk, used_at__isnull=True).update(used_at=now):
+        raise ChallengeRefused("This challenge was answered already: look at the camera again.", reason="used")
+    if now > challenge.deadline:
+        raise ChallengeRefused("The challenge ran out of time: look at the camera again.", reason="late")
+    return challenge
+
+
+def _remember_frames(images: Sequence[bytes], now: datetime) -> None:
+    """Refuse frames sent twice, in this answer or an earlier one (a replay); remember these."""
+    digests = [hashlib.sha256(image).hexdigest() for image in images]
+    if len(set(digests)) < len(digests):
+        raise ChallengeRefused("The same frame was sent twice.", reason="repeated_frame")
+    with databases.serialised():
+        if SeenFrame.objects.filter(digest__in=digests).exists():
+            raise ChallengeRefused("These frames were sent before.", reason="replayed_frame")
+        SeenFrame.objects.bulk_create(SeenFrame(digest=digest, at=now) for digest in digests)
+
+
+def _check_times(times: Sequence[float], challenge: Challenge) -> None:
+    window = (challenge.deadline - challenge.issued_at).total_seconds()
+    if any(b < a for a, b in zip(times, times[1:], strict=False)) or times[0] < 0 or times[-1] > window:
+        raise ChallengeRefused(f"Frame times must rise from 0 to at most {window:.0f} seconds.", reason="times")
+
+
+def _identified(images: Sequence[bytes]) -> list[identification.FaceResult | None]:
+    """The first, middle and last frames' faces (None: no face)."""
+    found: list[identification.FaceResult | None] = []
+    for index in sorted({0, len(images) // 2, len(images) - 1}):
+        try:
+            found.append(identification.identify(image=images[index], k=1, max_faces=1, record=False).faces[0])
+        except identification.NoFaceFound:
+            found.append(None)
+    return found
+
+
+def clock_challenge(*, kiosk: Kiosk, nonce: str, images: Sequence[bytes], times: Sequence[float],
+                    direction: str | None = None, now: datetime | None = None) -> Clocking:
+    """Clock the employee who answered a liveness challenge with this burst of frames, or say why not.
+
+    The answer counts once, before the deadline, with frames never sent before. The same employee must be
+    identified in its first, middle and last frames, and the face mesh must move as the steps asked, in their
+    order, as a head and not a photo moves (attendance.liveness). On failure the kiosk's policy refuses (and
+    audits the attempt), or clocks and flags the event for HR's review.
+    """
+    now = (now or timezone.now()).replace(microsecond=0)
+    if not 2 <= len(images) <= MAX_CHALLENGE_FRAMES or len(times) != len(images):
+        raise ChallengeRefused(f"Send 2 to {MAX_CHALLENGE_FRAMES} frames, each with its time.", reason="frames")
+    if direction_mode(kiosk) == DirectionMode.BUTTONS and direction not in Direction.values:
+        raise DirectionRequired("This kiosk asks In or Out first: send direction 'in' or 'out'.")
+    challenge = _claim_challenge(kiosk, nonce, now)
+    _check_times(times, challenge)
+    _remember_frames(images, now)
+    found = _identified(images)
+    codes = {face.match.employee_code if face and face.match else "" for face in found}
+    first = found[0]
+    if len(codes) != 1 or first is None or first.match is None:  # nobody known, or more than one person
+        emit(Action.KIOSK_FRAMES, sender=Kiosk, employee_codes=sorted(codes - {""}), kiosk=kiosk.name,
+             frames=len(images), ended="unknown" if codes == {""} else "different_faces")
+        return Clocking("unknown")
+    match = first.match
+    verdict = liveness.decide([liveness.measure(image, t) for image, t in zip(images, times, strict=True)],
+                              challenge.steps.split(","))
+    flag = []
+    if not verdict.passed:
+        if liveness_failure(kiosk) == LivenessFailure.REFUSE:
+            emit(Action.LIVENESS, sender=Kiosk, employee_codes=[match.employee_code], kiosk=kiosk.name,
+                 frames=len(images), steps=challenge.steps, verdict=verdict.code, **verdict.details)
+            return Clocking("liveness_failed", advice=verdict.message)
+        flag = ["liveness_failed"]
+    with databases.serialised():
+        last = _last_event(match.employee_code, now)
+        if _debounced(last, now):
+            emit(Action.KIOSK_FRAMES, sender=Kiosk, employee_codes=[match.employee_code], kiosk=kiosk.name,
+                 frames=len(images), ended="already")
+            return Clocking("already", last)
+        event = AttendanceEvent(
+            employee_code=match.employee_code, employee_name=match.name, department=match.department, at=now,
+            direction=_direction(direction, last, now), kiosk=kiosk, kiosk_name=kiosk.name,
+            similarity=min(face.match.similarity for face in found if face and face.match),
+            confidence=min(face.confidence for face in found if face), method=Method.FACE_LIVENESS,
+            liveness=1.0 if verdict.passed else 0.0)
+        record_clocking(event, images=images, reasons=flag, frames=len(images), steps=challenge.steps,
+                        verdict=verdict.code)
+    return Clocking("clocked", event)
+
+
+def purge_challenges(*, now: datetime | None = None) -> int:
+    """Forget challenges and frame digests older than a day (older frames replayed fail on their nonce)."""
+    before = (now or timezone.now()) - timedelta(days=1)
+    SeenFrame.objects.filter(at__lt=before).delete()
+    return Challenge.objects.filter(issued_at__lt=before).delete()[0]
 
 
 def record_clocking(event: AttendanceEvent, *, images: Sequence[bytes] = (), reasons: Sequence[str] = (),

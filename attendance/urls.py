@@ -8,6 +8,7 @@ router.register("events", api.EventViewSet, basename="attendance-event")
 
 api_urlpatterns = [
     path("clock/", api.KioskViewSet.as_view({"post": "clock"}), name="attendance-clock"),
+    path("clock/challenge/", api.KioskViewSet.as_view({"post": "challenge"}), name="attendance-challenge"),
     path("kiosk/", api.KioskViewSet.as_view({"get": "kiosk"}), name="attendance-kiosk"),
     path("timesheet/", api.TimesheetView.as_view(), name="attendance-timesheet"),
     *router.urls,

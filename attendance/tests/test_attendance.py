@@ -34,7 +34,7 @@ def kiosk_client(key):
 
 @pytest.fixture
 def kiosk():
-    return services.kiosk_register(name="Front door", location="Building A")
+    return services.kiosk_register(name="Front door", location="Building A", liveness="off")
 
 
 @pytest.fixture
@@ -173,7 +173,7 @@ def test_every_frame_that_ran_recognition_is_accounted_for_in_the_audit_once(kio
 
 def test_parallel_frames_from_two_kiosks_are_each_counted_once(live_server, prepared_ann):
     """Six frames at once, three per kiosk: one clocking, and every frame in exactly one audit row."""
-    keys = [services.kiosk_register(name=f"Door {n}")[1] for n in (1, 2)]
+    keys = [services.kiosk_register(name=f"Door {n}", liveness="off")[1] for n in (1, 2)]
     frames = [(key, face_photo("ann", seed + 1)) for seed, key in enumerate(keys * 3)]
     start, answers = threading.Barrier(len(frames)), []
 
@@ -231,7 +231,7 @@ def test_a_kiosk_with_buttons_needs_in_or_out(kiosk, prepared_ann):
 
 def test_two_kiosks_clocking_one_employee_at_once_record_one_event(live_server, prepared_ann, settings):
     settings.ATTENDANCE = {**settings.ATTENDANCE, "CONFIRM_FRAMES": 1}
-    keys = [services.kiosk_register(name=f"Door {n}")[1] for n in (1, 2)]
+    keys = [services.kiosk_register(name=f"Door {n}", liveness="off")[1] for n in (1, 2)]
     answers, start = [], threading.Barrier(2)
 
     def post(key):
