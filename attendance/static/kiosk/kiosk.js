@@ -7,12 +7,22 @@
   const FRAME_WIDTH = 640;
   const HOLD_MS = 4000; // how long an answer stays up
   const DIRECTION_MS = 10000; // after tapping In or Out, how long the kiosk looks for a face
+  // A liveness challenge: each step is shown this long, and frames are taken this often while it is.
+  const STEP_MS = 1600;
+  const CHALLENGE_FRAME_MS = 200;
+  const CHALLENGE_WIDTH = 480;
+  const STEPS = {
+    left: { arrow: "\u2190", text: "Turn your head to your left" },
+    right: { arrow: "\u2192", text: "Turn your head to your right" },
+    blink: { arrow: "\u25C9", text: "Blink" },
+  };
 
   const root = document.getElementById("kiosk");
   const video = document.getElementById("camera");
   const message = document.getElementById("message");
   const hint = document.getElementById("hint");
   const directions = document.getElementById("directions");
+  const cue = document.getElementById("challenge");
   const interval = Number(root.dataset.intervalMs) || 500;
   const canvas = document.createElement("canvas");
 
@@ -68,12 +78,40 @@
     show("idle", direction === "in" ? "Clocking in: look at the camera" : "Clocking out: look at the camera");
   }
 
-  function frame() {
-    const scale = Math.min(1, FRAME_WIDTH / video.videoWidth);
+  function frame(width) {
+    const scale = Math.min(1, (width || FRAME_WIDTH) / video.videoWidth);
     canvas.width = Math.round(video.videoWidth * scale);
     canvas.height = Math.round(video.videoHeight * scale);
     canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
     return new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", 0.85));
+  }
+
+  const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  // Show the challenge's steps one after the other, taking frames all along; the server decides.
+  async function runChallenge(challenge) {
+    const body = new FormData();
+    body.append("nonce", challenge.nonce);
+    if (direction) body.append("direction", direction);
+    const started = performance.now();
+    let count = 0;
+    for (const step of challenge.steps) {
+      const cueFor = STEPS[step];
+      cue.hidden = false;
+      cue.dataset.step = step;
+      cue.textContent = cueFor.arrow;
+      show("challenge", cueFor.text);
+      const until = performance.now() + STEP_MS;
+      while (performance.now() < until) {
+        const taken = performance.now();
+        body.append("frames", await frame(CHALLENGE_WIDTH), `frame${count++}.jpg`);
+        body.append("times", ((taken - started) / 1000).toFixed(3));
+        await pause(Math.max(0, CHALLENGE_FRAME_MS - (performance.now() - taken)));
+      }
+    }
+    cue.hidden = true;
+    show("confirming", "Checking…");
+    return api("/api/attendance/clock/challenge/", { method: "POST", body });
   }
 
   async function tick() {
@@ -92,11 +130,19 @@
       const body = new FormData();
       body.append("Image", await frame(), "frame.jpg");
       if (direction) body.append("direction", direction);
-      const response = await api("/api/attendance/clock/", { method: "POST", body });
-      const answer = await response.json();
+      let response = await api("/api/attendance/clock/", { method: "POST", body });
+      let answer = await response.json();
+      if (response.ok && answer.status === "challenge") {
+        response = await runChallenge(answer.challenge);
+        answer = await response.json();
+      }
       if (!response.ok) {
         show("error", answer.message || "The server refused the frame", "Retrying…");
         holdUntil = Date.now() + HOLD_MS;
+      } else if (answer.status === "liveness_failed") {
+        show("refused", answer.message, "Look at the camera to try again.");
+        holdUntil = Date.now() + HOLD_MS;
+        setTimeout(idle, HOLD_MS);
       } else if (answer.status === "clocked" || answer.status === "already" || answer.status === "unknown") {
         show(answer.status, answer.message, answer.status === "unknown" ? "If you work here, please see HR." : "");
         holdUntil = Date.now() + HOLD_MS;
@@ -113,6 +159,7 @@
         holdUntil = Date.now() + HOLD_MS;
       }
     } finally {
+      cue.hidden = true;
       busy = false;
     }
   }
