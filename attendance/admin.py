@@ -20,8 +20,13 @@ from entries import services as entry_services
 from . import api, charts, conf, services
 from .models import AttendanceEvent, Kiosk
 
-NO_LIVENESS = ("No liveness check: a printed photo or a phone screen showing an enrolled employee's face can clock "
+NO_LIVENESS = ("Liveness is off: a printed photo or a phone screen showing an enrolled employee's face can clock "
                "them in. Place kiosks where staff can see them, and review corrections and unusual times.")
+CHALLENGE = ("Challenge: a known face must turn and blink as asked, in a random order, checked on the server. It "
+             "stops a photo or a phone screen held still, moved or tilted, a photo bent on a curve, a recording of "
+             "another challenge and frames sent again. It does not stop a live video of the employee obeying this "
+             "very challenge in real time, or a 3D mask. Its error rates are measured on synthetic sequences "
+             "(docs/attendance.md, Liveness).")
 
 
 def _pairing_page(modeladmin, request, pairings) -> TemplateResponse:
@@ -48,12 +53,14 @@ class KioskAdmin(admin.ModelAdmin):
 
     @admin.display(description="What liveness stops")
     def liveness_note(self, kiosk):
-        return NO_LIVENESS
+        return CHALLENGE if services.liveness_mode(kiosk) == "challenge" else NO_LIVENESS
 
     def save_model(self, request, obj, form, change):
         if not change:
-            kiosk, key = services.kiosk_register(name=obj.name, location=obj.location,
-                                                 direction_mode=obj.direction_mode, active=obj.active)
+            kiosk, key = services.kiosk_register(
+                name=obj.name, location=obj.location, direction_mode=obj.direction_mode, active=obj.active,
+                time_zone=obj.time_zone, liveness=obj.liveness, liveness_failure=obj.liveness_failure,
+                allow_pin=obj.allow_pin, allow_badge=obj.allow_badge)
             obj.pk, obj.created_at, obj.key_prefix = kiosk.pk, kiosk.created_at, kiosk.key_prefix
             obj._state.adding = False
             request.kiosk_pairings = [(kiosk, key)]
