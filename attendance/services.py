@@ -187,7 +187,7 @@ def _direction(asked: str | None, last: AttendanceEvent | None, now: datetime) -
 # --- liveness challenges --------------------------------------------------------------------------
 
 MAX_CHALLENGE_FRAMES = 40
-IDENTITY_FRAMES = 3  # frames of an answer that are identified: the first, the middle and the last
+REVIEW_FRAMES = 6  # frames of a flagged answer kept for HR, evenly spread
 
 
 def challenge_steps() -> list[str]:
@@ -290,7 +290,8 @@ def clock_challenge(*, kiosk: Kiosk, nonce: str, images: Sequence[bytes], times:
             similarity=min(face.match.similarity for face in found if face and face.match),
             confidence=min(face.confidence for face in found if face), method=Method.FACE_LIVENESS,
             liveness=1.0 if verdict.passed else 0.0)
-        record_clocking(event, images=images, reasons=flag, frames=len(images), steps=challenge.steps,
+        kept = images[::max(1, len(images) // REVIEW_FRAMES)][:REVIEW_FRAMES]  # for a review, if flagged
+        record_clocking(event, images=kept, reasons=flag, frames=len(images), steps=challenge.steps,
                         verdict=verdict.code)
     return Clocking("clocked", event)
 

@@ -97,10 +97,10 @@ def test_a_kiosk_that_flags_clocks_a_failed_challenge_for_review_with_its_frames
     _, key = services.kiosk_register(name="Side door", liveness_failure="flag")
     verdict["verdict"] = liveness.Verdict(False, "not_done", "Turn further", {})
     client = client_for(key)
-    assert answer(client, challenged(client)["challenge"]["nonce"], range(3, 8)).json()["status"] == "clocked"
+    assert answer(client, challenged(client)["challenge"]["nonce"], range(3, 16)).json()["status"] == "clocked"
     event = AttendanceEvent.objects.get()
     assert (event.liveness, event.review, event.review_reasons) == (0.0, "pending", "liveness_failed")
-    assert EventFrame.objects.filter(event=event).count() == 5
+    assert EventFrame.objects.filter(event=event).count() == services.REVIEW_FRAMES  # of 13, evenly spread
 
 
 def test_a_challenge_counts_once(door, ann, verdict):
