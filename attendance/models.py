@@ -211,3 +211,20 @@ class NonBiometricEmployee(models.Model):
 
     def __str__(self):
         return f"{self.employee_code} {self.employee_name}"
+
+
+class EventToReviewManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(review=Review.PENDING)
+
+
+class EventToReview(AttendanceEvent):
+    """HR's list of flagged clockings still waiting for a decision (confirm, or reject with a reason)."""
+
+    objects = EventToReviewManager()
+
+    class Meta:
+        proxy = True
+        ordering = ["at"]
+        verbose_name = "event to review"
+        verbose_name_plural = "to review"

@@ -36,6 +36,13 @@ class ReasonRequired(FaceRecError):
     code = "reason_required"
 
 
+class NotPending(FaceRecError):
+    """Only an event flagged for review, and not yet reviewed, can be confirmed or rejected."""
+
+    code = "not_pending"
+    status = 409
+
+
 class FutureEvent(FaceRecError):
     """An event dated after now: it must be confirmed (future=True), and not lie too far ahead."""
 
@@ -248,13 +255,18 @@ def event_correct(*, event: AttendanceEvent, at: datetime, direction: str, reaso
     return event
 
 
-def event_delete(*, event: AttendanceEvent, reason: str, by: entry_services.Actor) -> None:
-    """Delete an event, saying why: the audit keeps what it was, with who (`by`, the request's user) and why."""
+def _reason(reason: str | None, what: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise ReasonRequired("Say why the event is deleted.")
+        raise ReasonRequired(f"Say why the event is {what}.")
     if len(reason) > REASON_MAX_LENGTH:
         raise ReasonRequired(f"The reason is longer than {REASON_MAX_LENGTH} characters.")
+    return reason
+
+
+def event_delete(*, event: AttendanceEvent, reason: str, by: entry_services.Actor) -> None:
+    """Delete an event, saying why: the audit keeps what it was, with who (`by`, the request's user) and why."""
+    reason = _reason(reason, "deleted")
     with databases.atomic():  # the event and its audit row go together
         emit(Action.DELETE_EVENT, sender=AttendanceEvent, employee_codes=[event.employee_code], reason=reason,
              at=event.at.isoformat(), direction=event.direction, kiosk=event.kiosk_name,
@@ -262,15 +274,64 @@ def event_delete(*, event: AttendanceEvent, reason: str, by: entry_services.Acto
         event.delete()
 
 
+# --- review of doubtful clockings ------------------------------------------------------------------
+
+def _pending(event: AttendanceEvent) -> AttendanceEvent:
+    """The event as stored now, if it still waits for a review (two reviewers may act on it at once)."""
+    current = AttendanceEvent.objects.filter(pk=event.pk, review=Review.PENDING).defer("snapshot").first()
+    if current is None:
+        raise NotPending("This event is not waiting for a review (already reviewed, or never flagged).",
+                         event=str(event.pk))
+    return current
+
+
+def review_confirm(*, event: AttendanceEvent, by: entry_services.Actor) -> AttendanceEvent:
+    """HR looked at a flagged clocking and it stands: it counts as any other, and its kept frames go at once."""
+    with databases.serialised():
+        current = _pending(event)
+        current.review, current.reviewed_by, current.reviewed_at = Review.CONFIRMED, _user(by), timezone.now()
+        current.save(update_fields=["review", "reviewed_by", "reviewed_at"])
+        EventFrame.objects.filter(event=current).delete()  # the frames were kept for this review only
+        emit(Action.REVIEW, sender=AttendanceEvent, employee_codes=[current.employee_code],
+             decision="confirm", event=str(current.pk), reasons=current.review_reasons,
+             at=current.at.isoformat(), direction=current.direction, kiosk=current.kiosk_name)
+    event.review, event.reviewed_by, event.reviewed_at = current.review, current.reviewed_by, current.reviewed_at
+    return current
+
+
+def review_reject(*, event: AttendanceEvent, reason: str, by: entry_services.Actor) -> None:
+    """HR looked at a flagged clocking and it is wrong (someone else, a lent badge): it is deleted, saying why.
+
+    The audit keeps what the event was and why it was flagged, like event_delete; the frames go with it.
+    """
+    reason = _reason(reason, "rejected")
+    with databases.serialised():  # the event, its frames and its audit row go together
+        current = _pending(event)
+        emit(Action.REVIEW, sender=AttendanceEvent, employee_codes=[current.employee_code],
+             decision="reject", event=str(current.pk), reasons=current.review_reasons, reason=reason,
+             at=current.at.isoformat(), direction=current.direction, kiosk=current.kiosk_name,
+             method=current.method)
+        EventFrame.objects.filter(event=current).delete()
+        current.delete()
+
+
 def forget_snapshots(employee_codes: Iterable[str]) -> int:
-    """Drop the kept frames of these employees (their face entry was deleted); their events stay."""
-    return AttendanceEvent.objects.filter(employee_code__in=list(employee_codes), snapshot__isnull=False).update(
+    """Drop the kept frames of these employees, snapshots and review frames (their face entry was deleted).
+
+    Their events stay, and a pending review stays pending: HR decides it without the pictures.
+    """
+    codes = list(employee_codes)
+    events = list(AttendanceEvent.objects.filter(employee_code__in=codes).values_list("pk", flat=True))
+    frames_dropped, _ = EventFrame.objects.filter(event__in=events).delete() if events else (0, {})
+    return frames_dropped + AttendanceEvent.objects.filter(employee_code__in=codes, snapshot__isnull=False).update(
         snapshot=None, snapshot_until=None)
 
 
 def purge_snapshots(*, now: datetime | None = None) -> int:
-    """Drop kept frames past their day."""
-    return AttendanceEvent.objects.filter(snapshot_until__lt=now or timezone.now()).update(
+    """Drop kept frames past their day: snapshots and review frames (the events, and their review, stay)."""
+    now = now or timezone.now()
+    frames_dropped, _ = EventFrame.objects.filter(keep_until__lt=now).delete()
+    return frames_dropped + AttendanceEvent.objects.filter(snapshot_until__lt=now).update(
         snapshot=None, snapshot_until=None)
 
 

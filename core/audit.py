@@ -30,6 +30,7 @@ class Action(models.TextChoices):
     DELETE_EVENT = "delete_event", "deleted an attendance event"
     VIEW_SNAPSHOT = "view_snapshot", "viewed a kiosk snapshot"
     KIOSK_KEY = "kiosk_key", "issued, re-keyed or revoked a kiosk key"
+    REVIEW = "review", "confirmed or rejected a flagged attendance event"
 
 
 def emit(action: Action, *, sender, employee_codes=(), **details) -> None:
