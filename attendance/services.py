@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
@@ -335,6 +336,37 @@ def purge_snapshots(*, now: datetime | None = None) -> int:
         snapshot=None, snapshot_until=None)
 
 
+# --- time zones ------------------------------------------------------------------------------------
+# Events are stored in UTC. Each kiosk has its time zone (blank: settings.TIME_ZONE): it greets, and timesheets
+# date and show its events, in that zone. An event with no kiosk (added by HR, or its kiosk deleted) is in
+# TIME_ZONE.
+
+def kiosk_zone(kiosk: Kiosk | None) -> tzinfo:
+    return ZoneInfo(kiosk.time_zone) if kiosk is not None and kiosk.time_zone else timezone.get_default_timezone()
+
+
+def zone_name(zone: tzinfo) -> str:
+    return getattr(zone, "key", None) or str(zone)
+
+
+def kiosk_zones() -> dict[Any, tzinfo]:
+    """Every kiosk's zone by its id, read once (for many events: no query per event)."""
+    return {pk: ZoneInfo(name) for pk, name in Kiosk.objects.exclude(time_zone="").values_list("pk", "time_zone")}
+
+
+def event_zone(event: AttendanceEvent, zones: dict[Any, tzinfo] | None = None) -> tzinfo:
+    """The zone an event is shown and dated in: its kiosk's (`zones`, from kiosk_zones(), saves a query)."""
+    if event.kiosk_id is None:
+        return timezone.get_default_timezone()
+    if zones is not None:
+        return zones.get(event.kiosk_id) or timezone.get_default_timezone()
+    return kiosk_zone(event.kiosk)
+
+
+def local_time(event: AttendanceEvent, zones: dict[Any, tzinfo] | None = None) -> datetime:
+    return event.at.astimezone(event_zone(event, zones))
+
+
 # --- timesheets -----------------------------------------------------------------------------------
 
 @dataclass
@@ -350,6 +382,7 @@ class Day:
     hours: float = 0.0
     missing_checkout: bool = False  # a shift begun this day was never closed
     still_in: bool = False  # ...or is open still, begun less than ATTENDANCE_MAX_SHIFT_HOURS ago
+    time_zone: str = ""  # the zone of the day's date and times: that of the kiosk of its first event
 
 
 def period(day: date, span: str) -> tuple[date, date]:
@@ -378,7 +411,8 @@ def timesheet(start: date, end: date, department: str | None = None, *, now: dat
     """Every employee's days between start and end (local dates), by day then employee code.
 
     A shift runs from an in to the next out and belongs to the day of its in, so a night shift's hours
-    count on the evening it began. An in left open longer than ATTENDANCE_MAX_SHIFT_HOURS is a missing
+    count on the evening it began. The day is the in's date in its kiosk's time zone (no kiosk: TIME_ZONE),
+    and the day's times are shown in that zone. An in left open longer than ATTENDANCE_MAX_SHIFT_HOURS is a missing
     check-out (or, if it is that recent, the employee is still in); an out with no in before it is listed
     but adds no hours.
     """
@@ -387,9 +421,15 @@ def timesheet(start: date, end: date, department: str | None = None, *, now: dat
     days: dict[tuple[date, str], Day] = {}
     opened: dict[str, tuple[Day, datetime]] = {}  # employee -> the day and time of their open shift
 
+    zones = kiosk_zones()
+
+    def local(event: AttendanceEvent) -> datetime:
+        return local_time(event, zones)
+
     def day_of(event: AttendanceEvent) -> Day:
-        key = (timezone.localdate(event.at), event.employee_code)
-        day = days.get(key) or Day(key[0], event.employee_code, event.employee_name, event.department)
+        key = (local(event).date(), event.employee_code)
+        day = days.get(key) or Day(key[0], event.employee_code, event.employee_name, event.department,
+                                   time_zone=zone_name(event_zone(event, zones)))
         if start <= key[0]:  # a shift begun before the period is followed, not reported
             days[key] = day
         return day
@@ -401,26 +441,27 @@ def timesheet(start: date, end: date, department: str | None = None, *, now: dat
         else:
             day.missing_checkout = True
 
-    # A shift's out may fall after the period, and an out in it may close a shift begun before it.
-    for event in events_between(start, end, department, margin=longest).order_by("at"):
+    # A shift's out may fall after the period, and an out in it may close a shift begun before it; a kiosk's
+    # local day may begin up to a day before or after TIME_ZONE's.
+    for event in events_between(start, end, department, margin=longest + timedelta(days=1)).order_by("at"):
         code, shift = event.employee_code, opened.get(event.employee_code)
         if shift is not None and event.at - shift[1] > longest:  # an in left open: never closed
             leave_open(code)
             shift = None
         if event.direction == Direction.IN:
-            if timezone.localdate(event.at) > end:
+            if local(event).date() > end:
                 continue  # a shift of the next period
             if shift is None:  # a second in during a shift changes nothing
                 day = day_of(event)
-                day.first_in = day.first_in or event.at
+                day.first_in = day.first_in or local(event)
                 opened[code] = (day, event.at)
         elif shift is not None:
             day, since = opened.pop(code)
-            day.last_out = event.at
+            day.last_out = event.at.astimezone(ZoneInfo(day.time_zone))  # shown in the zone of the day
             day.hours += (event.at - since).total_seconds() / 3600
-        elif start <= timezone.localdate(event.at) <= end:  # an out with no in before it
+        elif start <= local(event).date() <= end:  # an out with no in before it
             day = day_of(event)
-            day.last_out = event.at
+            day.last_out = local(event)
     for code in list(opened):
         leave_open(code)
     for day in days.values():
@@ -429,8 +470,8 @@ def timesheet(start: date, end: date, department: str | None = None, *, now: dat
 
 
 def arrivals_by_hour(days: list[Day]) -> list[int]:
-    """How many first check-ins fell in each hour of the day (0–23, local time)."""
-    counts = Counter(timezone.localtime(d.first_in).hour for d in days if d.first_in)
+    """How many first check-ins fell in each hour of the day (0–23, the time of the kiosk's zone)."""
+    counts = Counter(d.first_in.hour for d in days if d.first_in)  # timesheet() gives them in their day's zone
     return [counts.get(hour, 0) for hour in range(24)]
 
 
