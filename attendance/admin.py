@@ -6,6 +6,7 @@ from datetime import date
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -16,9 +17,11 @@ from django.utils.html import format_html
 from core.audit import Action, emit
 from core.spreadsheets import csv_writer, xlsx_append
 from entries import services as entry_services
+from entries.admin import may_see_faces
+from entries.models import FaceEntry
 
 from . import api, charts, conf, services
-from .models import AttendanceEvent, Kiosk
+from .models import AttendanceEvent, EventToReview, Kiosk
 
 NO_LIVENESS = ("No liveness check: a printed photo or a phone screen showing an enrolled employee's face can clock "
                "them in. Place kiosks where staff can see them, and review corrections and unusual times.")
@@ -122,9 +125,10 @@ class DeleteReasonForm(forms.Form):
 class AttendanceEventAdmin(admin.ModelAdmin):
     form = EventForm
     date_hierarchy = "at"
-    list_display = ["at", "employee", "employee_name", "department", "direction", "kiosk_name", "confidence_pct",
-                    "corrected"]
-    list_filter = ["direction", "department", "kiosk_name", ("corrected_at", admin.EmptyFieldListFilter)]
+    list_display = ["at", "employee", "employee_name", "department", "direction", "kiosk_name", "method",
+                    "confidence_pct", "review", "reasons", "corrected"]
+    list_filter = ["direction", "method", "review", "department", "kiosk_name",
+                   ("corrected_at", admin.EmptyFieldListFilter)]
     search_fields = ["employee_code", "employee_name"]
     actions = ["export_csv", "delete_with_reason"]
     change_list_template = "admin/attendance/attendanceevent/change_list.html"
@@ -167,14 +171,16 @@ class AttendanceEventAdmin(admin.ModelAdmin):
         if obj is None:
             return ["employee_code", "employee_name", "department", "at", "future", "direction", "correction_reason"]
         return ["employee_code", "employee_name", "department", "kiosk_name", "at", "future", "direction",
-                "correction_reason", "similarity", "confidence", "original_at", "original_direction", "corrected_by",
-                "corrected_at", "snapshot_tag"]
+                "correction_reason", "method", "similarity", "confidence", "liveness", "review", "reasons",
+                "reviewed_by", "reviewed_at", "original_at", "original_direction", "corrected_by", "corrected_at",
+                "snapshot_tag"]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        return ["employee_code", "employee_name", "department", "kiosk_name", "similarity", "confidence",
-                "original_at", "original_direction", "corrected_by", "corrected_at", "snapshot_tag"]
+        return ["employee_code", "employee_name", "department", "kiosk_name", "method", "similarity", "confidence",
+                "liveness", "review", "reasons", "reviewed_by", "reviewed_at", "original_at", "original_direction",
+                "corrected_by", "corrected_at", "snapshot_tag"]
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -201,6 +207,10 @@ class AttendanceEventAdmin(admin.ModelAdmin):
     @admin.display(description="confidence")
     def confidence_pct(self, event):
         return "" if event.confidence is None else f"{event.confidence:.0%}"
+
+    @admin.display(description="review reasons")
+    def reasons(self, event):
+        return _reasons(event)
 
     @admin.display(description="corrected", boolean=True)
     def corrected(self, event):
@@ -270,6 +280,105 @@ class AttendanceEventAdmin(admin.ModelAdmin):
             "query": request.GET.urlencode(),
         }
         return TemplateResponse(request, "admin/attendance/timesheet.html", context)
+
+
+REASON_LABELS = {
+    "low_confidence": "low match confidence",
+    "non_biometric": "PIN or badge (no face)",
+    "two_locations": "another location just before",
+    "liveness_failed": "liveness challenge failed",
+}
+
+
+def _reasons(event) -> str:
+    return ", ".join(REASON_LABELS.get(reason, reason) for reason in event.review_reasons.split(",") if reason)
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(max_length=services.REASON_MAX_LENGTH, widget=forms.TextInput(attrs={"size": 60}),
+                             help_text="Why the clocking is wrong: it is deleted, and the audit trail keeps it "
+                                       "with who and why.")
+
+
+@admin.register(EventToReview)
+class EventToReviewAdmin(admin.ModelAdmin):
+    """Flagged clockings waiting for HR: each page shows the kept frames beside the enrolled photo, to confirm
+    or reject. The attendance event permissions decide (view to see the list, change to decide); seeing the
+    faces needs the permission to view face entries, and each showing of kept frames is audited."""
+
+    list_display = ["at", "employee_code", "employee_name", "department", "direction", "kiosk_name", "method",
+                    "confidence_pct", "reasons"]
+    list_display_links = ["at", "employee_code"]
+    list_filter = ["method", "direction", "department", "kiosk_name"]
+    search_fields = ["employee_code", "employee_name"]
+    actions = None
+    review_template = "admin/attendance/eventtoreview/review.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("snapshot")
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("attendance.view_attendanceevent")
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm("attendance.change_attendanceevent")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # reject, with a reason, instead
+
+    @admin.display(description="confidence")
+    def confidence_pct(self, event):
+        return "" if event.confidence is None else f"{event.confidence:.0%}"
+
+    @admin.display(description="why")
+    def reasons(self, event):
+        return _reasons(event)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The review page: what was recorded and why it was flagged, the faces, Confirm and Reject."""
+        event = self.get_object(request, unquote(object_id))
+        if event is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_permission(request, event):
+            raise PermissionDenied
+        changelist = HttpResponseRedirect(reverse("admin:attendance_eventtoreview_changelist"))
+        rejecting = request.method == "POST" and "reject" in request.POST
+        form = RejectForm(request.POST if rejecting else None)
+        if request.method == "POST":
+            if not self.has_change_permission(request, event):
+                raise PermissionDenied
+            try:
+                if "confirm" in request.POST:
+                    services.review_confirm(event=event, by=request.user)
+                    messages.success(request, f"The clocking of {event.employee_name} at {event.at:%H:%M} stands.")
+                    return changelist
+                if rejecting and form.is_valid():
+                    services.review_reject(event=event, reason=form.cleaned_data["reason"], by=request.user)
+                    messages.success(request, f"The clocking of {event.employee_name} is rejected and deleted.")
+                    return changelist
+            except services.NotPending as refused:
+                messages.error(request, refused.message)
+                return changelist
+        faces = may_see_faces(request)
+        frames = [base64.b64encode(bytes(image)).decode()
+                  for image in event.frames.values_list("image", flat=True)] if faces else []
+        if frames:  # kept frames are face data: audited at each showing, as snapshots are
+            emit(Action.VIEW_SNAPSHOT, sender=AttendanceEvent, employee_codes=[event.employee_code],
+                 event=str(event.pk), kiosk=event.kiosk_name, review_frames=len(frames))
+        entry = FaceEntry.objects.filter(employee_code=event.employee_code).values_list("pk", flat=True).first() \
+            if faces else None
+        context = {
+            **self.admin_site.each_context(request), "opts": self.opts, "title": f"Review: {event}",
+            "event": event, "reasons": _reasons(event), "local_time": services.local_time(event),
+            "time_zone": services.zone_name(services.event_zone(event)), "may_see_faces": faces, "frames": frames,
+            "photo_url": reverse("admin:entries_faceentry_photo", args=[entry]) if entry is not None else "",
+            "may_decide": self.has_change_permission(request, event), "form": form,
+            "event_url": reverse("admin:attendance_attendanceevent_change", args=[event.pk]),
+        }
+        return TemplateResponse(request, self.review_template, context)
 
 
 class TimesheetForm(forms.Form):
