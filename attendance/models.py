@@ -1,5 +1,6 @@
 import hashlib
 import secrets
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -213,7 +214,7 @@ class NonBiometricEmployee(models.Model):
         return f"{self.employee_code} {self.employee_name}"
 
 
-class EventToReviewManager(models.Manager):
+class EventToReviewManager(models.Manager["EventToReview"]):
     def get_queryset(self):
         return super().get_queryset().filter(review=Review.PENDING)
 
@@ -221,7 +222,7 @@ class EventToReviewManager(models.Manager):
 class EventToReview(AttendanceEvent):
     """HR's list of flagged clockings still waiting for a decision (confirm, or reject with a reason)."""
 
-    objects = EventToReviewManager()
+    objects: ClassVar[EventToReviewManager] = EventToReviewManager()
 
     class Meta:
         proxy = True
