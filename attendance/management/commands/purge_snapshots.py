@@ -4,9 +4,10 @@ from ... import services
 
 
 class Command(BaseCommand):
-    help = ("Drop kiosk snapshots kept past ATTENDANCE_SNAPSHOT_DAYS (the events stay), and audit the frames a "
-            "kiosk that fell silent left unaccounted for. Run it daily.")
+    help = ("Drop kiosk snapshots kept past ATTENDANCE_SNAPSHOT_DAYS and review frames past "
+            "ATTENDANCE_REVIEW_FRAME_DAYS (the events and their review stay), and audit the frames a kiosk that "
+            "fell silent left unaccounted for. Run it daily.")
 
     def handle(self, *args, **options):
-        self.stdout.write(f"{services.purge_snapshots()} snapshot(s) dropped.")
+        self.stdout.write(f"{services.purge_snapshots()} snapshot(s) and review frame(s) dropped.")
         self.stdout.write(f"{services.end_stale_sequences()} kiosk frame sequence(s) audited.")
