@@ -329,11 +329,14 @@ def forget_snapshots(employee_codes: Iterable[str]) -> int:
 
 
 def purge_snapshots(*, now: datetime | None = None) -> int:
-    """Drop kept frames past their day: snapshots and review frames (the events, and their review, stay)."""
-    now = now or timezone.now()
-    frames_dropped, _ = EventFrame.objects.filter(keep_until__lt=now).delete()
-    return frames_dropped + AttendanceEvent.objects.filter(snapshot_until__lt=now).update(
+    """Drop kept snapshots past their day."""
+    return AttendanceEvent.objects.filter(snapshot_until__lt=now or timezone.now()).update(
         snapshot=None, snapshot_until=None)
+
+
+def purge_review_frames(*, now: datetime | None = None) -> int:
+    """Drop the frames kept for a review past their day (the event, and its review, stay; run daily)."""
+    return EventFrame.objects.filter(keep_until__lt=now or timezone.now()).delete()[0]
 
 
 # --- time zones ------------------------------------------------------------------------------------

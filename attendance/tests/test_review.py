@@ -1,5 +1,6 @@
 """HR's review of doubtful clockings: which are flagged, their kept frames, confirming and rejecting them."""
 
+import io
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -162,8 +163,11 @@ def test_two_reviewers_deciding_at_once_make_one_decision(live_server):
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(answers) in ([200, 409], [204, 409])
+    # One decides; the other is refused: 409 not_pending if the event was confirmed, 404 if it was rejected (gone).
+    assert sorted(answers) in ([200, 409], [204, 404], [204, 409])
     assert len(reviews()) == 1
+    decision = reviews()[0][0]
+    assert AttendanceEvent.objects.filter(review=Review.CONFIRMED).count() == (decision == "confirm")
 
 
 # --- the frames' days ----------------------------------------------------------------------------------
@@ -172,7 +176,9 @@ def test_review_frames_are_purged_after_their_days_and_the_review_stays(settings
     review_settings(settings, REVIEW_FRAME_DAYS=2)
     old = clocking(kiosk("Front door"), at=timezone.now() - timedelta(days=3), confidence=0.5)
     recent = clocking(kiosk("Back door"), at=timezone.now() - timedelta(days=1), code="E002", confidence=0.5)
-    call_command("purge_snapshots")
+    out = io.StringIO()
+    call_command("purge_snapshots", stdout=out)
+    assert "1 review frame(s) dropped" in out.getvalue()
     assert list(EventFrame.objects.values_list("event", flat=True)) == [recent.pk]
     old.refresh_from_db()
     assert old.review == Review.PENDING

@@ -9,5 +9,6 @@ class Command(BaseCommand):
             "fell silent left unaccounted for. Run it daily.")
 
     def handle(self, *args, **options):
-        self.stdout.write(f"{services.purge_snapshots()} snapshot(s) and review frame(s) dropped.")
+        self.stdout.write(f"{services.purge_snapshots()} snapshot(s) dropped.")
+        self.stdout.write(f"{services.purge_review_frames()} review frame(s) dropped.")
         self.stdout.write(f"{services.end_stale_sequences()} kiosk frame sequence(s) audited.")
