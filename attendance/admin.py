@@ -6,6 +6,7 @@ from datetime import date
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -16,9 +17,11 @@ from django.utils.html import format_html
 from core.audit import Action, emit
 from core.spreadsheets import csv_writer, xlsx_append
 from entries import services as entry_services
+from entries.admin import may_see_faces
+from entries.models import FaceEntry
 
 from . import api, charts, conf, services
-from .models import AttendanceEvent, Kiosk
+from .models import AttendanceEvent, EventToReview, Kiosk
 
 NO_LIVENESS = ("Liveness is off: a printed photo or a phone screen showing an enrolled employee's face can clock "
                "them in. Place kiosks where staff can see them, and review corrections and unusual times.")
@@ -129,9 +132,10 @@ class DeleteReasonForm(forms.Form):
 class AttendanceEventAdmin(admin.ModelAdmin):
     form = EventForm
     date_hierarchy = "at"
-    list_display = ["at", "employee", "employee_name", "department", "direction", "kiosk_name", "confidence_pct",
-                    "corrected"]
-    list_filter = ["direction", "department", "kiosk_name", ("corrected_at", admin.EmptyFieldListFilter)]
+    list_display = ["at", "employee", "employee_name", "department", "direction", "kiosk_name", "method",
+                    "confidence_pct", "review", "reasons", "corrected"]
+    list_filter = ["direction", "method", "review", "department", "kiosk_name",
+                   ("corrected_at", admin.EmptyFieldListFilter)]
     search_fields = ["employee_code", "employee_name"]
     actions = ["export_csv", "delete_with_reason"]
     change_list_template = "admin/attendance/attendanceevent/change_list.html"
@@ -174,14 +178,16 @@ class AttendanceEventAdmin(admin.ModelAdmin):
         if obj is None:
             return ["employee_code", "employee_name", "department", "at", "future", "direction", "correction_reason"]
         return ["employee_code", "employee_name", "department", "kiosk_name", "at", "future", "direction",
-                "correction_reason", "similarity", "confidence", "original_at", "original_direction", "corrected_by",
-                "corrected_at", "snapshot_tag"]
+                "correction_reason", "method", "similarity", "confidence", "liveness", "review", "reasons",
+                "reviewed_by", "reviewed_at", "original_at", "original_direction", "corrected_by", "corrected_at",
+                "snapshot_tag"]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        return ["employee_code", "employee_name", "department", "kiosk_name", "similarity", "confidence",
-                "original_at", "original_direction", "corrected_by", "corrected_at", "snapshot_tag"]
+        return ["employee_code", "employee_name", "department", "kiosk_name", "method", "similarity", "confidence",
+                "liveness", "review", "reasons", "reviewed_by", "reviewed_at", "original_at", "original_direction",
+                "corrected_by", "corrected_at", "snapshot_tag"]
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -209,6 +215,10 @@ class AttendanceEventAdmin(admin.ModelAdmin):
     def confidence_pct(self, event):
         return "" if event.confidence is None else f"{event.confidence:.0%}"
 
+    @admin.display(description="review reasons")
+    def reasons(self, event):
+        return _reasons(event)
+
     @admin.display(description="corrected", boolean=True)
     def corrected(self, event):
         return event.corrected_at is not None
@@ -230,13 +240,15 @@ class AttendanceEventAdmin(admin.ModelAdmin):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="attendance-events.csv"'
         writer = csv_writer(response)
-        writer.writerow(["time", "Employeecode", "Name", "Department", "direction", "kiosk", "confidence",
-                         "corrected", "reason"])
+        writer.writerow(["time", "time zone", "Employeecode", "Name", "Department", "direction", "kiosk", "method",
+                         "confidence", "review", "review reasons", "corrected", "reason"])
+        zones = services.kiosk_zones()
         for event in queryset.order_by("at"):
-            writer.writerow([timezone.localtime(event.at).isoformat(), event.employee_code, event.employee_name,
-                             event.department, event.direction, event.kiosk_name,
-                             "" if event.confidence is None else f"{event.confidence:.3f}",
-                             "yes" if event.corrected_at else "", event.correction_reason])
+            writer.writerow([services.local_time(event, zones).isoformat(),
+                             services.zone_name(services.event_zone(event, zones)), event.employee_code,
+                             event.employee_name, event.department, event.direction, event.kiosk_name, event.method,
+                             "" if event.confidence is None else f"{event.confidence:.3f}", event.review,
+                             event.review_reasons, "yes" if event.corrected_at else "", event.correction_reason])
         return response
 
     def get_urls(self):
@@ -277,6 +289,105 @@ class AttendanceEventAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/attendance/timesheet.html", context)
 
 
+REASON_LABELS = {
+    "low_confidence": "low match confidence",
+    "non_biometric": "PIN or badge (no face)",
+    "two_locations": "another location just before",
+    "liveness_failed": "liveness challenge failed",
+}
+
+
+def _reasons(event) -> str:
+    return ", ".join(REASON_LABELS.get(reason, reason) for reason in event.review_reasons.split(",") if reason)
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(max_length=services.REASON_MAX_LENGTH, widget=forms.TextInput(attrs={"size": 60}),
+                             help_text="Why the clocking is wrong: it is deleted, and the audit trail keeps it "
+                                       "with who and why.")
+
+
+@admin.register(EventToReview)
+class EventToReviewAdmin(admin.ModelAdmin):
+    """Flagged clockings waiting for HR: each page shows the kept frames beside the enrolled photo, to confirm
+    or reject. The attendance event permissions decide (view to see the list, change to decide); seeing the
+    faces needs the permission to view face entries, and each showing of kept frames is audited."""
+
+    list_display = ["at", "employee_code", "employee_name", "department", "direction", "kiosk_name", "method",
+                    "confidence_pct", "reasons"]
+    list_display_links = ["at", "employee_code"]
+    list_filter = ["method", "direction", "department", "kiosk_name"]
+    search_fields = ["employee_code", "employee_name"]
+    actions = None
+    review_template = "admin/attendance/eventtoreview/review.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("snapshot")
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("attendance.view_attendanceevent")
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm("attendance.change_attendanceevent")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # reject, with a reason, instead
+
+    @admin.display(description="confidence")
+    def confidence_pct(self, event):
+        return "" if event.confidence is None else f"{event.confidence:.0%}"
+
+    @admin.display(description="why")
+    def reasons(self, event):
+        return _reasons(event)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The review page: what was recorded and why it was flagged, the faces, Confirm and Reject."""
+        event = self.get_object(request, unquote(object_id))
+        if event is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_permission(request, event):
+            raise PermissionDenied
+        changelist = HttpResponseRedirect(reverse("admin:attendance_eventtoreview_changelist"))
+        rejecting = request.method == "POST" and "reject" in request.POST
+        form = RejectForm(request.POST if rejecting else None)
+        if request.method == "POST":
+            if not self.has_change_permission(request, event):
+                raise PermissionDenied
+            try:
+                if "confirm" in request.POST:
+                    services.review_confirm(event=event, by=request.user)
+                    messages.success(request, f"The clocking of {event.employee_name} at {event.at:%H:%M} stands.")
+                    return changelist
+                if rejecting and form.is_valid():
+                    services.review_reject(event=event, reason=form.cleaned_data["reason"], by=request.user)
+                    messages.success(request, f"The clocking of {event.employee_name} is rejected and deleted.")
+                    return changelist
+            except services.NotPending as refused:
+                messages.error(request, refused.message)
+                return changelist
+        faces = may_see_faces(request)
+        frames = [base64.b64encode(bytes(image)).decode()
+                  for image in event.frames.values_list("image", flat=True)] if faces else []
+        if frames:  # kept frames are face data: audited at each showing, as snapshots are
+            emit(Action.VIEW_SNAPSHOT, sender=AttendanceEvent, employee_codes=[event.employee_code],
+                 event=str(event.pk), kiosk=event.kiosk_name, review_frames=len(frames))
+        entry = FaceEntry.objects.filter(employee_code=event.employee_code).values_list("pk", flat=True).first() \
+            if faces else None
+        context = {
+            **self.admin_site.each_context(request), "opts": self.opts, "title": f"Review: {event}",
+            "event": event, "reasons": _reasons(event), "local_time": services.local_time(event),
+            "time_zone": services.zone_name(services.event_zone(event)), "may_see_faces": faces, "frames": frames,
+            "photo_url": reverse("admin:entries_faceentry_photo", args=[entry]) if entry is not None else "",
+            "may_decide": self.has_change_permission(request, event), "form": form,
+            "event_url": reverse("admin:attendance_attendanceevent_change", args=[event.pk]),
+        }
+        return TemplateResponse(request, self.review_template, context)
+
+
 class TimesheetForm(forms.Form):
     day = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     span = forms.ChoiceField(choices=[("day", "day"), ("week", "week"), ("month", "month")], required=False)
@@ -293,13 +404,13 @@ def _xlsx(days, start: date, end: date) -> HttpResponse:
     book = Workbook()
     sheet = book.active
     sheet.title = "Timesheet"
-    xlsx_append(sheet, ["date", "Employeecode", "Name", "Department", "first in", "last out", "hours",
+    xlsx_append(sheet, ["date", "Employeecode", "Name", "Department", "first in", "last out", "time zone", "hours",
                         "missing check-out"])
-    for day in days:
-        first = timezone.localtime(day.first_in).replace(tzinfo=None) if day.first_in else None
-        last = timezone.localtime(day.last_out).replace(tzinfo=None) if day.last_out else None
-        xlsx_append(sheet, [day.date, day.employee_code, day.employee_name, day.department, first, last, day.hours,
-                            "yes" if day.missing_checkout else ""])
+    for day in days:  # Excel has no zones: the times as the kiosk's clock showed them, and the zone beside them
+        first = day.first_in.replace(tzinfo=None) if day.first_in else None
+        last = day.last_out.replace(tzinfo=None) if day.last_out else None
+        xlsx_append(sheet, [day.date, day.employee_code, day.employee_name, day.department, first, last,
+                            day.time_zone, day.hours, "yes" if day.missing_checkout else ""])
     response = HttpResponse(content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = f'attachment; filename="timesheet-{start}-{end}.xlsx"'
     book.save(response)

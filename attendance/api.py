@@ -7,6 +7,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import parsers, renderers, serializers, viewsets
+from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -18,7 +19,7 @@ from core.spreadsheets import csv_writer
 
 from . import conf, liveness, services
 from .authentication import KioskKeyAuthentication
-from .models import AttendanceEvent, Direction
+from .models import AttendanceEvent, Direction, Review
 
 TAG = "Attendance"
 MAX_TIMESHEET_DAYS = 93
@@ -36,6 +37,15 @@ class CanViewAttendance(BasePermission):
         return bool(request.user and request.user.has_perm("attendance.view_attendanceevent"))
 
 
+class CanReviewAttendance(BasePermission):
+    """Confirming or rejecting a flagged event changes the record: the change permission (and view, to read it)."""
+
+    def has_permission(self, request, view):
+        user = request.user
+        return bool(user and user.has_perm("attendance.view_attendanceevent")
+                    and user.has_perm("attendance.change_attendanceevent"))
+
+
 class EventSerializer(serializers.ModelSerializer):
     id = RecordId()
     Employeecode = serializers.CharField(source="employee_code")
@@ -44,14 +54,38 @@ class EventSerializer(serializers.ModelSerializer):
     time = serializers.DateTimeField(source="at")
     kiosk = serializers.CharField(source="kiosk_name")
     corrected = serializers.SerializerMethodField()
+    review_reasons = serializers.SerializerMethodField(help_text="Why it was flagged for review (empty: it was not).")
+    local_time = serializers.SerializerMethodField(
+        help_text="The time in the kiosk's zone (blank kiosk zone, or no kiosk: the server's TIME_ZONE).")
+    time_zone = serializers.SerializerMethodField()
 
     class Meta:
         model = AttendanceEvent
-        fields = ["id", "Employeecode", "Name", "Department", "time", "direction", "kiosk", "similarity",
-                  "confidence", "liveness", "corrected", "correction_reason", "original_at"]
+        fields = ["id", "Employeecode", "Name", "Department", "time", "local_time", "time_zone", "direction",
+                  "kiosk", "method", "similarity", "confidence", "liveness", "review", "review_reasons",
+                  "reviewed_at", "corrected", "correction_reason", "original_at"]
 
     def get_corrected(self, event) -> bool:
         return event.corrected_at is not None
+
+    def get_review_reasons(self, event) -> list[str]:
+        return [reason for reason in event.review_reasons.split(",") if reason]
+
+    def _zones(self):
+        if "zones" not in self.context:  # one read of the kiosks' zones for a page of events
+            self.context["zones"] = services.kiosk_zones()
+        return self.context["zones"]
+
+    def get_local_time(self, event) -> str:
+        return services.local_time(event, self._zones()).isoformat()
+
+    def get_time_zone(self, event) -> str:
+        return services.zone_name(services.event_zone(event, self._zones()))
+
+
+class RejectSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=services.REASON_MAX_LENGTH, allow_blank=True, required=False,
+                                   help_text="Why the clocking is wrong (kept in the audit trail with who and when).")
 
 
 class KioskEventSerializer(serializers.ModelSerializer):
@@ -102,15 +136,16 @@ class ChallengeAnswerSerializer(serializers.Serializer):
 class KioskSerializer(serializers.Serializer):
     name = serializers.CharField()
     location = serializers.CharField()
+    time_zone = serializers.CharField(help_text="The kiosk's IANA time zone: its clock and greetings use it.")
     direction_mode = serializers.CharField()
     confirm_frames = serializers.IntegerField()
     liveness = serializers.CharField(help_text="off, or challenge: a known face must turn and blink as asked.")
 
 
 def message(result: services.Clocking) -> str:
-    """The kiosk's words for a result, in local time."""
+    """The kiosk's words for a result, in the kiosk's time zone (a morning is the kiosk's morning)."""
     if result.event is not None:  # clocked, or already
-        at, name = timezone.localtime(result.event.at), result.event.employee_name
+        at, name = services.local_time(result.event), result.event.employee_name
         verb = "in" if result.event.direction == Direction.IN else "out"
         if result.status == "already":
             return f"{name}, you are already clocked {verb} at {at:%H:%M}"
@@ -143,9 +178,10 @@ class KioskViewSet(viewsets.ViewSet):
 
     @extend_schema(tags=[TAG], responses=KioskSerializer)
     def kiosk(self, request):
-        """This kiosk: its name and how it asks for In and Out."""
+        """This kiosk: its name, its time zone and how it asks for In and Out."""
         kiosk = request.auth
         return Response({"name": kiosk.name, "location": kiosk.location,
+                         "time_zone": services.zone_name(services.kiosk_zone(kiosk)),
                          "direction_mode": services.direction_mode(kiosk),
                          "confirm_frames": conf.get("CONFIRM_FRAMES"), "liveness": services.liveness_mode(kiosk)})
 
@@ -182,10 +218,16 @@ class EventFilter(django_filters.FilterSet):
     kiosk = django_filters.CharFilter(field_name="kiosk_name")
     start = django_filters.DateFilter(field_name="at", lookup_expr="date__gte", label="from")
     end = django_filters.DateFilter(field_name="at", lookup_expr="date__lte", label="to")
+    review = django_filters.ChoiceFilter(
+        choices=[(Review.PENDING, "to review"), (Review.CONFIRMED, "confirmed"), ("none", "not flagged")],
+        method="filter_review", label="review (pending, confirmed or none)")
 
     class Meta:
         model = AttendanceEvent
-        fields = ["employee", "department", "kiosk", "direction", "start", "end"]
+        fields = ["employee", "department", "kiosk", "direction", "method", "review", "start", "end"]
+
+    def filter_review(self, queryset, name, value):
+        return queryset.filter(review="" if value == "none" else value)
 
 
 @extend_schema(tags=[TAG])
@@ -198,6 +240,23 @@ class EventViewSet(viewsets.ReadOnlyModelViewSet):
     filterset_class = EventFilter
     search_fields = ["employee_code", "employee_name"]
     ordering_fields = ["at", "employee_code"]
+
+    @extend_schema(request=None, responses=EventSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[CanReviewAttendance])
+    def confirm(self, request, pk=None):
+        """A flagged clocking stands (its kept frames are dropped). 409 not_pending if it is not waiting."""
+        event = services.review_confirm(event=self.get_object(), by=request.user)
+        return Response(EventSerializer(event).data)
+
+    @extend_schema(request=RejectSerializer, responses={204: None})
+    @action(detail=True, methods=["post"], permission_classes=[CanReviewAttendance])
+    def reject(self, request, pk=None):
+        """A flagged clocking is wrong: it is deleted, with the reason (400 reason_required without one)."""
+        params = RejectSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        services.review_reject(event=self.get_object(), reason=params.validated_data.get("reason", ""),
+                               by=request.user)
+        return Response(status=204)
 
 
 class TimesheetQuery(serializers.Serializer):
@@ -215,13 +274,21 @@ class TimesheetQuery(serializers.Serializer):
         return data
 
 
+class ZonedDateTimeField(serializers.DateTimeField):
+    """An aware time as given (ISO 8601 with its offset), not moved to the server's zone."""
+
+    def enforce_timezone(self, value):
+        return value
+
+
 class DaySerializer(serializers.Serializer):
-    date = serializers.DateField()
+    date = serializers.DateField(help_text="The local date, in the zone of the kiosk of the day's first event.")
     Employeecode = serializers.CharField(source="employee_code")
     Name = serializers.CharField(source="employee_name")
     Department = serializers.CharField(source="department")
-    first_in = serializers.DateTimeField(allow_null=True)
-    last_out = serializers.DateTimeField(allow_null=True)
+    time_zone = serializers.CharField(help_text="The zone of the date and times (the kiosk's; else TIME_ZONE).")
+    first_in = ZonedDateTimeField(allow_null=True, help_text="In the day's zone, with its UTC offset.")
+    last_out = ZonedDateTimeField(allow_null=True, help_text="In the day's zone, with its UTC offset.")
     hours = serializers.FloatField()
     missing_checkout = serializers.BooleanField()
     still_in = serializers.BooleanField(help_text="Today, and the last event is an in.")

@@ -1,5 +1,6 @@
 import hashlib
 import secrets
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
@@ -211,3 +212,20 @@ class NonBiometricEmployee(models.Model):
 
     def __str__(self):
         return f"{self.employee_code} {self.employee_name}"
+
+
+class EventToReviewManager(models.Manager["EventToReview"]):
+    def get_queryset(self):
+        return super().get_queryset().filter(review=Review.PENDING)
+
+
+class EventToReview(AttendanceEvent):
+    """HR's list of flagged clockings still waiting for a decision (confirm, or reject with a reason)."""
+
+    objects: ClassVar[EventToReviewManager] = EventToReviewManager()
+
+    class Meta:
+        proxy = True
+        ordering = ["at"]
+        verbose_name = "event to review"
+        verbose_name_plural = "to review"

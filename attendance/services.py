@@ -7,8 +7,9 @@ import secrets
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import QuerySet
@@ -49,6 +50,13 @@ class UnknownEmployee(FaceRecError):
 
 class ReasonRequired(FaceRecError):
     code = "reason_required"
+
+
+class NotPending(FaceRecError):
+    """Only an event flagged for review, and not yet reviewed, can be confirmed or rejected."""
+
+    code = "not_pending"
+    status = 409
 
 
 class FutureEvent(FaceRecError):
@@ -417,13 +425,18 @@ def event_correct(*, event: AttendanceEvent, at: datetime, direction: str, reaso
     return event
 
 
-def event_delete(*, event: AttendanceEvent, reason: str, by: entry_services.Actor) -> None:
-    """Delete an event, saying why: the audit keeps what it was, with who (`by`, the request's user) and why."""
+def _reason(reason: str | None, what: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise ReasonRequired("Say why the event is deleted.")
+        raise ReasonRequired(f"Say why the event is {what}.")
     if len(reason) > REASON_MAX_LENGTH:
         raise ReasonRequired(f"The reason is longer than {REASON_MAX_LENGTH} characters.")
+    return reason
+
+
+def event_delete(*, event: AttendanceEvent, reason: str, by: entry_services.Actor) -> None:
+    """Delete an event, saying why: the audit keeps what it was, with who (`by`, the request's user) and why."""
+    reason = _reason(reason, "deleted")
     with databases.atomic():  # the event and its audit row go together
         emit(Action.DELETE_EVENT, sender=AttendanceEvent, employee_codes=[event.employee_code], reason=reason,
              at=event.at.isoformat(), direction=event.direction, kiosk=event.kiosk_name,
@@ -431,16 +444,99 @@ def event_delete(*, event: AttendanceEvent, reason: str, by: entry_services.Acto
         event.delete()
 
 
+# --- review of doubtful clockings ------------------------------------------------------------------
+
+def _pending(event: AttendanceEvent) -> AttendanceEvent:
+    """The event as stored now, if it still waits for a review (two reviewers may act on it at once)."""
+    current = AttendanceEvent.objects.filter(pk=event.pk, review=Review.PENDING).defer("snapshot").first()
+    if current is None:
+        raise NotPending("This event is not waiting for a review (already reviewed, or never flagged).",
+                         event=str(event.pk))
+    return current
+
+
+def review_confirm(*, event: AttendanceEvent, by: entry_services.Actor) -> AttendanceEvent:
+    """HR looked at a flagged clocking and it stands: it counts as any other, and its kept frames go at once."""
+    with databases.serialised():
+        current = _pending(event)
+        current.review, current.reviewed_by, current.reviewed_at = Review.CONFIRMED, _user(by), timezone.now()
+        current.save(update_fields=["review", "reviewed_by", "reviewed_at"])
+        EventFrame.objects.filter(event=current).delete()  # the frames were kept for this review only
+        emit(Action.REVIEW, sender=AttendanceEvent, employee_codes=[current.employee_code],
+             decision="confirm", event=str(current.pk), reasons=current.review_reasons,
+             at=current.at.isoformat(), direction=current.direction, kiosk=current.kiosk_name)
+    event.review, event.reviewed_by, event.reviewed_at = current.review, current.reviewed_by, current.reviewed_at
+    return current
+
+
+def review_reject(*, event: AttendanceEvent, reason: str, by: entry_services.Actor) -> None:
+    """HR looked at a flagged clocking and it is wrong (someone else, a lent badge): it is deleted, saying why.
+
+    The audit keeps what the event was and why it was flagged, like event_delete; the frames go with it.
+    """
+    reason = _reason(reason, "rejected")
+    with databases.serialised():  # the event, its frames and its audit row go together
+        current = _pending(event)
+        emit(Action.REVIEW, sender=AttendanceEvent, employee_codes=[current.employee_code],
+             decision="reject", event=str(current.pk), reasons=current.review_reasons, reason=reason,
+             at=current.at.isoformat(), direction=current.direction, kiosk=current.kiosk_name,
+             method=current.method)
+        EventFrame.objects.filter(event=current).delete()
+        current.delete()
+
+
 def forget_snapshots(employee_codes: Iterable[str]) -> int:
-    """Drop the kept frames of these employees (their face entry was deleted); their events stay."""
-    return AttendanceEvent.objects.filter(employee_code__in=list(employee_codes), snapshot__isnull=False).update(
+    """Drop the kept frames of these employees, snapshots and review frames (their face entry was deleted).
+
+    Their events stay, and a pending review stays pending: HR decides it without the pictures.
+    """
+    codes = list(employee_codes)
+    events = list(AttendanceEvent.objects.filter(employee_code__in=codes).values_list("pk", flat=True))
+    frames_dropped, _ = EventFrame.objects.filter(event__in=events).delete() if events else (0, {})
+    return frames_dropped + AttendanceEvent.objects.filter(employee_code__in=codes, snapshot__isnull=False).update(
         snapshot=None, snapshot_until=None)
 
 
 def purge_snapshots(*, now: datetime | None = None) -> int:
-    """Drop kept frames past their day."""
+    """Drop kept snapshots past their day."""
     return AttendanceEvent.objects.filter(snapshot_until__lt=now or timezone.now()).update(
         snapshot=None, snapshot_until=None)
+
+
+def purge_review_frames(*, now: datetime | None = None) -> int:
+    """Drop the frames kept for a review past their day (the event, and its review, stay; run daily)."""
+    return EventFrame.objects.filter(keep_until__lt=now or timezone.now()).delete()[0]
+
+
+# --- time zones ------------------------------------------------------------------------------------
+# Events are stored in UTC. Each kiosk has its time zone (blank: settings.TIME_ZONE): it greets, and timesheets
+# date and show its events, in that zone. An event with no kiosk (added by HR, or its kiosk deleted) is in
+# TIME_ZONE.
+
+def kiosk_zone(kiosk: Kiosk | None) -> tzinfo:
+    return ZoneInfo(kiosk.time_zone) if kiosk is not None and kiosk.time_zone else timezone.get_default_timezone()
+
+
+def zone_name(zone: tzinfo) -> str:
+    return getattr(zone, "key", None) or str(zone)
+
+
+def kiosk_zones() -> dict[Any, tzinfo]:
+    """Every kiosk's zone by its id, read once (for many events: no query per event)."""
+    return {pk: ZoneInfo(name) for pk, name in Kiosk.objects.exclude(time_zone="").values_list("pk", "time_zone")}
+
+
+def event_zone(event: AttendanceEvent, zones: dict[Any, tzinfo] | None = None) -> tzinfo:
+    """The zone an event is shown and dated in: its kiosk's (`zones`, from kiosk_zones(), saves a query)."""
+    if event.kiosk_id is None:
+        return timezone.get_default_timezone()
+    if zones is not None:
+        return zones.get(event.kiosk_id) or timezone.get_default_timezone()
+    return kiosk_zone(event.kiosk)
+
+
+def local_time(event: AttendanceEvent, zones: dict[Any, tzinfo] | None = None) -> datetime:
+    return event.at.astimezone(event_zone(event, zones))
 
 
 # --- timesheets -----------------------------------------------------------------------------------
@@ -458,6 +554,7 @@ class Day:
     hours: float = 0.0
     missing_checkout: bool = False  # a shift begun this day was never closed
     still_in: bool = False  # ...or is open still, begun less than ATTENDANCE_MAX_SHIFT_HOURS ago
+    time_zone: str = ""  # the zone of the day's date and times: that of the kiosk of its first event
 
 
 def period(day: date, span: str) -> tuple[date, date]:
@@ -486,7 +583,8 @@ def timesheet(start: date, end: date, department: str | None = None, *, now: dat
     """Every employee's days between start and end (local dates), by day then employee code.
 
     A shift runs from an in to the next out and belongs to the day of its in, so a night shift's hours
-    count on the evening it began. An in left open longer than ATTENDANCE_MAX_SHIFT_HOURS is a missing
+    count on the evening it began. The day is the in's date in its kiosk's time zone (no kiosk: TIME_ZONE),
+    and the day's times are shown in that zone. An in left open longer than ATTENDANCE_MAX_SHIFT_HOURS is a missing
     check-out (or, if it is that recent, the employee is still in); an out with no in before it is listed
     but adds no hours.
     """
@@ -495,9 +593,15 @@ def timesheet(start: date, end: date, department: str | None = None, *, now: dat
     days: dict[tuple[date, str], Day] = {}
     opened: dict[str, tuple[Day, datetime]] = {}  # employee -> the day and time of their open shift
 
+    zones = kiosk_zones()
+
+    def local(event: AttendanceEvent) -> datetime:
+        return local_time(event, zones)
+
     def day_of(event: AttendanceEvent) -> Day:
-        key = (timezone.localdate(event.at), event.employee_code)
-        day = days.get(key) or Day(key[0], event.employee_code, event.employee_name, event.department)
+        key = (local(event).date(), event.employee_code)
+        day = days.get(key) or Day(key[0], event.employee_code, event.employee_name, event.department,
+                                   time_zone=zone_name(event_zone(event, zones)))
         if start <= key[0]:  # a shift begun before the period is followed, not reported
             days[key] = day
         return day
@@ -509,26 +613,27 @@ def timesheet(start: date, end: date, department: str | None = None, *, now: dat
         else:
             day.missing_checkout = True
 
-    # A shift's out may fall after the period, and an out in it may close a shift begun before it.
-    for event in events_between(start, end, department, margin=longest).order_by("at"):
+    # A shift's out may fall after the period, and an out in it may close a shift begun before it; a kiosk's
+    # local day may begin up to a day before or after TIME_ZONE's.
+    for event in events_between(start, end, department, margin=longest + timedelta(days=1)).order_by("at"):
         code, shift = event.employee_code, opened.get(event.employee_code)
         if shift is not None and event.at - shift[1] > longest:  # an in left open: never closed
             leave_open(code)
             shift = None
         if event.direction == Direction.IN:
-            if timezone.localdate(event.at) > end:
+            if local(event).date() > end:
                 continue  # a shift of the next period
             if shift is None:  # a second in during a shift changes nothing
                 day = day_of(event)
-                day.first_in = day.first_in or event.at
+                day.first_in = day.first_in or local(event)
                 opened[code] = (day, event.at)
         elif shift is not None:
             day, since = opened.pop(code)
-            day.last_out = event.at
+            day.last_out = event.at.astimezone(ZoneInfo(day.time_zone))  # shown in the zone of the day
             day.hours += (event.at - since).total_seconds() / 3600
-        elif start <= timezone.localdate(event.at) <= end:  # an out with no in before it
+        elif start <= local(event).date() <= end:  # an out with no in before it
             day = day_of(event)
-            day.last_out = event.at
+            day.last_out = local(event)
     for code in list(opened):
         leave_open(code)
     for day in days.values():
@@ -537,8 +642,8 @@ def timesheet(start: date, end: date, department: str | None = None, *, now: dat
 
 
 def arrivals_by_hour(days: list[Day]) -> list[int]:
-    """How many first check-ins fell in each hour of the day (0–23, local time)."""
-    counts = Counter(timezone.localtime(d.first_in).hour for d in days if d.first_in)
+    """How many first check-ins fell in each hour of the day (0–23, the time of the kiosk's zone)."""
+    counts = Counter(d.first_in.hour for d in days if d.first_in)  # timesheet() gives them in their day's zone
     return [counts.get(hour, 0) for hour in range(24)]
 
 

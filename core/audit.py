@@ -31,6 +31,7 @@ class Action(models.TextChoices):
     VIEW_SNAPSHOT = "view_snapshot", "viewed a kiosk snapshot"
     KIOSK_KEY = "kiosk_key", "issued, re-keyed or revoked a kiosk key"
     LIVENESS = "liveness", "refused a clocking: liveness challenge failed"
+    REVIEW = "review", "confirmed or rejected a flagged attendance event"
 
 
 def emit(action: Action, *, sender, employee_codes=(), **details) -> None:

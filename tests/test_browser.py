@@ -183,3 +183,45 @@ def test_hr_registers_an_employee_with_a_photo_sees_the_thumbnail_and_identifies
     page.click("input[type=submit]")
     assert "E001 Employee" not in (decision := page.locator("#content-main table, #content table").last.inner_text())
     assert "E001" in decision and "Ann Lee" in decision
+
+
+def test_a_doubtful_clocking_waits_in_hrs_to_review_list_beside_the_photo_and_hr_confirms_it(
+        browser_for, live_server, photo, settings):
+    """A real clocking below the review confidence: the kiosk clocks it (its clock in its own zone, 24-hour), HR
+    finds it under To review with the kiosk's frame beside the enrolled photo, and confirms it."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from django.contrib.auth.models import User
+
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False  # plain HTTP on loopback
+    settings.ATTENDANCE = {**settings.ATTENDANCE, "REVIEW_CONFIDENCE": 1.01}  # every match is doubtful
+    register(photo, code="E001", name="Ann Lee")
+    kiosk, key = services.kiosk_register(name="Front door", location="Building A", liveness="off")
+    Kiosk.objects.filter(pk=kiosk.pk).update(time_zone="Asia/Tokyo")
+    page = browser_for(photo("img2.jpg"))
+    page.goto(f"{live_server.url}/kiosk/#key={key}")
+    page.locator("#message").filter(has_text="Ann Lee").wait_for()
+    tokyo = datetime.now(ZoneInfo("Asia/Tokyo"))
+    assert page.locator("#clock").inner_text() in {f"{tokyo:%H:%M}", f"{tokyo - timedelta(minutes=1):%H:%M}"}
+    event = AttendanceEvent.objects.get()
+    assert (event.review, event.review_reasons, event.frames.count()) == ("pending", "low_confidence", 1)
+
+    User.objects.create_superuser("hr", "hr@example.com", "pw")
+    hr = browser_for(None)
+    hr.goto(f"{live_server.url}/admin/login/")
+    hr.fill("#id_username", "hr")
+    hr.fill("#id_password", "pw")
+    hr.click("input[type=submit]")
+    hr.goto(f"{live_server.url}/admin/attendance/")
+    hr.click("text=To review")
+    hr.locator("#result_list").filter(has_text="low match confidence").wait_for()
+    hr.click("#result_list a >> text=E001")
+    for picture in (hr.locator("img.review-frame"), hr.locator("img[alt='enrolled photo']")):
+        picture.wait_for()
+        assert picture.evaluate("img => img.complete && img.naturalWidth > 0")
+    hr.click("input[name=confirm]")
+    hr.locator(".messagelist .success").filter(has_text="stands").wait_for()
+    assert "E001" not in hr.locator("#content").inner_text()  # no longer waiting
+    event.refresh_from_db()
+    assert event.review == "confirmed" and event.reviewed_by.username == "hr" and event.frames.count() == 0

@@ -187,9 +187,16 @@
     }
     idle();
     setInterval(tick, interval);
-    setInterval(() => {
-      document.getElementById("clock").textContent = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-    }, 1000);
+    // The kiosk's clock: its own time zone (the server's, not the device's), 24-hour HH:MM.
+    let clockFormat;
+    try {
+      clockFormat = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone: config.time_zone });
+    } catch (error) { // a zone this browser does not know: the device's zone, still 24-hour
+      clockFormat = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+    }
+    const showTime = () => { document.getElementById("clock").textContent = clockFormat.format(new Date()); };
+    showTime();
+    setInterval(showTime, 1000);
   }
 
   start();
