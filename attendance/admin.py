@@ -240,15 +240,16 @@ class AttendanceEventAdmin(admin.ModelAdmin):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="attendance-events.csv"'
         writer = csv_writer(response)
-        writer.writerow(["time", "time zone", "Employeecode", "Name", "Department", "direction", "kiosk", "method",
-                         "confidence", "review", "review reasons", "corrected", "reason"])
-        zones = services.kiosk_zones()
+        writer.writerow(["time", "Employeecode", "Name", "Department", "direction", "kiosk", "confidence",
+                         "corrected", "reason", "time zone", "method", "review", "review reasons"])
+        zones = services.kiosk_zones()  # the time in the kiosk's zone, with its offset; the zone beside it
         for event in queryset.order_by("at"):
-            writer.writerow([services.local_time(event, zones).isoformat(),
-                             services.zone_name(services.event_zone(event, zones)), event.employee_code,
-                             event.employee_name, event.department, event.direction, event.kiosk_name, event.method,
-                             "" if event.confidence is None else f"{event.confidence:.3f}", event.review,
-                             event.review_reasons, "yes" if event.corrected_at else "", event.correction_reason])
+            writer.writerow([services.local_time(event, zones).isoformat(), event.employee_code, event.employee_name,
+                             event.department, event.direction, event.kiosk_name,
+                             "" if event.confidence is None else f"{event.confidence:.3f}",
+                             "yes" if event.corrected_at else "", event.correction_reason,
+                             services.zone_name(services.event_zone(event, zones)), event.method, event.review,
+                             event.review_reasons])
         return response
 
     def get_urls(self):
@@ -404,13 +405,13 @@ def _xlsx(days, start: date, end: date) -> HttpResponse:
     book = Workbook()
     sheet = book.active
     sheet.title = "Timesheet"
-    xlsx_append(sheet, ["date", "Employeecode", "Name", "Department", "first in", "last out", "time zone", "hours",
-                        "missing check-out"])
+    xlsx_append(sheet, ["date", "Employeecode", "Name", "Department", "first in", "last out", "hours",
+                        "missing check-out", "time zone"])
     for day in days:  # Excel has no zones: the times as the kiosk's clock showed them, and the zone beside them
         first = day.first_in.replace(tzinfo=None) if day.first_in else None
         last = day.last_out.replace(tzinfo=None) if day.last_out else None
-        xlsx_append(sheet, [day.date, day.employee_code, day.employee_name, day.department, first, last,
-                            day.time_zone, day.hours, "yes" if day.missing_checkout else ""])
+        xlsx_append(sheet, [day.date, day.employee_code, day.employee_name, day.department, first, last, day.hours,
+                            "yes" if day.missing_checkout else "", day.time_zone])
     response = HttpResponse(content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = f'attachment; filename="timesheet-{start}-{end}.xlsx"'
     book.save(response)

@@ -286,12 +286,12 @@ class DaySerializer(serializers.Serializer):
     Employeecode = serializers.CharField(source="employee_code")
     Name = serializers.CharField(source="employee_name")
     Department = serializers.CharField(source="department")
-    time_zone = serializers.CharField(help_text="The zone of the date and times (the kiosk's; else TIME_ZONE).")
     first_in = ZonedDateTimeField(allow_null=True, help_text="In the day's zone, with its UTC offset.")
     last_out = ZonedDateTimeField(allow_null=True, help_text="In the day's zone, with its UTC offset.")
     hours = serializers.FloatField()
     missing_checkout = serializers.BooleanField()
     still_in = serializers.BooleanField(help_text="Today, and the last event is an in.")
+    time_zone = serializers.CharField(help_text="The zone of the date and times (the kiosk's; else TIME_ZONE).")
 
 
 class CSVRenderer(renderers.BaseRenderer):

@@ -1,4 +1,4 @@
-"""A deleted face entry takes its kept kiosk snapshots with it; the attendance events stay (HR records)."""
+"""A deleted face entry takes its kept kiosk snapshots and review frames with it; the attendance events stay."""
 
 from django.dispatch import receiver
 

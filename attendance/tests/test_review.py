@@ -265,3 +265,14 @@ def test_hr_rejects_a_flagged_clocking_in_the_admin_with_a_reason(client):
     assert done.status_code == 302 and not AttendanceEvent.objects.exists()
     assert reviews() == [("reject", "E001", "a lent badge")]
     assert AuditEvent.objects.get(action=Action.REVIEW).actor_name == "hr"
+
+
+def test_the_event_list_shows_and_filters_the_method_and_the_review(client):
+    clocking(kiosk("Front door"))
+    flagged = clocking(kiosk("Back door"), code="E002", method=Method.PIN, images=())
+    client.force_login(user("hr", "view_attendanceevent", "change_attendanceevent"))
+    page = client.get("/admin/attendance/attendanceevent/?review=pending").content.decode()
+    assert "E002" in page and "E001" not in page and "PIN or badge (no face)" in page
+    assert "E001" in client.get("/admin/attendance/attendanceevent/?method=face").content.decode()
+    record = client.get(f"/admin/attendance/attendanceevent/{flagged.pk}/change/").content.decode()
+    assert "to review" in record and "PIN or badge (no face)" in record
