@@ -91,6 +91,12 @@ def clock(*, kiosk: Kiosk, image: bytes, direction: str | None = None, now: date
     now = (now or timezone.now()).replace(microsecond=0)  # what a timesheet shows (and MongoDB keeps)
     if direction_mode(kiosk) == DirectionMode.BUTTONS and direction not in Direction.values:
         raise DirectionRequired("This kiosk asks In or Out first: send direction 'in' or 'out'.")
+    if kiosk.allow_badge:  # a badge held to the camera clocks its holder instead of a face
+        from .nonbiometric import clock_badge
+
+        badge = clock_badge(kiosk=kiosk, image=image, direction=direction, now=now)
+        if badge is not None:
+            return badge
     try:
         found = identification.identify(image=image, k=1, max_faces=1, record=False).faces[0]
     except identification.NoFaceFound:
@@ -116,22 +122,37 @@ def clock(*, kiosk: Kiosk, image: bytes, direction: str | None = None, now: date
             _save_sequence(state, now)
             return Clocking("confirming")
         seen = state.pending_frames
-        # What HR dated after now has not happened: it neither debounces nor decides the direction.
-        last = AttendanceEvent.objects.filter(employee_code=code, at__lte=now).order_by("-at").first()
-        if last is not None and now - last.at < timedelta(seconds=conf.get("DEBOUNCE_SECONDS")):
+        last = last_event(code, now)
+        if debounced(last, now):
             _end_sequence(state, "already", now)
             return Clocking("already", last)
         _end_sequence(state, None, now)
-        if direction not in Direction.values:  # alternate: out if a shift is open (as timesheets count them)
-            shift_open = last is not None and last.direction == Direction.IN and \
-                now - last.at < timedelta(hours=conf.get("MAX_SHIFT_HOURS"))
-            direction = Direction.OUT if shift_open else Direction.IN
         event = AttendanceEvent(
             employee_code=code, employee_name=match.name, department=match.department, at=now,
-            direction=direction, kiosk=kiosk, kiosk_name=kiosk.name, similarity=match.similarity,
+            direction=next_direction(last, now, direction), kiosk=kiosk, kiosk_name=kiosk.name,
+            similarity=match.similarity,
             confidence=found.confidence, method=Method.FACE)
         record_clocking(event, images=[image], frames=seen)
     return Clocking("clocked", event)
+
+
+def last_event(employee_code: str, now: datetime) -> AttendanceEvent | None:
+    """The employee's last event up to now: what HR dated after now has not happened, so it decides nothing."""
+    return AttendanceEvent.objects.filter(employee_code=employee_code, at__lte=now).order_by("-at").first()
+
+
+def debounced(last: AttendanceEvent | None, now: datetime) -> bool:
+    """Whether `last` is so recent that a new clocking is the same one again (ATTENDANCE_DEBOUNCE_SECONDS)."""
+    return last is not None and now - last.at < timedelta(seconds=conf.get("DEBOUNCE_SECONDS"))
+
+
+def next_direction(last: AttendanceEvent | None, now: datetime, direction: str | None) -> str:
+    """The direction tapped, else alternate: out if a shift is open (as timesheets count them), else in."""
+    if direction in Direction.values:
+        return str(direction)
+    shift_open = last is not None and last.direction == Direction.IN and \
+        now - last.at < timedelta(hours=conf.get("MAX_SHIFT_HOURS"))
+    return Direction.OUT if shift_open else Direction.IN
 
 
 def record_clocking(event: AttendanceEvent, *, images: Sequence[bytes] = (), reasons: Sequence[str] = (),

@@ -30,6 +30,9 @@ class Action(models.TextChoices):
     DELETE_EVENT = "delete_event", "deleted an attendance event"
     VIEW_SNAPSHOT = "view_snapshot", "viewed a kiosk snapshot"
     KIOSK_KEY = "kiosk_key", "issued, re-keyed or revoked a kiosk key"
+    NON_BIOMETRIC = "non_biometric", "added an employee without a face, or set their PIN or badge"
+    WITHDRAW_CONSENT = "withdraw_consent", "deleted face data at the employee's request"
+    PIN_LOCKOUT = "pin_lockout", "locked PIN clocking after wrong PINs"
 
 
 def emit(action: Action, *, sender, employee_codes=(), **details) -> None:
