@@ -19,10 +19,10 @@ def svg(token: str, *, scale: int = 8) -> str:
     """The badge's QR code as inline SVG (error correction H: it still reads when a corner is worn)."""
     import segno
 
-    out = io.StringIO()
+    out = io.BytesIO()
     segno.make_qr(payload(token), error="h").save(out, kind="svg", scale=scale, border=4, xmldecl=False,
                                                   svgns=True, nl=False)
-    return out.getvalue()
+    return out.getvalue().decode()
 
 
 def png(token: str, *, scale: int = 8) -> bytes:

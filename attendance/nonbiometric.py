@@ -125,6 +125,14 @@ def employee_unlock(*, employee: NonBiometricEmployee, by: entry_services.Actor 
          operation="unlock", by=_by(by))
 
 
+def employee_delete(*, employee: NonBiometricEmployee, by: entry_services.Actor = None) -> None:
+    """Remove an employee without a face (they left): their attendance events stay."""
+    with databases.atomic():
+        emit(Action.NON_BIOMETRIC, sender=NonBiometricEmployee, employee_codes=[employee.employee_code],
+             operation="delete", by=_by(by))
+        employee.delete()
+
+
 def withdraw_consent(*, employee_code: str, by: entry_services.Actor = None) -> NonBiometricEmployee:
     """Delete the employee's face entry (photos, embeddings, vectors) and keep them as an employee without a face.
 
