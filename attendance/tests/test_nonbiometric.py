@@ -280,3 +280,46 @@ def test_a_qr_code_that_is_not_a_badge_reads_as_none():
     out = io.BytesIO()
     segno.make_qr("https://example.com/").save(out, kind="png", scale=6)
     assert badges.read(out.getvalue()) is None
+
+
+# --- the admin --------------------------------------------------------------------------------------------
+
+ADMIN = "/admin/attendance/nonbiometricemployee/"
+
+
+def test_hr_adds_an_employee_with_a_pin_in_the_admin_and_prints_a_badge_once(admin_client):
+    answer = admin_client.post(f"{ADMIN}add/", {"employee_code": "N003", "employee_name": "Dee Fox",
+                                                "department": "Yard", "pin": "13579"})
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+    employee = NonBiometricEmployee.objects.get(employee_code="N003")
+    assert employee.pin_hash and AuditEvent.objects.filter(action="non_biometric").count() == 1
+    page = admin_client.post(ADMIN, {"action": "issue_new_badge", "_selected_action": [employee.pk]})
+    assert page.status_code == 200 and b"<svg" in page.content and b"Dee Fox" in page.content
+    employee.refresh_from_db()
+    assert len(employee.badge_sha256) == 64
+    assert employee.badge_sha256.encode() not in page.content
+
+
+def test_hr_sets_a_new_pin_and_unlocks_in_the_admin(admin_client, bob):
+    NonBiometricEmployee.objects.filter(pk=bob.pk).update(locked_until=timezone.now() + timedelta(minutes=10))
+    answer = admin_client.post(f"{ADMIN}{bob.pk}/change/", {"employee_name": "Bob Stone", "department": "Stores",
+                                                            "pin": "8642"})
+    assert answer.status_code == 302
+    kiosk, _ = pin_kiosk()
+    assert nonbiometric.clock_pin(kiosk=kiosk, employee_code="N001", pin="8642").status == "clocked"
+    NonBiometricEmployee.objects.filter(pk=bob.pk).update(locked_until=timezone.now() + timedelta(minutes=10))
+    admin_client.post(ADMIN, {"action": "unlock", "_selected_action": [bob.pk]})
+    bob.refresh_from_db()
+    assert bob.locked_until is None
+
+
+def test_withdraw_consent_is_an_action_of_the_face_entries_admin(admin_client, prepared_faces):
+    entry = factories.entry("E001", "ann", photos=2, name="Ann Lee")
+    url = "/admin/entries/faceentry/"
+    confirm = admin_client.post(url, {"action": "withdraw_consent", "_selected_action": [entry.pk]})
+    assert confirm.status_code == 200 and b"Yes, delete their face data" in confirm.content
+    assert FaceEntry.objects.exists()
+    done = admin_client.post(url, {"action": "withdraw_consent", "_selected_action": [entry.pk], "confirmed": "yes"})
+    assert done.status_code == 302
+    assert not FaceEntry.objects.exists() and not FacePhoto.objects.exists()
+    assert NonBiometricEmployee.objects.get(employee_code="E001").consent_withdrawn_at
