@@ -15,7 +15,6 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from core.audit import Action, emit
-from core.exceptions import FaceRecError
 from core.spreadsheets import csv_writer, xlsx_append
 from entries import services as entry_services
 from entries.models import FaceEntry
@@ -314,6 +313,13 @@ class NonBiometricEmployeeForm(forms.ModelForm):
         model = NonBiometricEmployee
         fields = ["employee_code", "employee_name", "department"]
 
+    def clean_employee_code(self):
+        code = self.cleaned_data["employee_code"]
+        if self.instance.pk is None and entry_services.employee_summary(code) is not None:
+            raise forms.ValidationError("This employee has a face entry: withdraw their consent first (an action "
+                                        "of the face entries list).", code="employee_exists")
+        return code
+
     def clean_pin(self):
         pin = self.cleaned_data.get("pin") or None
         if pin is not None and not nonbiometric.PIN_PATTERN.fullmatch(pin):
@@ -350,15 +356,12 @@ class NonBiometricEmployeeAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         pin = form.cleaned_data.get("pin")
         if not change:
-            try:
-                employee = nonbiometric.employee_add(employee_code=obj.employee_code, name=obj.employee_name,
-                                                     department=obj.department, pin=pin, by=request.user)
-            except FaceRecError as error:
-                raise PermissionDenied(error.message) from error
+            employee = nonbiometric.employee_add(employee_code=obj.employee_code, name=obj.employee_name,
+                                                 department=obj.department, pin=pin, by=request.user)
             obj.pk, obj.created_at, obj.pin_hash = employee.pk, employee.created_at, employee.pin_hash
             obj._state.adding = False
             return
-        super().save_model(request, obj, form, change)
+        nonbiometric.employee_update(employee=obj, name=obj.employee_name, department=obj.department, by=request.user)
         if pin:
             nonbiometric.employee_set_pin(employee=obj, pin=pin, by=request.user)
 

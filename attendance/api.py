@@ -211,8 +211,10 @@ class NonBiometricEmployeeViewSet(viewsets.ModelViewSet):
         data = serializer.validated_data
         if "employee_code" in data and data["employee_code"] != serializer.instance.employee_code:
             raise serializers.ValidationError({"Employeecode": "An employee's code cannot change."})
-        pin = data.pop("pin", None)
-        serializer.save()
+        employee, pin = serializer.instance, data.get("pin")
+        if {"employee_name", "department"} & set(data):
+            nonbiometric.employee_update(employee=employee, name=data.get("employee_name", employee.employee_name),
+                                         department=data.get("department", employee.department), by=self.request.user)
         if pin is not None:
             nonbiometric.employee_set_pin(employee=serializer.instance, pin=pin, by=self.request.user)
 

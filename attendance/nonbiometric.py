@@ -97,6 +97,17 @@ def _by(by: entry_services.Actor) -> str:
     return getattr(by, "username", "") or ""
 
 
+def employee_update(*, employee: NonBiometricEmployee, name: str, department: str,
+                    by: entry_services.Actor = None) -> None:
+    """Change an employee's name or department (their code never changes: it is how events name them)."""
+    employee.employee_name, employee.department = name, department
+    employee.full_clean()
+    with databases.atomic():
+        employee.save(update_fields=["employee_name", "department"])
+        emit(Action.NON_BIOMETRIC, sender=NonBiometricEmployee, employee_codes=[employee.employee_code],
+             operation="update", by=_by(by))
+
+
 def employee_set_pin(*, employee: NonBiometricEmployee, pin: str, by: entry_services.Actor = None) -> None:
     """Set (or replace) the employee's PIN; only Django's password hash of it is stored. Unlocks them."""
     _check_pin(pin)

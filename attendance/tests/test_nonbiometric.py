@@ -323,3 +323,21 @@ def test_withdraw_consent_is_an_action_of_the_face_entries_admin(admin_client, p
     assert done.status_code == 302
     assert not FaceEntry.objects.exists() and not FacePhoto.objects.exists()
     assert NonBiometricEmployee.objects.get(employee_code="E001").consent_withdrawn_at
+
+
+def test_the_admin_refuses_to_add_someone_with_a_face_entry(admin_client, prepared_faces):
+    factories.entry("E001", "ann", name="Ann Lee")
+    answer = admin_client.post(f"{ADMIN}add/", {"employee_code": "E001", "employee_name": "Ann Lee"})
+    assert answer.status_code == 200 and b"withdraw their consent first" in answer.content
+    assert not NonBiometricEmployee.objects.exists()
+
+
+def test_hr_renames_an_employee_and_sets_a_pin_through_the_api(api, bob):
+    answer = api.patch(f"{EMPLOYEES}N001/", {"Department": "Yard", "pin": "55555"}, format="json")
+    assert answer.status_code == 200, answer.content
+    bob.refresh_from_db()
+    assert bob.department == "Yard"
+    kiosk, _ = pin_kiosk()
+    assert nonbiometric.clock_pin(kiosk=kiosk, employee_code="N001", pin="55555").status == "clocked"
+    operations = [a.details["operation"] for a in AuditEvent.objects.filter(action="non_biometric").order_by("id")]
+    assert operations == ["add", "update", "set_pin"]
