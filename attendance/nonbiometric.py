@@ -7,6 +7,7 @@ wrong PIN does, so a kiosk never tells which codes exist.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -173,14 +174,10 @@ class _Attempt:
     lockouts: tuple[str, ...] = ()
 
 
-DUMMY_HASH = None
-
-
+@functools.cache
 def _dummy_hash() -> str:
-    global DUMMY_HASH
-    if DUMMY_HASH is None:
-        DUMMY_HASH = make_password(secrets.token_hex(8))
-    return DUMMY_HASH
+    """A hash no PIN matches: a code nobody has costs the same hashing time as a wrong PIN (no timing tell)."""
+    return make_password(secrets.token_hex(8))
 
 
 def clock_pin(*, kiosk: Kiosk, employee_code: str, pin: str, direction: str | None = None,
@@ -198,12 +195,12 @@ def clock_pin(*, kiosk: Kiosk, employee_code: str, pin: str, direction: str | No
     employee = NonBiometricEmployee.objects.filter(employee_code=employee_code).first() if employee_code else None
     right = check_password(str(pin or ""), employee.pin_hash if employee and employee.pin_hash else _dummy_hash())
     right = right and employee is not None and bool(employee.pin_hash)
-    with databases.serialised():
+    with databases.serialised():  # the lockouts' audit rows in the same transaction as the lockouts
         attempt = _decide(kiosk, employee, right, direction, now)
-    for what in attempt.lockouts:
-        emit(Action.PIN_LOCKOUT, sender=Kiosk if what == "kiosk" else NonBiometricEmployee,
-             employee_codes=[employee.employee_code] if what == "employee" and employee else [],
-             kiosk=kiosk.name, locked=what, minutes=conf.get("PIN_LOCKOUT_MINUTES"))
+        for what in attempt.lockouts:
+            emit(Action.PIN_LOCKOUT, sender=Kiosk if what == "kiosk" else NonBiometricEmployee,
+                 employee_codes=[employee.employee_code] if what == "employee" and employee else [],
+                 kiosk=kiosk.name, locked=what, minutes=conf.get("PIN_LOCKOUT_MINUTES"))
     if attempt.outcome == "locked":
         raise PinLocked("Too many wrong PINs: try again later, or see HR.")
     if attempt.outcome == "wrong":
@@ -215,7 +212,9 @@ def clock_pin(*, kiosk: Kiosk, employee_code: str, pin: str, direction: str | No
 def _decide(kiosk: Kiosk, employee: NonBiometricEmployee | None, right: bool, direction: str | None,
             now: datetime) -> _Attempt:
     state = Kiosk.objects.get(pk=kiosk.pk)
-    person = NonBiometricEmployee.objects.get(pk=employee.pk) if employee else None
+    # Deleted meanwhile: a code nobody has now.
+    person = NonBiometricEmployee.objects.filter(pk=employee.pk).first() if employee else None
+    right = right and person is not None
     if (state.pins_locked_until and state.pins_locked_until > now) or \
             (person and person.locked_until and person.locked_until > now):
         return _Attempt("locked")
