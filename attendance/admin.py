@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from core.audit import Action, emit
 from core.spreadsheets import csv_writer, xlsx_append
@@ -20,8 +21,8 @@ from entries import services as entry_services
 from entries.admin import may_see_faces
 from entries.models import FaceEntry
 
-from . import api, charts, conf, services
-from .models import AttendanceEvent, EventToReview, Kiosk
+from . import api, badges, charts, conf, nonbiometric, services
+from .models import AttendanceEvent, EventToReview, Kiosk, NonBiometricEmployee
 
 NO_LIVENESS = ("Liveness is off: a printed photo or a phone screen showing an enrolled employee's face can clock "
                "them in. Place kiosks where staff can see them, and review corrections and unusual times.")
@@ -417,3 +418,110 @@ def _xlsx(days, start: date, end: date) -> HttpResponse:
     book.save(response)
     return response
 
+
+
+# --- employees without a face ------------------------------------------------------------------------------
+
+class NonBiometricEmployeeForm(forms.ModelForm):
+    pin = forms.CharField(required=False, min_length=4, max_length=8, widget=forms.PasswordInput(render_value=False),
+                          label="New PIN", help_text="4 to 8 digits; blank keeps the current one. Only its hash is "
+                                                     "kept: tell the employee in person.")
+
+    class Meta:
+        model = NonBiometricEmployee
+        fields = ["employee_code", "employee_name", "department"]
+
+    def clean_employee_code(self):
+        code = self.cleaned_data["employee_code"]
+        if self.instance.pk is None and entry_services.employee_summary(code) is not None:
+            raise forms.ValidationError("This employee has a face entry: withdraw their consent first (an action "
+                                        "of the face entries list).", code="employee_exists")
+        return code
+
+    def clean_pin(self):
+        pin = self.cleaned_data.get("pin") or None
+        if pin is not None and not nonbiometric.PIN_PATTERN.fullmatch(pin):
+            raise forms.ValidationError("A PIN is 4 to 8 digits.", code="invalid_pin")
+        return pin
+
+
+def _badge_page(modeladmin, request, issued) -> TemplateResponse:
+    """The new badges, to print now: their tokens are in this answer only."""
+    context = {**modeladmin.admin_site.each_context(request), "opts": modeladmin.model._meta,
+               "title": "Print the badge" if len(issued) == 1 else "Print the badges",
+               # The SVG is segno's drawing of our own token: nothing in it comes from a user.
+               "badges": [(employee, mark_safe(badges.svg(token))) for employee, token in issued]}  # noqa: S308
+    return TemplateResponse(request, "admin/attendance/nonbiometricemployee/badges.html", context)
+
+
+@admin.register(NonBiometricEmployee)
+class NonBiometricEmployeeAdmin(admin.ModelAdmin):
+    form = NonBiometricEmployeeForm
+    list_display = ["employee_code", "employee_name", "department", "has_pin", "badge_prefix", "locked_until",
+                    "consent_withdrawn_at"]
+    list_filter = ["department"]
+    search_fields = ["employee_code", "employee_name"]
+    readonly_fields = ["badge_prefix", "failed_pins", "locked_until", "consent_withdrawn_at", "created_at"]
+    actions = ["issue_new_badge", "unlock"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "employee_code"] if obj else self.readonly_fields
+
+    @admin.display(boolean=True, description="PIN")
+    def has_pin(self, employee):
+        return bool(employee.pin_hash)
+
+    def save_model(self, request, obj, form, change):
+        pin = form.cleaned_data.get("pin")
+        if not change:
+            employee = nonbiometric.employee_add(employee_code=obj.employee_code, name=obj.employee_name,
+                                                 department=obj.department, pin=pin, by=request.user)
+            obj.pk, obj.created_at, obj.pin_hash = employee.pk, employee.created_at, employee.pin_hash
+            obj._state.adding = False
+            return
+        nonbiometric.employee_update(employee=obj, name=obj.employee_name, department=obj.department, by=request.user)
+        if pin:
+            nonbiometric.employee_set_pin(employee=obj, pin=pin, by=request.user)
+
+    def delete_model(self, request, obj):
+        nonbiometric.employee_delete(employee=obj, by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for employee in queryset:
+            nonbiometric.employee_delete(employee=employee, by=request.user)
+
+    @admin.action(description="Issue a new badge (the old one stops working) and print it", permissions=["change"])
+    def issue_new_badge(self, request, queryset):
+        issued = [(employee, nonbiometric.employee_new_badge(employee=employee, by=request.user))
+                  for employee in queryset]
+        return _badge_page(self, request, issued)
+
+    @admin.action(description="Unlock PIN clocking now", permissions=["change"])
+    def unlock(self, request, queryset):
+        for employee in queryset:
+            nonbiometric.employee_unlock(employee=employee, by=request.user)
+        self.message_user(request, f"{len(queryset)} unlocked.", messages.SUCCESS)
+
+
+@admin.action(description="Withdraw consent: delete the face data, keep them as employees without a face")
+def withdraw_consent(modeladmin, request, queryset):
+    """A face entries admin action (registered from here: entries knows nothing of attendance)."""
+    if not (request.user.has_perm("entries.delete_faceentry")
+            and request.user.has_perm("attendance.add_nonbiometricemployee")):
+        raise PermissionDenied
+    codes = list(queryset.values_list("employee_code", flat=True))
+    if request.POST.get("confirmed") != "yes":
+        context = {**modeladmin.admin_site.each_context(request), "opts": modeladmin.model._meta,
+                   "title": "Withdraw consent", "codes": codes, "queryset": queryset,
+                   "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME}
+        return TemplateResponse(request, "admin/attendance/nonbiometricemployee/withdraw_consent.html", context)
+    for code in codes:
+        nonbiometric.withdraw_consent(employee_code=code, by=request.user)
+    modeladmin.message_user(request, f"Face data deleted for {', '.join(codes)}; they now clock with a PIN or badge "
+                                     "(set one under Employees without a face).", messages.SUCCESS)
+    return HttpResponseRedirect(reverse("admin:attendance_nonbiometricemployee_changelist"))
+
+
+_face_entries = admin.site._registry.get(FaceEntry)
+if _face_entries is not None:
+    _face_entries.actions = [*(_face_entries.actions or []), withdraw_consent]

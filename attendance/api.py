@@ -6,7 +6,7 @@ import django_filters
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import parsers, renderers, serializers, viewsets
+from rest_framework import parsers, renderers, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
@@ -17,9 +17,9 @@ from core.api.fields import Base64ImageField, RecordId
 from core.api.permissions import ModelPermissions
 from core.spreadsheets import csv_writer
 
-from . import conf, liveness, services
+from . import badges, conf, liveness, nonbiometric, services
 from .authentication import KioskKeyAuthentication
-from .models import AttendanceEvent, Direction, Review
+from .models import AttendanceEvent, Direction, NonBiometricEmployee, Review
 
 TAG = "Attendance"
 MAX_TIMESHEET_DAYS = 93
@@ -140,6 +140,15 @@ class KioskSerializer(serializers.Serializer):
     direction_mode = serializers.CharField()
     confirm_frames = serializers.IntegerField()
     liveness = serializers.CharField(help_text="off, or challenge: a known face must turn and blink as asked.")
+    allow_pin = serializers.BooleanField(help_text="Whether employees without a face may clock with a PIN here.")
+    allow_badge = serializers.BooleanField(help_text="Whether a badge's QR code held to the camera clocks.")
+
+
+class PinClockRequestSerializer(serializers.Serializer):
+    Employeecode = serializers.CharField(max_length=64)
+    pin = serializers.CharField(max_length=8, min_length=1, trim_whitespace=False)
+    direction = serializers.ChoiceField(choices=Direction.choices, required=False,
+                                        help_text="In or Out, on kiosks that show the two buttons.")
 
 
 def message(result: services.Clocking) -> str:
@@ -183,7 +192,8 @@ class KioskViewSet(viewsets.ViewSet):
         return Response({"name": kiosk.name, "location": kiosk.location,
                          "time_zone": services.zone_name(services.kiosk_zone(kiosk)),
                          "direction_mode": services.direction_mode(kiosk),
-                         "confirm_frames": conf.get("CONFIRM_FRAMES"), "liveness": services.liveness_mode(kiosk)})
+                         "confirm_frames": conf.get("CONFIRM_FRAMES"), "liveness": services.liveness_mode(kiosk),
+                         "allow_pin": kiosk.allow_pin, "allow_badge": kiosk.allow_badge})
 
     @extend_schema(tags=[TAG], request=ClockRequestSerializer, responses=ClockResponseSerializer)
     def clock(self, request):
@@ -211,6 +221,125 @@ class KioskViewSet(viewsets.ViewSet):
         data = params.validated_data
         return answer(services.clock_challenge(kiosk=request.auth, nonce=data["nonce"], images=data["frames"],
                                                times=data["times"], direction=data.get("direction")))
+
+    @extend_schema(tags=[TAG], request=PinClockRequestSerializer, responses=ClockResponseSerializer)
+    def clock_pin(self, request):
+        """An employee without a face clocks with their code and PIN (kiosks that allow PINs).
+
+        A wrong PIN and a code nobody has get the same answer (403 pin_refused); after ATTENDANCE_PIN_ATTEMPTS
+        in a row, for the employee or at this kiosk, PINs are refused for a while (429 pin_locked).
+        """
+        params = PinClockRequestSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        result = nonbiometric.clock_pin(kiosk=request.auth, employee_code=params.validated_data["Employeecode"],
+                                        pin=params.validated_data["pin"],
+                                        direction=params.validated_data.get("direction"))
+        return answer(result)
+
+
+class NonBiometricEmployeeSerializer(serializers.ModelSerializer):
+    """An employee without a face: never their PIN's hash or their badge's digest."""
+
+    Employeecode = serializers.CharField(source="employee_code", max_length=64)
+    Name = serializers.CharField(source="employee_name", max_length=200)
+    Department = serializers.CharField(source="department", max_length=128, required=False, allow_blank=True)
+    pin = serializers.CharField(write_only=True, required=False, min_length=4, max_length=8,
+                                help_text="4 to 8 digits; only its hash is stored.")
+    has_pin = serializers.SerializerMethodField()
+    has_badge = serializers.SerializerMethodField()
+
+    class Meta:
+        model = NonBiometricEmployee
+        fields = ["Employeecode", "Name", "Department", "pin", "has_pin", "has_badge", "badge_prefix",
+                  "locked_until", "consent_withdrawn_at", "created_at"]
+        read_only_fields = ["badge_prefix", "locked_until", "consent_withdrawn_at", "created_at"]
+
+    def get_has_pin(self, employee) -> bool:
+        return bool(employee.pin_hash)
+
+    def get_has_badge(self, employee) -> bool:
+        return bool(employee.badge_sha256)
+
+
+class BadgeSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Shown once: print it now (only its digest is kept).")
+    payload = serializers.CharField(help_text="What the QR code says.")
+    svg = serializers.CharField(help_text="The QR code, to print.")
+
+
+@extend_schema(tags=[TAG])
+class NonBiometricEmployeeViewSet(viewsets.ModelViewSet):
+    """Employees who clock without a face (PIN or badge): HR adds them, sets PINs, issues badges, unlocks them."""
+
+    queryset = NonBiometricEmployee.objects.all()
+    serializer_class = NonBiometricEmployeeSerializer
+    permission_classes = [ModelPermissions]
+    lookup_field = "employee_code"
+    lookup_url_kwarg = "Employeecode"
+    search_fields = ["employee_code", "employee_name"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance = nonbiometric.employee_add(
+            employee_code=data["employee_code"], name=data["employee_name"], department=data.get("department", ""),
+            pin=data.get("pin"), by=self.request.user)
+
+    def perform_update(self, serializer):
+        data = serializer.validated_data
+        if "employee_code" in data and data["employee_code"] != serializer.instance.employee_code:
+            raise serializers.ValidationError({"Employeecode": "An employee's code cannot change."})
+        employee, pin = serializer.instance, data.get("pin")
+        if {"employee_name", "department"} & set(data):
+            nonbiometric.employee_update(employee=employee, name=data.get("employee_name", employee.employee_name),
+                                         department=data.get("department", employee.department), by=self.request.user)
+        if pin is not None:
+            nonbiometric.employee_set_pin(employee=serializer.instance, pin=pin, by=self.request.user)
+
+    def perform_destroy(self, instance):
+        nonbiometric.employee_delete(employee=instance, by=self.request.user)
+
+    @extend_schema(request=None, responses=BadgeSerializer)
+    @action(detail=True, methods=["post"])
+    def badge(self, request, Employeecode=None):
+        """Issue a new badge (the old one stops working): its token and QR code, shown this once."""
+        token = nonbiometric.employee_new_badge(employee=self.get_object(), by=request.user)
+        return Response({"token": token, "payload": badges.payload(token), "svg": badges.svg(token)},
+                        status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses=NonBiometricEmployeeSerializer)
+    @action(detail=True, methods=["post"])
+    def unlock(self, request, Employeecode=None):
+        """End the employee's PIN lockout now."""
+        employee = self.get_object()
+        nonbiometric.employee_unlock(employee=employee, by=request.user)
+        return Response(self.get_serializer(employee).data)
+
+
+class CanWithdrawConsent(BasePermission):
+    message = "Withdrawing consent needs the permissions to delete face entries and add employees without a face."
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.has_perms(
+            ["entries.delete_faceentry", "attendance.add_nonbiometricemployee"]))
+
+
+class WithdrawConsentSerializer(serializers.Serializer):
+    Employeecode = serializers.CharField(max_length=64)
+
+
+class WithdrawConsentView(APIView):
+    permission_classes = [CanWithdrawConsent]
+
+    @extend_schema(tags=[TAG], request=WithdrawConsentSerializer, responses={201: NonBiometricEmployeeSerializer})
+    def post(self, request):
+        """The employee withdraws consent: their face entry, photos and embeddings are deleted; they stay an
+        employee without a face (PIN or badge), their attendance history untouched."""
+        params = WithdrawConsentSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        employee = nonbiometric.withdraw_consent(employee_code=params.validated_data["Employeecode"],
+                                                 by=request.user)
+        return Response(NonBiometricEmployeeSerializer(employee).data, status=status.HTTP_201_CREATED)
 
 
 class EventFilter(django_filters.FilterSet):

@@ -133,6 +133,12 @@ def clock(*, kiosk: Kiosk, image: bytes, direction: str | None = None, now: date
     now = (now or timezone.now()).replace(microsecond=0)  # what a timesheet shows (and MongoDB keeps)
     if direction_mode(kiosk) == DirectionMode.BUTTONS and direction not in Direction.values:
         raise DirectionRequired("This kiosk asks In or Out first: send direction 'in' or 'out'.")
+    if kiosk.allow_badge:  # a badge held to the camera clocks its holder instead of a face
+        from .nonbiometric import clock_badge
+
+        badge = clock_badge(kiosk=kiosk, image=image, direction=direction, now=now)
+        if badge is not None:
+            return badge
     try:
         found = identification.identify(image=image, k=1, max_faces=1, record=False).faces[0]
     except identification.NoFaceFound:
@@ -161,32 +167,34 @@ def clock(*, kiosk: Kiosk, image: bytes, direction: str | None = None, now: date
         if liveness_mode(kiosk) == Liveness.CHALLENGE:  # a known face: now prove it is a live one
             _end_sequence(state, "challenge", now)
             return Clocking("challenge", challenge=challenge_issue(kiosk=kiosk, now=now))
-        last = _last_event(code, now)
-        if _debounced(last, now):
+        last = last_event(code, now)
+        if debounced(last, now):
             _end_sequence(state, "already", now)
             return Clocking("already", last)
         _end_sequence(state, None, now)
         event = AttendanceEvent(
             employee_code=code, employee_name=match.name, department=match.department, at=now,
-            direction=_direction(direction, last, now), kiosk=kiosk, kiosk_name=kiosk.name,
-            similarity=match.similarity, confidence=found.confidence, method=Method.FACE)
+            direction=next_direction(last, now, direction), kiosk=kiosk, kiosk_name=kiosk.name,
+            similarity=match.similarity,
+            confidence=found.confidence, method=Method.FACE)
         record_clocking(event, images=[image], frames=seen)
     return Clocking("clocked", event)
 
 
-def _last_event(code: str, now: datetime) -> AttendanceEvent | None:
-    """The employee's last event until now: what HR dated after now has not happened yet."""
-    return AttendanceEvent.objects.filter(employee_code=code, at__lte=now).order_by("-at").first()
+def last_event(employee_code: str, now: datetime) -> AttendanceEvent | None:
+    """The employee's last event up to now: what HR dated after now has not happened, so it decides nothing."""
+    return AttendanceEvent.objects.filter(employee_code=employee_code, at__lte=now).order_by("-at").first()
 
 
-def _debounced(last: AttendanceEvent | None, now: datetime) -> bool:
+def debounced(last: AttendanceEvent | None, now: datetime) -> bool:
+    """Whether `last` is so recent that a new clocking is the same one again (ATTENDANCE_DEBOUNCE_SECONDS)."""
     return last is not None and now - last.at < timedelta(seconds=conf.get("DEBOUNCE_SECONDS"))
 
 
-def _direction(asked: str | None, last: AttendanceEvent | None, now: datetime) -> str:
-    """The direction tapped, or alternate: out if a shift is open (as timesheets count them), else in."""
-    if asked in Direction.values:
-        return asked
+def next_direction(last: AttendanceEvent | None, now: datetime, direction: str | None) -> str:
+    """The direction tapped, else alternate: out if a shift is open (as timesheets count them), else in."""
+    if direction in Direction.values:
+        return str(direction)
     shift_open = last is not None and last.direction == Direction.IN and \
         now - last.at < timedelta(hours=conf.get("MAX_SHIFT_HOURS"))
     return Direction.OUT if shift_open else Direction.IN
@@ -287,14 +295,14 @@ def clock_challenge(*, kiosk: Kiosk, nonce: str, images: Sequence[bytes], times:
             return Clocking("liveness_failed", advice=verdict.message)
         flag = ["liveness_failed"]
     with databases.serialised():
-        last = _last_event(match.employee_code, now)
-        if _debounced(last, now):
+        last = last_event(match.employee_code, now)
+        if debounced(last, now):
             emit(Action.KIOSK_FRAMES, sender=Kiosk, employee_codes=[match.employee_code], kiosk=kiosk.name,
                  frames=len(images), ended="already")
             return Clocking("already", last)
         event = AttendanceEvent(
             employee_code=match.employee_code, employee_name=match.name, department=match.department, at=now,
-            direction=_direction(direction, last, now), kiosk=kiosk, kiosk_name=kiosk.name,
+            direction=next_direction(last, now, direction), kiosk=kiosk, kiosk_name=kiosk.name,
             similarity=min(face.match.similarity for face in found if face and face.match),
             confidence=min(face.confidence for face in found if face), method=Method.FACE_LIVENESS,
             liveness=1.0 if verdict.passed else 0.0)

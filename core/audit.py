@@ -32,6 +32,9 @@ class Action(models.TextChoices):
     KIOSK_KEY = "kiosk_key", "issued, re-keyed or revoked a kiosk key"
     LIVENESS = "liveness", "refused a clocking: liveness challenge failed"
     REVIEW = "review", "confirmed or rejected a flagged attendance event"
+    NON_BIOMETRIC = "non_biometric", "added an employee without a face, or set their PIN or badge"
+    WITHDRAW_CONSENT = "withdraw_consent", "deleted face data at the employee's request"
+    PIN_LOCKOUT = "pin_lockout", "locked PIN clocking after wrong PINs"
 
 
 def emit(action: Action, *, sender, employee_codes=(), **details) -> None:

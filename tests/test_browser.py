@@ -14,9 +14,10 @@ from pathlib import Path
 import pytest
 from django.db import connections
 
-from attendance import services
+from attendance import nonbiometric, services
 from attendance.models import AttendanceEvent, Kiosk
 from attendance.tests.test_attendance import camera_frame
+from attendance.tests.test_nonbiometric import badge_frame
 from entries.models import FaceEntry
 from tests.factories import register
 
@@ -152,6 +153,51 @@ def test_an_unpaired_device_is_told_to_ask_hr(browser_for, live_server):
     page = browser_for(None)
     page.goto(f"{live_server.url}/kiosk/")
     page.locator("#message").filter(has_text="This kiosk is not paired").wait_for()
+
+
+def test_an_employee_without_a_face_clocks_in_with_the_pin_keypad(browser_for, live_server):
+    nonbiometric.employee_add(employee_code="N001", name="Bob Stone", pin="4321")
+    page, kiosk = kiosk_page(browser_for, live_server, None)
+    kiosk.allow_pin = True
+    kiosk.save()
+    page.reload()
+    page.click("#pin-open")
+    page.locator("#keypad-code").fill("N001")
+    page.click("#keypad-ok")
+    for digit in "4321":
+        page.click(f"#keypad-keys [data-key='{digit}']")
+    assert page.locator("#keypad-pin").input_value() == "4321"
+    page.click("#keypad-ok")
+    page.locator("#message").filter(has_text=re.compile(r"Good (morning|afternoon|evening), Bob Stone — in")).wait_for()
+    assert page.locator("#keypad").is_hidden()
+    event = AttendanceEvent.objects.get()
+    assert (event.employee_code, event.method, event.kiosk) == ("N001", "pin", kiosk)
+
+
+def test_a_wrong_pin_on_the_keypad_is_refused(browser_for, live_server):
+    nonbiometric.employee_add(employee_code="N001", name="Bob Stone", pin="4321")
+    page, kiosk = kiosk_page(browser_for, live_server, None)
+    Kiosk.objects.filter(pk=kiosk.pk).update(allow_pin=True)
+    page.reload()
+    page.click("#pin-open")
+    page.locator("#keypad-code").fill("N001")
+    page.click("#keypad-ok")
+    page.locator("#keypad-pin").fill("1111")
+    page.click("#keypad-ok")
+    page.locator("#message").filter(has_text="Wrong code or PIN").wait_for()
+    assert AttendanceEvent.objects.count() == 0
+
+
+def test_a_badge_held_to_the_camera_clocks_its_holder(browser_for, live_server, photo):
+    employee = nonbiometric.employee_add(employee_code="N001", name="Bob Stone")
+    token = nonbiometric.employee_new_badge(employee=employee)
+    held = badge_frame(photo("img2.jpg"), token)  # the printed badge beside a face (no face entry: nobody's)
+    page, kiosk = kiosk_page(browser_for, live_server, held)
+    Kiosk.objects.filter(pk=kiosk.pk).update(allow_badge=True, liveness="off")
+    page.reload()
+    page.locator("#message").filter(has_text=re.compile(r"Good (morning|afternoon|evening), Bob Stone — in")).wait_for()
+    event = AttendanceEvent.objects.get()
+    assert (event.employee_code, event.method) == ("N001", "badge")
 
 
 # --- HR in the admin -------------------------------------------------------------------------------

@@ -164,6 +164,94 @@
     }
   }
 
+  // --- PIN keypad (kiosks that allow PINs): the employee code, then the PIN, posted to clock/pin/ ---
+  const KEYPAD_MS = 30000; // an untouched keypad closes after this long
+  const keypad = document.getElementById("keypad");
+  const keypadCode = document.getElementById("keypad-code");
+  const keypadPin = document.getElementById("keypad-pin");
+  const keypadPrompt = document.getElementById("keypad-prompt");
+  let keypadTimer = null;
+
+  function keypadInput() {
+    return keypadPin.hidden ? keypadCode : keypadPin;
+  }
+
+  function keypadTouched() {
+    clearTimeout(keypadTimer);
+    keypadTimer = setTimeout(closeKeypad, KEYPAD_MS);
+  }
+
+  function openKeypad() {
+    keypadCode.value = keypadPin.value = "";
+    keypadPin.hidden = true;
+    keypadCode.hidden = false;
+    keypadPrompt.textContent = "Your employee code";
+    keypadPrompt.htmlFor = "keypad-code";
+    keypad.hidden = false;
+    holdUntil = Infinity; // no frames are sent while someone types
+    keypadCode.focus();
+    keypadTouched();
+  }
+
+  function closeKeypad() {
+    clearTimeout(keypadTimer);
+    keypad.hidden = true;
+    keypadCode.value = keypadPin.value = "";
+    if (holdUntil === Infinity) holdUntil = 0;
+  }
+
+  function pressKey(event) {
+    const input = keypadInput();
+    const pressed = event.currentTarget.dataset.key;
+    if (pressed === "back") input.value = input.value.slice(0, -1);
+    else if (input.value.length < input.maxLength) input.value += pressed;
+    input.focus();
+    keypadTouched();
+  }
+
+  async function submitKeypad(event) {
+    event.preventDefault();
+    keypadTouched();
+    if (keypadPin.hidden) {
+      if (!keypadCode.value.trim()) return;
+      keypadCode.hidden = true;
+      keypadPin.hidden = false;
+      keypadPrompt.textContent = "Your PIN";
+      keypadPrompt.htmlFor = "keypad-pin";
+      keypadPin.focus();
+      return;
+    }
+    const body = { Employeecode: keypadCode.value.trim(), pin: keypadPin.value };
+    if (direction) body.direction = direction;
+    closeKeypad();
+    holdUntil = Infinity;
+    try {
+      const response = await api("/api/attendance/clock/pin/", {
+        method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" },
+      });
+      const answer = await response.json();
+      if (response.ok) {
+        show(answer.status, answer.message);
+        direction = null;
+      } else {
+        show("error", answer.message || "The PIN was refused", answer.code === "pin_locked" ? "" : "Try again, or see HR.");
+      }
+    } catch (error) {
+      if (error.message !== "unpaired") show("error", "No connection to the server", "Try again.");
+    }
+    holdUntil = Date.now() + HOLD_MS;
+    setTimeout(idle, HOLD_MS);
+  }
+
+  function setUpKeypad() {
+    const open = document.getElementById("pin-open");
+    open.hidden = false;
+    open.addEventListener("click", openKeypad);
+    keypad.querySelectorAll("[data-key]").forEach((b) => b.addEventListener("click", pressKey));
+    keypad.addEventListener("submit", submitKeypad);
+    document.getElementById("keypad-cancel").addEventListener("click", closeKeypad);
+  }
+
   async function start() {
     if (!key) return unpaired();
     try {
@@ -177,6 +265,7 @@
       directions.hidden = false;
       directions.querySelectorAll("button").forEach((b) => b.addEventListener("click", chooseDirection));
     }
+    if (config.allow_pin) setUpKeypad();
     try {
       video.srcObject = await navigator.mediaDevices.getUserMedia({
         video: { width: { ideal: 1280 }, height: { ideal: 720 }, facingMode: "user" }, audio: false,
