@@ -110,9 +110,14 @@ class ChallengeSerializer(serializers.Serializer):
     steps = serializers.ListField(child=serializers.ChoiceField(choices=liveness.STEPS),
                                   help_text="What to ask, in this order (left and right: the person's own).")
     deadline = serializers.DateTimeField(help_text="The answer must arrive by then.")
+    step_seconds = serializers.FloatField(help_text="How long to show each step (the person faces the camera "
+                                                    "for lead_seconds before the first and after the last).")
+    lead_seconds = serializers.FloatField()
 
     def to_representation(self, challenge):
-        return {"nonce": challenge.nonce, "steps": challenge.steps.split(","), "deadline": challenge.deadline}
+        return {"nonce": challenge.nonce, "steps": challenge.steps.split(","),
+                "deadline": serializers.DateTimeField().to_representation(challenge.deadline),
+                "step_seconds": conf.get("CHALLENGE_STEP_SECONDS"), "lead_seconds": services.LEAD_SECONDS}
 
 
 class ClockResponseSerializer(serializers.Serializer):

@@ -21,6 +21,7 @@ DEFAULTS: dict[str, Any] = {
     "LIVENESS": "challenge",  # a kiosk's default: "off", or "challenge" (turn the head and blink as asked)
     "LIVENESS_FAILURE": "refuse",  # ...and when it fails: "refuse", or "flag" (clock and flag for review)
     "CHALLENGE_STEPS": 2,  # steps in a challenge (2 or 3), in a random order each attempt
+    "CHALLENGE_STEP_SECONDS": 1.5,  # the kiosk shows each step this long (and faces the camera 0.6 s before and after)
     "CHALLENGE_SECONDS": 12,  # a challenge must be answered within this long of being issued
     "PIN_ATTEMPTS": 5,  # wrong PINs in a row, per employee and per kiosk, before a lockout
     "PIN_LOCKOUT_MINUTES": 15,  # ...that lasts this long

@@ -203,6 +203,7 @@ def next_direction(last: AttendanceEvent | None, now: datetime, direction: str |
 # --- liveness challenges --------------------------------------------------------------------------
 
 MAX_CHALLENGE_FRAMES = 40
+LEAD_SECONDS = 0.6  # facing the camera before the first step and after the last: the starting pose
 REVIEW_FRAMES = 6  # frames of a flagged answer kept for HR, evenly spread
 
 

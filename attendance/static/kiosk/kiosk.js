@@ -7,8 +7,7 @@
   const FRAME_WIDTH = 640;
   const HOLD_MS = 4000; // how long an answer stays up
   const DIRECTION_MS = 10000; // after tapping In or Out, how long the kiosk looks for a face
-  // A liveness challenge: each step is shown this long, and frames are taken this often while it is.
-  const STEP_MS = 1600;
+  // A liveness challenge: frames are taken this often while its steps are shown (for as long as it says).
   const CHALLENGE_FRAME_MS = 200;
   const CHALLENGE_WIDTH = 480;
   const STEPS = {
@@ -95,13 +94,8 @@
     if (direction) body.append("direction", direction);
     const started = performance.now();
     let count = 0;
-    for (const step of challenge.steps) {
-      const cueFor = STEPS[step];
-      cue.hidden = false;
-      cue.dataset.step = step;
-      cue.textContent = cueFor.arrow;
-      show("challenge", cueFor.text);
-      const until = performance.now() + STEP_MS;
+    async function film(ms) {
+      const until = performance.now() + ms;
       while (performance.now() < until) {
         const taken = performance.now();
         body.append("frames", await frame(CHALLENGE_WIDTH), `frame${count++}.jpg`);
@@ -109,7 +103,18 @@
         await pause(Math.max(0, CHALLENGE_FRAME_MS - (performance.now() - taken)));
       }
     }
+    show("challenge", "Look at the camera");
+    await film(challenge.lead_seconds * 1000);
+    for (const step of challenge.steps) {
+      cue.hidden = false;
+      cue.dataset.step = step;
+      cue.textContent = STEPS[step].arrow;
+      show("challenge", STEPS[step].text);
+      await film(challenge.step_seconds * 1000);
+    }
     cue.hidden = true;
+    show("challenge", "Look at the camera");
+    await film(challenge.lead_seconds * 1000);
     show("confirming", "Checking…");
     return api("/api/attendance/clock/challenge/", { method: "POST", body });
   }
