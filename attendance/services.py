@@ -250,10 +250,19 @@ def _check_times(times: Sequence[float], challenge: Challenge) -> None:
         raise ChallengeRefused(f"Frame times must rise from 0 to at most {window:.0f} seconds.", reason="times")
 
 
-def _identified(images: Sequence[bytes]) -> list[identification.FaceResult | None]:
-    """The first, middle and last frames' faces (None: no face)."""
+def _identity_frames(measures: Sequence[liveness.FrameMeasure]) -> list[int]:
+    """The frames identified: the first and the last (facing the camera, by the challenge's design) and the
+    most frontal of the middle third, so that nobody stands in for the employee while the steps are shown."""
+    third = range(len(measures) // 3, max(len(measures) // 3 + 1, 2 * len(measures) // 3))
+    meshed = [n for n in third if measures[n].points is not None]
+    middle = min(meshed, key=lambda n: abs(liveness.yaw(measures[n].points))) if meshed else len(measures) // 2
+    return sorted({0, middle, len(measures) - 1})
+
+
+def _identified(images: Sequence[bytes], picks: Sequence[int]) -> list[identification.FaceResult | None]:
+    """These frames' faces (None: no face)."""
     found: list[identification.FaceResult | None] = []
-    for index in sorted({0, len(images) // 2, len(images) - 1}):
+    for index in picks:
         try:
             found.append(identification.identify(image=images[index], k=1, max_faces=1, record=False).faces[0])
         except identification.NoFaceFound:
@@ -266,7 +275,7 @@ def clock_challenge(*, kiosk: Kiosk, nonce: str, images: Sequence[bytes], times:
     """Clock the employee who answered a liveness challenge with this burst of frames, or say why not.
 
     The answer counts once, before the deadline, with frames never sent before. The same employee must be
-    identified in its first, middle and last frames, and the face mesh must move as the steps asked, in their
+    identified in its first, a middle and its last frame, and the face mesh must move as the steps asked, in their
     order, as a head and not a photo moves (attendance.liveness). On failure the kiosk's policy refuses (and
     audits the attempt), or clocks and flags the event for HR's review.
     """
@@ -278,7 +287,8 @@ def clock_challenge(*, kiosk: Kiosk, nonce: str, images: Sequence[bytes], times:
     challenge = _claim_challenge(kiosk, nonce, now)
     _check_times(times, challenge)
     _remember_frames(images, now)
-    found = _identified(images)
+    measures = [liveness.measure(image, t) for image, t in zip(images, times, strict=True)]
+    found = _identified(images, _identity_frames(measures))
     codes = {face.match.employee_code if face and face.match else "" for face in found}
     first = found[0]
     if len(codes) != 1 or first is None or first.match is None:  # nobody known, or more than one person
@@ -286,8 +296,7 @@ def clock_challenge(*, kiosk: Kiosk, nonce: str, images: Sequence[bytes], times:
              frames=len(images), ended="unknown" if codes == {""} else "different_faces")
         return Clocking("unknown")
     match = first.match
-    verdict = liveness.decide([liveness.measure(image, t) for image, t in zip(images, times, strict=True)],
-                              challenge.steps.split(","))
+    verdict = liveness.decide(measures, challenge.steps.split(","))
     flag = []
     if not verdict.passed:
         if liveness_failure(kiosk) == LivenessFailure.REFUSE:
