@@ -301,7 +301,7 @@ def clock_challenge(*, kiosk: Kiosk, nonce: str, images: Sequence[bytes], times:
     if not verdict.passed:
         if liveness_failure(kiosk) == LivenessFailure.REFUSE:
             emit(Action.LIVENESS, sender=Kiosk, employee_codes=[match.employee_code], kiosk=kiosk.name,
-                 frames=len(images), steps=challenge.steps, verdict=verdict.code, **verdict.details)
+                 frames=len(images), steps=challenge.steps, verdict=verdict.code, measured=verdict.details)
             return Clocking("liveness_failed", advice=verdict.message)
         flag = ["liveness_failed"]
     with databases.serialised():
@@ -318,7 +318,7 @@ def clock_challenge(*, kiosk: Kiosk, nonce: str, images: Sequence[bytes], times:
             liveness=1.0 if verdict.passed else 0.0)
         kept = images[::max(1, len(images) // REVIEW_FRAMES)][:REVIEW_FRAMES]  # for a review, if flagged
         record_clocking(event, images=kept, reasons=flag, frames=len(images), steps=challenge.steps,
-                        verdict=verdict.code)
+                        verdict=verdict.code, measured=verdict.details)
     return Clocking("clocked", event)
 
 

@@ -84,13 +84,15 @@ def test_an_answer_that_moves_as_asked_clocks_by_face_and_liveness(door, ann, ve
 
 
 def test_a_failed_challenge_is_refused_with_what_to_do_and_audited(door, ann, verdict):
-    verdict["verdict"] = liveness.Verdict(False, "flat", "Turn your head, not the picture", {"residual": 0.01})
+    verdict["verdict"] = liveness.Verdict(False, "flat", "Turn your head, not the picture",
+                                          {"frames": 6.0, "parallax": 0.01})
     client = client_for(door[1])
     body = answer(client, challenged(client)["challenge"]["nonce"], range(3, 9)).json()
     assert body == {"status": "liveness_failed", "message": "Turn your head, not the picture", "event": None}
     assert not AttendanceEvent.objects.exists()
     refused = AuditEvent.objects.get(action="liveness")
     assert (refused.employee_list, refused.details["verdict"], refused.details["frames"]) == ("E001", "flat", 6)
+    assert refused.details["measured"]["parallax"] == 0.01
 
 
 def test_a_kiosk_that_flags_clocks_a_failed_challenge_for_review_with_its_frames(ann, verdict):
