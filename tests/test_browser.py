@@ -52,10 +52,11 @@ def browser_for(request, tmp_path):
     playwright = sync_api.sync_playwright().start()
     pages = []
 
-    def launch(camera_photo: bytes | None = None, still: bool = False):
+    def launch(camera_photo: bytes | None = None, still: bool = False, video: Path | None = None):
         args = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream", "--no-sandbox"]
         if camera_photo is not None:
             video = camera_file(camera_photo, tmp_path / "camera.y4m", still=still)
+        if video is not None:
             args.append(f"--use-file-for-fake-video-capture={video}")
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=args)
         page = browser.new_page(viewport={"width": 1024, "height": 700})
@@ -81,6 +82,61 @@ def kiosk_page(browser_for, live_server, camera_photo, still=False):
     page = browser_for(camera_photo, still=still)
     page.goto(f"{live_server.url}/kiosk/#key={key}")
     return page, kiosk
+
+
+# --- liveness at the kiosk -------------------------------------------------------------------------
+
+def liveness_video(path: Path, photo_bytes: bytes, kind: str, steps=("left", "right")) -> Path:
+    """A camera playing a synthetic answer (bench/sequences.py) from a real photo: 4 s facing the camera, the
+    answer (`kind`: bona_fide, flat), then 6 s facing it again; long enough that the kiosk's challenge, however
+    late it starts, films the starting pose, both steps and the end, before the video loops."""
+    from attendance.tests.test_liveness import _sequences
+
+    from entries.recognition import images
+
+    sequences = _sequences()
+    rgb = sequences.resized(images.decode(photo_bytes).rgb)
+
+    def facing(seconds, seed):
+        return sequences.still(rgb, ("left",), step_seconds=seconds - 2 * sequences.LEAD_SECONDS, seed=seed)
+
+    answer = getattr(sequences, kind)(rgb, steps, seed=3) if kind != "still" else facing(4.2, 3)
+    sequences.to_y4m([*facing(4.0, 1), *answer, *facing(6.0, 2)], path)
+    return path
+
+
+@pytest.fixture
+def liveness_kiosk(live_server, monkeypatch, settings):
+    """A kiosk with the challenge (the default); its challenge is left then right, each step shown 3 s."""
+    monkeypatch.setattr(services, "challenge_steps", lambda: ["left", "right"])
+    settings.ATTENDANCE = {**settings.ATTENDANCE, "CHALLENGE_STEP_SECONDS": 3.0}
+    return services.kiosk_register(name="Front door")
+
+
+@pytest.mark.slow
+def test_a_live_answer_to_the_challenge_is_clocked(browser_for, live_server, liveness_kiosk, photo, tmp_path):
+    register(photo, code="E001", name="Ann Lee")
+    page = browser_for(video=liveness_video(tmp_path / "live.y4m", photo("img2.jpg"), "bona_fide"))
+    page.goto(f"{live_server.url}/kiosk/#key={liveness_kiosk[1]}")
+    page.locator("#message").filter(has_text="Turn your head to your left").wait_for()
+    assert page.locator("#challenge").inner_text() == "\u2190"
+    page.locator("#message").filter(has_text="Turn your head to your right").wait_for()
+    page.locator("#message").filter(has_text=re.compile(r"Good (morning|afternoon|evening), Ann Lee")).wait_for()
+    event = AttendanceEvent.objects.get()
+    assert (event.employee_code, event.method, event.liveness) == ("E001", "face_liveness", 1.0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["still", "flat"])
+def test_a_photo_held_still_or_tilted_is_refused_and_told_what_to_do(browser_for, live_server, liveness_kiosk,
+                                                                     photo, tmp_path, kind):
+    register(photo, code="E001", name="Ann Lee")
+    page = browser_for(video=liveness_video(tmp_path / f"{kind}.y4m", photo("img2.jpg"), kind))
+    page.goto(f"{live_server.url}/kiosk/#key={liveness_kiosk[1]}")
+    page.locator("#message").filter(has_text="Turn your head to your left").wait_for()
+    page.locator("#kiosk[data-state=refused]").wait_for(timeout=40_000)
+    assert page.locator("#hint").inner_text() == "Look at the camera to try again."
+    assert "Ann" not in page.locator("#kiosk").inner_text() and not AttendanceEvent.objects.exists()
 
 
 # --- the kiosk -------------------------------------------------------------------------------------
