@@ -1,6 +1,10 @@
 """Kiosk load: 4 kiosks sending 2 frames a second each, against 1,000 enrolled employees, on loopback.
 
 Run: .venv/bin/python bench/kiosk_load.py [--enrolled 1000] [--kiosks 4] [--fps 2] [--seconds 30] [--workers 2]
+     .venv/bin/python bench/kiosk_load.py --challenge [--enrolled 1000] [--kiosks 4] [--seconds 60]
+With --challenge the kiosks ask the liveness challenge: each employee shows two frames, gets a challenge, films
+the answer (synthetic, bench/sequences.py, in real time: 0.6 s + 2 steps x 1.5 s + 0.6 s) and sends it; the
+answer's time (upload to verdict) and the whole challenge's (first frame to verdict) are printed, p50/p95.
 A throwaway SQLite database gets --enrolled LFW people (one photo each, import_faces on both cores);
 gunicorn serves it with --workers processes. Frames are 640×480 JPEGs as the kiosk page sends them: other
 photos of enrolled people, and strangers. The baseline, measured in the same run, is one kiosk sending frames
@@ -11,6 +15,7 @@ kiosks answered, and the ratio of loaded to unloaded p95. Bounded in time, loopb
 import argparse
 import csv
 import io
+import itertools
 import os
 import random
 import subprocess
@@ -30,6 +35,7 @@ from _setup import REPO, gunicorn, server_env  # noqa: E402
 
 LFW_DIR = Path(os.environ.get("FACEREC_LFW_DIR", REPO.parent / "shared" / "lfw-dev"))
 GOAL_P95_MS = 500
+GOAL_CHALLENGE_P95_S = 3.0
 
 
 def kiosk_frames(path: Path) -> tuple[bytes, bytes]:
@@ -62,6 +68,7 @@ def main():
     parser.add_argument("--fps", type=float, default=2.0)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--challenge", action="store_true", help="kiosks ask the liveness challenge")
     args = parser.parse_args()
     if not (LFW_DIR / "identities.csv").is_file():
         sys.exit(f"the LFW development set was not found in {LFW_DIR} (set FACEREC_LFW_DIR)")
@@ -93,9 +100,11 @@ def main():
     print(f"enrolled {count} LFW people in {time.perf_counter() - started:.0f} s")
     if count < args.enrolled:
         sys.exit(f"only {count} of the {args.enrolled} people asked for could be enrolled")
+    mode = "challenge" if args.challenge else "off"
     keys = subprocess.run(
         [*manage, "shell", "-c", "from attendance import services\n"
-         f"for n in range({args.kiosks + 1}): print(services.kiosk_register(name=f'Kiosk {{n}}', liveness='off')[1])"],
+         f"for n in range({args.kiosks + 1}): "
+         f"print(services.kiosk_register(name=f'Kiosk {{n}}', liveness='{mode}')[1])"],
         env=env, cwd=REPO, check=True, capture_output=True, text=True).stdout.split()[-(args.kiosks + 1):]
     def post(session, key, body):
         start = time.perf_counter()
@@ -107,6 +116,8 @@ def main():
             answer = type(exc).__name__
         return time.perf_counter() - start, answer
 
+    if args.challenge:
+        return challenges(env, args, keys, [photos[p][1] for p in repeated[:150] if p in enrolled][:12], count)
     with gunicorn(env, args.workers) as server:
         url = f"{server}/api/attendance/clock/"
         session = requests.Session()
@@ -146,6 +157,80 @@ def main():
     print(f"p95 under load / unloaded p95: {p95 / np.percentile(base, 95):.2f}x; "
           f"goal p95 <= {GOAL_P95_MS} ms: {'met' if p95 <= GOAL_P95_MS else 'NOT met'}")
     sys.exit(1 if errors else 0)
+
+
+def challenges(env, args, keys, paths, count):
+    """Kiosks asking the challenge: per attempt, two frames, the challenge, its answer filmed in real time."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sequences", REPO / "bench" / "sequences.py")
+    sequences = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sequences)
+    people = []
+    for path in paths:  # each person's answers to every order of two steps, generated once
+        rgb = sequences.resized(np.asarray(Image.open(path).convert("RGB")))
+        points = sequences.face_points(rgb)
+        answers = {order: sequences.bona_fide(rgb, order, seed=1, points=points)
+                   for order in itertools.permutations(sequences.STEPS, 2)}
+        people.append((kiosk_frames(path), answers))
+    filming = max(t for t, _ in next(iter(people[0][1].values())))
+    answer_s, whole_s, answers, lock = [], [], Counter(), threading.Lock()
+
+    def attempt(session, server, key, person, rng):
+        start = time.perf_counter()
+        auth = {"Authorization": f"Kiosk {key}"}
+        for frame in person[0]:
+            reply = session.post(f"{server}/api/attendance/clock/", headers=auth, timeout=60,
+                                 files={"Image": ("frame.jpg", frame, "image/jpeg")}).json()
+        if reply.get("status") != "challenge":
+            return reply.get("status", "error"), None, None
+        frames = person[1][tuple(reply["challenge"]["steps"])]
+        time.sleep(filming)  # the employee answers while the kiosk films
+        files = [("frames", (f"{n}.jpg", sequences.jpeg(np.clip(rgb + rng.normal(0, 1, rgb.shape), 0, 255)
+                                                        .astype(np.uint8)), "image/jpeg"))
+                 for n, (_, rgb) in enumerate(frames)]
+        sent = time.perf_counter()
+        response = session.post(f"{server}/api/attendance/clock/challenge/", headers=auth, files=files, timeout=60,
+                                data={"nonce": reply["challenge"]["nonce"], "times": [t for t, _ in frames]})
+        status = response.json().get("status") if response.ok else f"HTTP {response.status_code}"
+        done = time.perf_counter()
+        return status, done - sent, done - start
+
+    with gunicorn(env, args.workers) as server:
+        def kiosk(number):
+            session, rng = requests.Session(), np.random.default_rng(number)
+            deadline, n = time.perf_counter() + args.seconds, 0
+            while time.perf_counter() < deadline:
+                status, answer, whole = attempt(session, server, keys[number + 1],
+                                                people[(number * 5 + n) % len(people)], rng)
+                n += 1
+                with lock:
+                    answers[status] += 1
+                    if answer is not None:
+                        answer_s.append(answer)
+                        whole_s.append(whole)
+
+        attempt(requests.Session(), server, keys[0], people[0], np.random.default_rng(99))  # warm up
+        baseline = [attempt(requests.Session(), server, keys[0], people[n % len(people)],
+                            np.random.default_rng(100 + n))[1] for n in range(1, 6)]
+        threads = [threading.Thread(target=kiosk, args=(n,)) for n in range(args.kiosks)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    base = np.array([b for b in baseline if b is not None])
+    answer, whole = np.array(answer_s), np.array(whole_s)
+    print(f"gunicorn --workers {args.workers}, SQLite, {count} enrolled; synthetic answers (bench/sequences.py), "
+          f"{len(next(iter(people[0][1].values())))} frames of 480 px, filmed in {filming:.1f} s")
+    print(f"baseline, 1 kiosk alone: answer p50 {np.median(base):.2f} s, p95 {np.percentile(base, 95):.2f} s")
+    print(f"{args.kiosks} kiosks for {args.seconds:g} s: {len(answer)} challenges; answer (upload to verdict) p50 "
+          f"{np.median(answer):.2f} s, p95 {np.percentile(answer, 95):.2f} s; whole challenge (first frame to "
+          f"verdict) p50 {np.median(whole):.2f} s, p95 {np.percentile(whole, 95):.2f} s")
+    print(f"answers: {dict(sorted(answers.items()))}")
+    p95 = np.percentile(answer, 95)
+    print(f"answer p95 under load / alone: {p95 / np.percentile(base, 95):.2f}x; goal answer p95 <= "
+          f"{GOAL_CHALLENGE_P95_S:g} s: {'met' if p95 <= GOAL_CHALLENGE_P95_S else 'NOT met'}; the whole challenge "
+          f"includes {filming:.1f} s of the employee's own movements")
 
 
 if __name__ == "__main__":
