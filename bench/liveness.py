@@ -59,6 +59,7 @@ def main() -> None:
 
     django.setup()
     import sequences
+
     from attendance import liveness
     from entries.recognition import images
 
