@@ -181,7 +181,7 @@ def decide(measures: Sequence[FrameMeasure], steps: Sequence[str]) -> Verdict:
     details["faces"] = float(len(meshed))
     if len(meshed) < max(MIN_FRAMES, MIN_FACE_SHARE * len(ordered)):
         return verdict("no_face")
-    points = [m.points for m in meshed]
+    points = [m.points for m in meshed if m.points is not None]
     # yaw from the starting pose (the first frames, before any step): not every face sits square to the camera
     start = float(np.median([yaw(p) for p in points[:START_FRAMES]]))
     yaws = np.array([yaw(p) - start for p in points])

@@ -99,7 +99,8 @@ def _warp(rgb: np.ndarray, source: np.ndarray, target: np.ndarray, triangles: np
     h, w = rgb.shape[:2]
     for tri in triangles:
         src, dst = source[tri].astype(np.float32), target[tri].astype(np.float32)
-        area = abs(float(np.cross(dst[1] - dst[0], dst[2] - dst[0])))
+        (ax, ay), (bx, by) = dst[1] - dst[0], dst[2] - dst[0]
+        area = abs(float(ax * by - ay * bx))
         if area < 0.5:
             continue
         x0, y0 = np.floor(dst.min(0)).astype(int)
@@ -174,9 +175,6 @@ def flat(rgb: np.ndarray, steps: Sequence[str], fps: float = 5, step_seconds: fl
         rotation = (np.array([[cr, -sr, 0], [sr, cr, 0], [0, 0, 1]]) @ np.array([[1, 0, 0], [0, cx, -sx], [0, sx, cx]])
                     @ np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]]))
         camera = np.array([[focal, 0, w / 2], [0, focal, h / 2], [0, 0, 1]])
-        shift = np.array([[1, 0, -w / 2], [0, 1, -h / 2], [0, 0, focal]])
-        plane = rotation @ shift  # photo pixel (u, v, 1) -> 3D point on the plane (as a linear map)
-        plane[:, 2] += [0, 0, 0]
         homography = camera @ np.column_stack([rotation[:, 0], rotation[:, 1], rotation @ [-w / 2, -h / 2, focal]])
         homography = homography / homography[2, 2]
         homography[:2, 2] += drift[2] * w * np.sin(t) * np.array([1, 0.5])

@@ -87,7 +87,7 @@ class _Mesh:
             centre = (float((left[0] + right[0]) / 2), float((left[1] + right[1]) / 2))
             angle = float(np.degrees(np.arctan2(right[1] - left[1], right[0] - left[0])))
             matrix = cv2.getRotationMatrix2D(centre, angle, EYE_SIDE / side)
-            matrix[:, 2] += (EYE_SIDE / 2 - centre[0], EYE_SIDE / 2 - centre[1])
+            matrix[:, 2] += np.array([EYE_SIDE / 2 - centre[0], EYE_SIDE / 2 - centre[1]])
             if mirrored:
                 matrix = np.array([[-1, 0, EYE_SIDE], [0, 1, 0]]) @ np.vstack([matrix, [0, 0, 1]])
             crop = cv2.warpAffine(rgb, matrix, (EYE_SIDE, EYE_SIDE), flags=cv2.INTER_LINEAR,
@@ -117,7 +117,7 @@ class _Mesh:
         centre = (x + w / 2, y + h / 2)
         # photo -> crop: turn about the centre by the roll, scale to INPUT_SIDE, centre in the crop
         matrix = cv2.getRotationMatrix2D(centre, angle, INPUT_SIDE / side)
-        matrix[:, 2] += (INPUT_SIDE / 2 - centre[0], INPUT_SIDE / 2 - centre[1])
+        matrix[:, 2] += np.array([INPUT_SIDE / 2 - centre[0], INPUT_SIDE / 2 - centre[1]])
         crop = cv2.warpAffine(np.ascontiguousarray(rgb, dtype=np.uint8), matrix, (INPUT_SIDE, INPUT_SIDE),
                               flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         tensor = (crop.astype(np.float32) / 255.0)[np.newaxis]
