@@ -177,3 +177,14 @@ def test_decide_refuses_too_few_frames_and_frames_without_a_face():
 
 def test_decide_calls_unchanging_frames_still():
     assert liveness.decide(_frames(*[FRONT] * 10), ["left", "blink"]).code == "still"
+
+
+def test_sequences_write_a_y4m_chromium_can_loop(tmp_path):
+    sequences = _sequences()
+    frames = [(n / 5, np.full((360, 480, 3), 40 * n, np.uint8)) for n in range(3)]
+    path = tmp_path / "camera.y4m"
+    sequences.to_y4m(frames, path, fps=5)
+    data = path.read_bytes()
+    header, _, body = data.partition(b"\n")
+    assert header == b"YUV4MPEG2 W640 H480 F5:1 Ip A1:1 C420jpeg"
+    assert body.count(b"FRAME\n") == 3 and len(body) == 3 * (6 + 640 * 480 * 3 // 2)
