@@ -254,8 +254,8 @@ def _identity_frames(measures: Sequence[liveness.FrameMeasure]) -> list[int]:
     """The frames identified: the first and the last (facing the camera, by the challenge's design) and the
     most frontal of the middle third, so that nobody stands in for the employee while the steps are shown."""
     third = range(len(measures) // 3, max(len(measures) // 3 + 1, 2 * len(measures) // 3))
-    meshed = [n for n in third if measures[n].points is not None]
-    middle = min(meshed, key=lambda n: abs(liveness.yaw(measures[n].points))) if meshed else len(measures) // 2
+    yaws = {n: abs(liveness.yaw(points)) for n in third if (points := measures[n].points) is not None}
+    middle = min(yaws, key=yaws.__getitem__) if yaws else len(measures) // 2
     return sorted({0, middle, len(measures) - 1})
 
 

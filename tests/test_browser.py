@@ -91,7 +91,6 @@ def liveness_video(path: Path, photo_bytes: bytes, kind: str, steps=("left", "ri
     answer (`kind`: bona_fide, flat), then 6 s facing it again; long enough that the kiosk's challenge, however
     late it starts, films the starting pose, both steps and the end, before the video loops."""
     from attendance.tests.test_liveness import _sequences
-
     from entries.recognition import images
 
     sequences = _sequences()
