@@ -106,10 +106,10 @@ def liveness_video(path: Path, photo_bytes: bytes, kind: str, steps=("left", "ri
 
 @pytest.fixture
 def liveness_kiosk(live_server, monkeypatch, settings):
-    """A kiosk with the challenge (the default); its challenge is left then right, each step shown 3 s."""
+    """A kiosk asking the challenge; its challenge is left then right, each step shown 3 s."""
     monkeypatch.setattr(services, "challenge_steps", lambda: ["left", "right"])
     settings.ATTENDANCE = {**settings.ATTENDANCE, "CHALLENGE_STEP_SECONDS": 3.0}
-    return services.kiosk_register(name="Front door")
+    return services.kiosk_register(name="Front door", liveness="challenge")
 
 
 @pytest.mark.slow

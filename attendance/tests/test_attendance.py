@@ -418,7 +418,11 @@ def test_hr_registers_a_kiosk_and_gets_its_pairing_link_once_never_in_a_cookie(a
     assert not any(key in morsel.value for morsel in response.cookies.values())
     assert key not in admin_client.get("/admin/attendance/kiosk/").content.decode()
     page = admin_client.get(f"/admin/attendance/kiosk/{kiosk.pk}/change/").content.decode()
-    assert "It does not stop a live video of the employee obeying this very challenge" in page and key not in page
+    assert "a printed photo or a phone screen" in page and key not in page  # liveness is off by default
+    kiosk.liveness = "challenge"
+    kiosk.save()
+    page = admin_client.get(f"/admin/attendance/kiosk/{kiosk.pk}/change/").content.decode()
+    assert "It does not stop a live video of the employee obeying this very challenge" in page
 
 
 def test_issuing_re_keying_and_revoking_kiosk_keys_are_audited(admin_client):

@@ -60,7 +60,7 @@ def answer(client, nonce, photos, person="ann"):
 
 @pytest.fixture
 def door():
-    return services.kiosk_register(name="Front door", location="Building A")
+    return services.kiosk_register(name="Front door", location="Building A", liveness="challenge")
 
 
 def test_a_known_face_is_asked_a_random_challenge_and_nobody_is_clocked_yet(door, ann, verdict):
@@ -96,7 +96,7 @@ def test_a_failed_challenge_is_refused_with_what_to_do_and_audited(door, ann, ve
 
 
 def test_a_kiosk_that_flags_clocks_a_failed_challenge_for_review_with_its_frames(ann, verdict):
-    _, key = services.kiosk_register(name="Side door", liveness_failure="flag")
+    _, key = services.kiosk_register(name="Side door", liveness="challenge", liveness_failure="flag")
     verdict["verdict"] = liveness.Verdict(False, "not_done", "Turn further", {})
     client = client_for(key)
     assert answer(client, challenged(client)["challenge"]["nonce"], range(3, 16)).json()["status"] == "clocked"
@@ -128,7 +128,7 @@ def test_frames_sent_before_are_refused_even_for_a_new_challenge(door, ann, verd
 def test_a_late_answer_or_another_kiosks_challenge_is_refused(door, ann, verdict):
     client = client_for(door[1])
     nonce = challenged(client)["challenge"]["nonce"]
-    other = client_for(services.kiosk_register(name="Back door")[1])
+    other = client_for(services.kiosk_register(name="Back door", liveness="challenge")[1])
     assert answer(other, nonce, range(3, 6)).json()["details"]["reason"] == "unknown_nonce"
     Challenge.objects.update(deadline=timezone.now() - timedelta(seconds=1))
     late = answer(client, nonce, range(3, 6))
