@@ -31,7 +31,7 @@ import requests
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _setup import REPO, gunicorn, server_env  # noqa: E402
+from _setup import REPO, gunicorn, server_env, setup  # noqa: E402
 
 LFW_DIR = Path(os.environ.get("FACEREC_LFW_DIR", REPO.parent / "shared" / "lfw-dev"))
 GOAL_P95_MS = 500
@@ -163,6 +163,7 @@ def challenges(env, args, keys, paths, count):
     """Kiosks asking the challenge: per attempt, two frames, the challenge, its answer filmed in real time."""
     import importlib.util
 
+    setup()  # the generator meshes the photos with the engine, in this process
     spec = importlib.util.spec_from_file_location("sequences", REPO / "bench" / "sequences.py")
     sequences = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(sequences)
