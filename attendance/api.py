@@ -3,6 +3,7 @@
 import io
 
 import django_filters
+from django.core.validators import RegexValidator
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -13,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from core.api.fields import Base64ImageField, RecordId
+from core.api.fields import Base64ImageField, RecordId, StrictCharField
 from core.api.permissions import ModelPermissions
 from core.spreadsheets import csv_writer
 
@@ -129,7 +130,7 @@ class ClockResponseSerializer(serializers.Serializer):
 
 
 class ChallengeAnswerSerializer(serializers.Serializer):
-    nonce = serializers.CharField(max_length=64)
+    nonce = StrictCharField(max_length=64, trim_whitespace=False, help_text="The challenge's nonce, as issued.")
     frames = serializers.ListField(child=Base64ImageField(), min_length=2, max_length=services.MAX_CHALLENGE_FRAMES,
                                    help_text="JPEG frames taken while the person answered (files, or base64).")
     times = serializers.ListField(child=serializers.FloatField(min_value=0), min_length=2,
@@ -150,8 +151,8 @@ class KioskSerializer(serializers.Serializer):
 
 
 class PinClockRequestSerializer(serializers.Serializer):
-    Employeecode = serializers.CharField(max_length=64)
-    pin = serializers.CharField(max_length=8, min_length=1, trim_whitespace=False)
+    Employeecode = StrictCharField(max_length=64)
+    pin = StrictCharField(max_length=8, min_length=1, trim_whitespace=False)
     direction = serializers.ChoiceField(choices=Direction.choices, required=False,
                                         help_text="In or Out, on kiosks that show the two buttons.")
 
@@ -245,11 +246,12 @@ class KioskViewSet(viewsets.ViewSet):
 class NonBiometricEmployeeSerializer(serializers.ModelSerializer):
     """An employee without a face: never their PIN's hash or their badge's digest."""
 
-    Employeecode = serializers.CharField(source="employee_code", max_length=64)
-    Name = serializers.CharField(source="employee_name", max_length=200)
-    Department = serializers.CharField(source="department", max_length=128, required=False, allow_blank=True)
-    pin = serializers.CharField(write_only=True, required=False, min_length=4, max_length=8,
-                                help_text="4 to 8 digits; only its hash is stored.")
+    Employeecode = StrictCharField(source="employee_code", max_length=64)
+    Name = StrictCharField(source="employee_name", max_length=200)
+    Department = StrictCharField(source="department", max_length=128, required=False, allow_blank=True)
+    pin = StrictCharField(write_only=True, required=False, min_length=4, max_length=8, trim_whitespace=False,
+                          validators=[RegexValidator(r"^[0-9]{4,8}\Z", "A PIN is 4 to 8 digits.", "invalid_pin")],
+                          help_text="4 to 8 digits; only its hash is stored.")
     has_pin = serializers.SerializerMethodField()
     has_badge = serializers.SerializerMethodField()
 
@@ -264,6 +266,12 @@ class NonBiometricEmployeeSerializer(serializers.ModelSerializer):
 
     def get_has_badge(self, employee) -> bool:
         return bool(employee.badge_sha256)
+
+
+class NonBiometricEmployeeUpdateSerializer(NonBiometricEmployeeSerializer):
+    """A change: the code is the employee's identity and stays (sent, it is ignored)."""
+
+    Employeecode = StrictCharField(source="employee_code", read_only=True)
 
 
 class BadgeSerializer(serializers.Serializer):
@@ -284,6 +292,11 @@ class NonBiometricEmployeeViewSet(viewsets.ModelViewSet):
     search_fields = ["employee_code", "employee_name"]
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
+    def get_serializer_class(self):
+        if self.action == "partial_update":
+            return NonBiometricEmployeeUpdateSerializer
+        return super().get_serializer_class()
+
     def perform_create(self, serializer):
         data = serializer.validated_data
         serializer.instance = nonbiometric.employee_add(
@@ -292,8 +305,6 @@ class NonBiometricEmployeeViewSet(viewsets.ModelViewSet):
 
     def perform_update(self, serializer):
         data = serializer.validated_data
-        if "employee_code" in data and data["employee_code"] != serializer.instance.employee_code:
-            raise serializers.ValidationError({"Employeecode": "An employee's code cannot change."})
         employee, pin = serializer.instance, data.get("pin")
         if {"employee_name", "department"} & set(data):
             nonbiometric.employee_update(employee=employee, name=data.get("employee_name", employee.employee_name),
@@ -304,7 +315,7 @@ class NonBiometricEmployeeViewSet(viewsets.ModelViewSet):
     def perform_destroy(self, instance):
         nonbiometric.employee_delete(employee=instance, by=self.request.user)
 
-    @extend_schema(request=None, responses=BadgeSerializer)
+    @extend_schema(request=None, responses={201: BadgeSerializer})
     @action(detail=True, methods=["post"])
     def badge(self, request, Employeecode=None):
         """Issue a new badge (the old one stops working): its token and QR code, shown this once."""

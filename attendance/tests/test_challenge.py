@@ -135,6 +135,14 @@ def test_a_late_answer_or_another_kiosks_challenge_is_refused(door, ann, verdict
     assert late.status_code == 409 and late.json()["details"]["reason"] == "late"
 
 
+def test_a_nonce_that_is_not_one_the_kiosk_was_given_is_unknown(door, ann, verdict):
+    """A nonce is compared as sent: one of control characters is no nonce, not a malformed request."""
+    client = client_for(door[1])
+    challenged(client)
+    refused = answer(client, "\u001c", range(3, 6))
+    assert (refused.status_code, refused.json()["details"]["reason"]) == (409, "unknown_nonce")
+    assert not AttendanceEvent.objects.exists()
+
 def test_frame_times_must_rise_within_the_challenge(door, ann, verdict):
     client = client_for(door[1])
     nonce = challenged(client)["challenge"]["nonce"]

@@ -341,3 +341,21 @@ def test_hr_renames_an_employee_and_sets_a_pin_through_the_api(api, bob):
     assert nonbiometric.clock_pin(kiosk=kiosk, employee_code="N001", pin="55555").status == "clocked"
     operations = [a.details["operation"] for a in AuditEvent.objects.filter(action="non_biometric").order_by("id")]
     assert operations == ["add", "update", "set_pin"]
+
+
+@pytest.mark.parametrize("body", [{"Employeecode": "N009", "Name": "Cy Dee", "Department": 0},
+                                  {"Employeecode": 9, "Name": "Cy Dee"},
+                                  {"Employeecode": "N009", "Name": "Cy Dee", "pin": "12a4"},
+                                  {"Employeecode": "N009", "Name": "\u000b" + "x" * 200}])
+def test_the_api_takes_the_employee_as_its_schema_says_or_refuses_it(api, body):
+    """Text is text (no number turned into one), a PIN is digits, a length counts what was sent."""
+    answer = api.post(EMPLOYEES, body, format="json")
+    assert (answer.status_code, answer.json()["code"]) == (400, "invalid"), answer.content
+    assert not NonBiometricEmployee.objects.exists()
+
+
+def test_an_employees_code_is_read_only_in_a_change(api, bob):
+    answer = api.patch(f"{EMPLOYEES}N001/", {"Employeecode": "N777", "Name": "Bob Roe"}, format="json")
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["Employeecode"] == "N001"
+    assert list(NonBiometricEmployee.objects.values_list("employee_code", "employee_name")) == [("N001", "Bob Roe")]

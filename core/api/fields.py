@@ -55,3 +55,15 @@ class Base64ImageField(serializers.Field):
 class RecordId(serializers.ReadOnlyField):
     def to_representation(self, value):
         return value if isinstance(value, int) else str(value)
+
+
+class StrictCharField(serializers.CharField):
+    """A CharField that takes text only: DRF's turns a number into text, which a JSON Schema calls invalid."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        if self.max_length is not None and len(data) > self.max_length:
+            # Checked before DRF trims, as a JSON Schema's maxLength counts the text sent.
+            self.fail("max_length", max_length=self.max_length)
+        return super().to_internal_value(data)

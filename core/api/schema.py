@@ -5,6 +5,8 @@ from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
+from .fields import StrictCharField
+
 
 class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="Machine-readable: `invalid`, `not_found`, `no_face`, `throttled`, …")
@@ -52,7 +54,7 @@ class AutoSchema(SpectacularAutoSchema):
 
     def _map_serializer_field(self, field, direction, bypass_extensions=False):
         schema = super()._map_serializer_field(field, direction, bypass_extensions)
-        if (direction == "request" and type(field) is serializers.CharField and not field.allow_blank
+        if (direction == "request" and type(field) in (serializers.CharField, StrictCharField) and not field.allow_blank
                 and field.trim_whitespace and not any(isinstance(v, RegexValidator) for v in field.validators)):
             # DRF strips surrounding whitespace before it checks for blank, so "\u00a0" is blank too.
             # (A field's own RegexValidator becomes its pattern later, in _insert_field_validators.)
