@@ -120,8 +120,10 @@ class FaceSerializer(serializers.Serializer):
 class PageSerializer(serializers.Serializer):
     """/Data/'s optional paging, not in the original: without it the whole gallery, up to the cap."""
 
-    offset = serializers.IntegerField(min_value=0, default=0, help_text="Entries to skip (by EmployeeCode).")
-    limit = serializers.IntegerField(min_value=1, required=False,
+    # Bounded: a database's OFFSET is a 64-bit integer, and no gallery is near 2**31 entries.
+    offset = serializers.IntegerField(min_value=0, max_value=2**31 - 1, default=0,
+                                      help_text="Entries to skip (by EmployeeCode).")
+    limit = serializers.IntegerField(min_value=1, max_value=2**31 - 1, required=False,
                                      help_text="At most this many entries (at most FACEREC_COMPAT_DATA_MAX_ENTRIES).")
 
 

@@ -170,6 +170,7 @@ def test_data_pages_with_offset_and_limit_and_refuses_a_gallery_past_its_cap(api
     assert api.get("/Data/?offset=1").status_code == 200  # the rest fits under the cap
     assert api.get("/Data/?limit=3").json()["code"] == "too_many_entries"
     assert api.get("/Data/?offset=-1").json()["code"] == "invalid"
+    assert api.get(f"/Data/?offset={2**64}&limit=1").json()["code"] == "invalid"  # past any database's OFFSET
 
 
 # --- each 1.x path answers its own method only (issue 14, defect 11) ----------------------------------
