@@ -249,9 +249,10 @@ class NonBiometricEmployeeSerializer(serializers.ModelSerializer):
     Employeecode = StrictCharField(source="employee_code", max_length=64)
     Name = StrictCharField(source="employee_name", max_length=200)
     Department = StrictCharField(source="department", max_length=128, required=False, allow_blank=True)
-    pin = StrictCharField(write_only=True, required=False, min_length=4, max_length=8, trim_whitespace=False,
-                          validators=[RegexValidator(r"^[0-9]{4,8}\Z", "A PIN is 4 to 8 digits.", "invalid_pin")],
-                          help_text="4 to 8 digits; only its hash is stored.")
+    # Empty is no PIN (a change: the PIN stays), as an HTML form sends a field left blank.
+    pin = StrictCharField(write_only=True, required=False, allow_blank=True, max_length=8, trim_whitespace=False,
+                          validators=[RegexValidator(r"^([0-9]{4,8})?\Z", "A PIN is 4 to 8 digits.", "invalid_pin")],
+                          help_text="4 to 8 digits; only its hash is stored. Empty or absent: no PIN, or unchanged.")
     has_pin = serializers.SerializerMethodField()
     has_badge = serializers.SerializerMethodField()
 
@@ -286,6 +287,8 @@ class NonBiometricEmployeeViewSet(viewsets.ModelViewSet):
 
     queryset = NonBiometricEmployee.objects.all()
     serializer_class = NonBiometricEmployeeSerializer
+    # JSON only: no file to send, and a form's every value is text (a list or a number sent would be read as one).
+    parser_classes = [parsers.JSONParser]
     permission_classes = [ModelPermissions]
     lookup_field = "employee_code"
     lookup_url_kwarg = "Employeecode"
@@ -301,11 +304,11 @@ class NonBiometricEmployeeViewSet(viewsets.ModelViewSet):
         data = serializer.validated_data
         serializer.instance = nonbiometric.employee_add(
             employee_code=data["employee_code"], name=data["employee_name"], department=data.get("department", ""),
-            pin=data.get("pin"), by=self.request.user)
+            pin=data.get("pin") or None, by=self.request.user)
 
     def perform_update(self, serializer):
         data = serializer.validated_data
-        employee, pin = serializer.instance, data.get("pin")
+        employee, pin = serializer.instance, data.get("pin") or None
         if {"employee_name", "department"} & set(data):
             nonbiometric.employee_update(employee=employee, name=data.get("employee_name", employee.employee_name),
                                          department=data.get("department", employee.department), by=self.request.user)

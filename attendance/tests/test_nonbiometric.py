@@ -359,3 +359,16 @@ def test_an_employees_code_is_read_only_in_a_change(api, bob):
     assert answer.status_code == 200, answer.content
     assert answer.json()["Employeecode"] == "N001"
     assert list(NonBiometricEmployee.objects.values_list("employee_code", "employee_name")) == [("N001", "Bob Roe")]
+
+
+def test_an_empty_pin_is_no_pin(api):
+    answer = api.post(EMPLOYEES, {"Employeecode": "N010", "Name": "Cy Dee", "pin": ""}, format="json")
+    assert answer.status_code == 201 and not answer.json()["has_pin"], answer.content
+    assert api.patch(f"{EMPLOYEES}N010/", {"pin": "1234"}, format="json").json()["has_pin"]
+    assert api.patch(f"{EMPLOYEES}N010/", {"pin": ""}, format="json").json()["has_pin"]  # unchanged
+
+
+def test_employees_without_a_face_are_sent_as_json(api):
+    """A form's values are all text: a list sent as Name would be stored as its text."""
+    answer = api.post(EMPLOYEES, {"Employeecode": "N012", "Name": "Cy Dee"}, format="multipart")
+    assert (answer.status_code, answer.json()["code"]) == (415, "unsupported_media_type"), answer.content

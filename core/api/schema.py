@@ -58,7 +58,8 @@ class AutoSchema(SpectacularAutoSchema):
                 and field.trim_whitespace and not any(isinstance(v, RegexValidator) for v in field.validators)):
             # DRF strips surrounding whitespace before it checks for blank, so "\u00a0" is blank too.
             # (A field's own RegexValidator becomes its pattern later, in _insert_field_validators.)
-            schema["pattern"] = r"\S"
+            # Python's whitespace (str.strip) also holds \x1c-\x1f and \x85, which a JSON Schema's \s does not.
+            schema["pattern"] = r"[^\s\x1c-\x1f\x85]"
         return schema
 
     def _get_response_bodies(self, direction="response"):
