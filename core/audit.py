@@ -35,6 +35,7 @@ class Action(models.TextChoices):
     NON_BIOMETRIC = "non_biometric", "added an employee without a face, or set their PIN or badge"
     WITHDRAW_CONSENT = "withdraw_consent", "deleted face data at the employee's request"
     PIN_LOCKOUT = "pin_lockout", "locked PIN clocking after wrong PINs"
+    RESOLVE_DUPLICATE = "resolve_duplicate", "decided two alike faces are different people"
 
 
 def emit(action: Action, *, sender, employee_codes=(), **details) -> None:

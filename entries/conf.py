@@ -28,6 +28,9 @@ DEFAULTS: dict[str, Any] = {
     "VERIFY_THRESHOLD": None,
     "IDENTIFY_THRESHOLD": None,
     "IDENTIFY_FPIR": 0.01,
+    # The duplicate-face guard refuses a new face only this rarely for a genuine newcomer (at the gallery's
+    # size); between identify's threshold and that one it registers the face and flags the pair for HR.
+    "DUPLICATE_FPIR": 0.001,
     "SEARCH_BACKEND": "auto",  # auto (pgvector on PostgreSQL when installed), exact, pgvector
     # The 1.x API inside one request, sized to gunicorn's 60 s timeout with half of it as margin (docs/api.md).
     "COMPAT_DATA_MAX_ENTRIES": 500,  # /Data/ entries per answer; more: 422 too_many_entries, page with offset/limit

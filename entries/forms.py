@@ -14,7 +14,7 @@ def analyse_upload(form, upload, *, exclude_id, largest_face=False, allow_duplic
     except FaceRecError as exc:
         form.add_error("photo", forms.ValidationError(exc.message, code=exc.code))
         return None
-    other = identification.duplicate_of(face, exclude_id=exclude_id)
+    other = identification.duplicate_check(face, exclude_id=exclude_id).refused
     if other and not allow_duplicate:
         who = (f"employee {other.employee_code} ({other.name}), similarity {other.similarity:.3f}"
                if form.may_view_entries else "another employee")  # who a face is: only for viewers

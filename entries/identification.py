@@ -115,9 +115,34 @@ def verify(*, image: bytes, entry: FaceEntry, threshold: float | None = None) ->
     return result
 
 
-def duplicate_of(face: faces.FaceAnalysis, *, exclude_id: int | None = None) -> Match | None:
-    """Another employee whose face matches this one as identify would decide, or None."""
+@dataclass(frozen=True)
+class DuplicateCheck:
+    """The employee nearest to a face being enrolled, and the duplicate-face guard's two thresholds.
+
+    From identify's threshold (identify could take one for the other) to refuse_at (set by
+    FACEREC_DUPLICATE_FPIR) the face is only alike enough for HR to look: it registers, flagged.
+    """
+
+    nearest: Match | None
+    warn_at: float
+    refuse_at: float
+
+    @property
+    def refused(self) -> Match | None:
+        """The employee whose face this is, as the guard decides: registering it is refused."""
+        return self.nearest if self.nearest and self.nearest.similarity >= self.refuse_at else None
+
+    @property
+    def possible(self) -> Match | None:
+        """The employee this face resembles without being refused: a possible duplicate for HR."""
+        nearest = self.nearest
+        return nearest if nearest and self.warn_at <= nearest.similarity < self.refuse_at else None
+
+
+def duplicate_check(face: faces.FaceAnalysis, *, exclude_id: int | None = None) -> DuplicateCheck:
+    """How near this face is to another employee's (photos of the entry `exclude_id` aside)."""
     search = index()
-    threshold = calibration.identify_threshold(face.model_name, max(1, search.photo_count()))
+    size = max(1, search.photo_count())
     best = search.search(face.embedding, k=1, exclude_id=exclude_id)
-    return best[0] if best and best[0].similarity >= threshold else None
+    return DuplicateCheck(best[0] if best else None, calibration.identify_threshold(face.model_name, size),
+                          calibration.duplicate_threshold(face.model_name, size))

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -75,6 +77,10 @@ class PhotoFields(models.Model):
         max_length=64, editable=False, help_text="Digest of the photo the embedding was computed from."
     )
     face_box = models.JSONField(editable=False, help_text="[x, y, width, height] in photo pixels")
+
+    # Not stored: set by entries.services on what a write returns, the employees its new photos resemble
+    # (gallery.index.Match, which models may not import; stored for HR as PossibleDuplicate), so callers warn.
+    flagged: Sequence[Any] = ()
 
     class Meta:
         abstract = True
@@ -180,6 +186,45 @@ class FacePhoto(PhotoFields):
 
     def __str__(self):
         return f"photo {self.pk} of {self.entry_id}"
+
+
+class Resolution(models.TextChoices):
+    DIFFERENT = "different", "different people"
+
+
+class PossibleDuplicateQuerySet(models.QuerySet):
+    def open(self):
+        return self.filter(resolved_at__isnull=True)
+
+    def of_pair(self, a, b):
+        """The pair of these two entries (given as ids), whichever was enrolled second."""
+        return self.filter(Q(entry_id=a, other_id=b) | Q(entry_id=b, other_id=a))
+
+
+class PossibleDuplicate(models.Model):
+    """Two employees whose faces are alike enough for HR to look, not enough for the guard to refuse.
+
+    entry is the one whose new photo was found like other's. Deleted with either.
+    """
+
+    entry = models.ForeignKey(FaceEntry, on_delete=models.CASCADE, related_name="possible_duplicates")
+    other = models.ForeignKey(FaceEntry, on_delete=models.CASCADE, related_name="+")
+    similarity = models.FloatField(help_text="The best cosine similarity found between their photos.")
+    created_at = models.DateTimeField("flagged", auto_now_add=True)
+    resolved_at = models.DateTimeField("resolved", null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    resolution = models.CharField(max_length=16, choices=Resolution.choices, blank=True)
+
+    objects = PossibleDuplicateQuerySet.as_manager()
+
+    class Meta:
+        db_table = "facePossibleDuplicates"
+        ordering = ["-created_at"]
+        verbose_name = "possible duplicate face"
+
+    def __str__(self):
+        return f"{self.entry} like {self.other}"
 
 
 def photos_of_model(model_name: str, department: str | None = None) -> int:

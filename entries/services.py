@@ -27,7 +27,8 @@ from .exceptions import (
     PhotoAlreadyEnrolled,
     TooManyPhotos,
 )
-from .models import EMBEDDING_FIELDS, PHOTO_FIELDS, FaceEntry, FacePhoto, PhotoFields
+from .gallery.index import Match
+from .models import EMBEDDING_FIELDS, PHOTO_FIELDS, FaceEntry, FacePhoto, PhotoFields, PossibleDuplicate, Resolution
 from .recognition import faces
 
 METADATA_FIELDS = ("employee_code", "name", "gender", "department")
@@ -97,14 +98,65 @@ def _face_for(image: bytes, face: faces.FaceAnalysis | None, largest_face: bool)
     return faces.analyse(image, largest_face=largest_face)
 
 
-def _refuse_duplicate_face(face: faces.FaceAnalysis, *, exclude_id: int | None) -> None:
-    other = identification.duplicate_of(face, exclude_id=exclude_id)
-    if other is not None:
+def _check_duplicate_face(face: faces.FaceAnalysis, *, exclude_id: int | None,
+                          allow_duplicate_face: bool) -> Match | None:
+    """Refuse a face that is another employee's; return the employee it only resembles (or None).
+
+    allow_duplicate_face (twins) skips both: nothing is refused, nothing flagged.
+    """
+    if allow_duplicate_face:
+        return None
+    check = identification.duplicate_check(face, exclude_id=exclude_id)
+    if (other := check.refused) is not None:
         raise DuplicateFace(
             f"This face matches employee {other.employee_code} ({other.name}) with similarity "
             f"{other.similarity:.3f}. If they really are different people (e.g. twins), allow duplicate faces.",
             employee_code=other.employee_code, similarity=other.similarity,
         )
+    return check.possible
+
+
+def _flag(entry: FaceEntry, resembled: Iterable[Match | None]) -> list[Match]:
+    """Inside the write: store each pair of this entry and an employee it resembles, for HR; return those employees.
+
+    One pair per two employees: a pair still open keeps the highest similarity seen, a decided one stays decided.
+    """
+    flagged: dict[object, Match] = {}
+    for match in resembled:
+        if match is None or (match.entry_id in flagged and flagged[match.entry_id].similarity >= match.similarity):
+            continue
+        flagged[match.entry_id] = match
+    for match in flagged.values():
+        pair = PossibleDuplicate.objects.of_pair(entry.pk, match.entry_id).first()
+        if pair is None:
+            PossibleDuplicate.objects.create(entry=entry, other_id=match.entry_id, similarity=match.similarity)
+        elif pair.resolved_at is None and match.similarity > pair.similarity:
+            pair.similarity = match.similarity
+            pair.save(update_fields=["similarity"])
+    return list(flagged.values())
+
+
+def _flagged_codes(flagged: Iterable[Match]) -> dict[str, list[str]]:
+    """The audit detail of a write that flagged possible duplicates (nothing when it flagged none)."""
+    codes = [match.employee_code for match in flagged]
+    return {"possible_duplicates": codes} if codes else {}
+
+
+def possible_duplicate_resolve(*, pair: PossibleDuplicate, resolved_by: Actor = None,
+                               resolution: str = Resolution.DIFFERENT) -> bool:
+    """Record HR's decision that two alike faces are different people; False if already decided (or deleted).
+
+    A real duplicate is not resolved here: deleting either entry deletes the pair.
+    """
+    with _serialised_write():
+        decided = PossibleDuplicate.objects.open().filter(pk=pair.pk).update(
+            resolution=resolution, resolved_at=timezone.now(), resolved_by=_user(resolved_by))
+        if decided:
+            pair.refresh_from_db()
+            emit(Action.RESOLVE_DUPLICATE, sender=FaceEntry,
+                 employee_codes=[pair.entry.employee_code, pair.other.employee_code],
+                 resolution=pair.resolution, similarity=round(pair.similarity, 4))
+    return bool(decided)
 
 
 @dataclass(frozen=True)
@@ -146,9 +198,11 @@ def entry_register(
 ) -> FaceEntry:
     """Create an entry; the embedding is computed, and checked against others, before anything is written.
 
-    With FACEREC_REQUIRE_CONSENT (the default) the employee's consent must be referenced. extra_images
-    are more photos of the employee, enrolled in the same transaction: all of them or none. created_at
-    keeps the date an entry imported from another system was first made.
+    A face that is another employee's is refused (DuplicateFace); one that only resembles theirs registers,
+    and the returned entry's `flagged` names them (the pairs are stored for HR). With FACEREC_REQUIRE_CONSENT
+    (the default) the employee's consent must be referenced. extra_images are more photos of the employee,
+    enrolled in the same transaction: all of them or none. created_at keeps the date an entry imported from
+    another system was first made.
     """
     if conf.get("REQUIRE_CONSENT") and not consent_reference.strip():
         raise ConsentRequired(
@@ -170,15 +224,15 @@ def entry_register(
     entry.full_clean(validate_unique=False)
     try:
         with _serialised_write():
-            if not allow_duplicate_face:
-                _refuse_duplicate_face(face, exclude_id=None)
+            resembled = _check_duplicate_face(face, exclude_id=None, allow_duplicate_face=allow_duplicate_face)
             entry.save()
             if created_at is not None:  # auto_now_add ignores a value given on save
                 FaceEntry.objects.filter(pk=entry.pk).update(created_at=created_at)
                 entry.created_at = created_at
-            _enrol_extras(entry, extras, allow_duplicate_face)
+            _, more = _enrol_extras(entry, extras, allow_duplicate_face)
+            entry.flagged = _flag(entry, [resembled, *more])
             emit(Action.CREATE, sender=FaceEntry, employee_codes=[entry.employee_code],
-                 consent_reference=entry.consent_reference, photos=1 + len(extras))
+                 consent_reference=entry.consent_reference, photos=1 + len(extras), **_flagged_codes(entry.flagged))
     except IntegrityError as exc:
         if FaceEntry.objects.filter(employee_code=employee_code).exists():
             raise _duplicate(employee_code) from exc
@@ -196,7 +250,10 @@ def entry_update(
     recorded_by: Actor = None,
     **fields: Any,
 ) -> FaceEntry:
-    """Change metadata, consent and retention, and/or the photo; a new photo re-embeds, metadata alone does not."""
+    """Change metadata, consent and retention, and/or the photo; a new photo re-embeds, metadata alone does not.
+
+    A new photo meets the duplicate-face guard as at registration (`flagged` on the returned entry).
+    """
     changed = _set_fields(entry, fields, recorded_by)
     new_face = None
     if image is not None and faces.digest(image) != entry.image_sha256:
@@ -204,12 +261,13 @@ def entry_update(
         changed |= PHOTO_FIELDS
     entry.full_clean(validate_unique=False)
     with _saving_fields(entry, fields), _serialised_write(entry):
-        if new_face is not None and not allow_duplicate_face:
-            _refuse_duplicate_face(new_face, exclude_id=entry.pk)
+        resembled = None if new_face is None else _check_duplicate_face(
+            new_face, exclude_id=entry.pk, allow_duplicate_face=allow_duplicate_face)
         _update(entry, changed)
         _reread(entry, changed)
+        entry.flagged = _flag(entry, [resembled])
         emit(Action.UPDATE, sender=FaceEntry, employee_codes=[entry.employee_code], fields=sorted(fields),
-             photo_replaced=new_face is not None)
+             photo_replaced=new_face is not None, **_flagged_codes(entry.flagged))
         if new_face is not None:
             databases.scrub_deleted()
     return entry
@@ -258,17 +316,20 @@ def _analyse_photos(images: Sequence[bytes], largest_face: bool, *, main: int = 
     return [faces.analyse(image, largest_face=largest_face) for image in images]
 
 
-def _enrol_extras(entry: FaceEntry, extras: list[faces.FaceAnalysis], allow_duplicate_face: bool) -> list[FacePhoto]:
-    """Inside a serialised write: store extra photos, each checked against other employees' faces."""
-    photos = []
+def _enrol_extras(entry: FaceEntry, extras: list[faces.FaceAnalysis],
+                  allow_duplicate_face: bool) -> tuple[list[FacePhoto], list[Match | None]]:
+    """Inside a serialised write: store extra photos, each checked against other employees' faces.
+
+    Returns the photos and, for each, the employee it resembles (None: nobody).
+    """
+    photos, resembled = [], []
     for extra in extras:
-        if not allow_duplicate_face:
-            _refuse_duplicate_face(extra, exclude_id=entry.pk)
+        resembled.append(_check_duplicate_face(extra, exclude_id=entry.pk, allow_duplicate_face=allow_duplicate_face))
         photo = FacePhoto(entry=entry)
         photo.apply_face(extra)
         photo.save()
         photos.append(photo)
-    return photos
+    return photos, resembled
 
 
 def entry_set_photos(*, entry: FaceEntry, images: Sequence[bytes], largest_face: bool = False,
@@ -284,15 +345,15 @@ def entry_set_photos(*, entry: FaceEntry, images: Sequence[bytes], largest_face:
     entry.apply_face(main)
     entry.full_clean(validate_unique=False)
     with _saving_fields(entry, fields), _serialised_write(entry):
-        if not allow_duplicate_face:
-            _refuse_duplicate_face(main, exclude_id=entry.pk)
+        resembled = _check_duplicate_face(main, exclude_id=entry.pk, allow_duplicate_face=allow_duplicate_face)
         _update(entry, changed)
         for old in entry.photos.all():
             old.delete()
-        _enrol_extras(entry, extras, allow_duplicate_face)
+        _, more = _enrol_extras(entry, extras, allow_duplicate_face)
         _reread(entry, changed)
+        entry.flagged = _flag(entry, [resembled, *more])
         emit(Action.UPDATE, sender=FaceEntry, employee_codes=[entry.employee_code], fields=sorted({*fields, "photos"}),
-             photos=len(images))
+             photos=len(images), **_flagged_codes(entry.flagged))
         databases.scrub_deleted()
     return entry
 
@@ -313,14 +374,19 @@ def photo_add(
     allow_duplicate_face: bool = False,
     face: faces.FaceAnalysis | None = None,
 ) -> FacePhoto:
-    """Enrol one more photo of an employee: identify and the duplicate-face guard then use them all."""
+    """Enrol one more photo of an employee: identify and the duplicate-face guard then use them all.
+
+    The photo meets the duplicate-face guard as at registration (`flagged` on the returned photo).
+    """
     sha256 = faces.digest(image)
     _refuse_photo(entry, sha256)
     face = _face_for(image, face, largest_face)
     with _serialised_write(entry):
         _refuse_photo(entry, sha256)  # again: another photo may have been added while this one was analysed
-        (photo,) = _enrol_extras(entry, [face], allow_duplicate_face)
-        emit(Action.ADD_PHOTO, sender=FaceEntry, employee_codes=[entry.employee_code], photo=photo.pk)
+        (photo,), resembled = _enrol_extras(entry, [face], allow_duplicate_face)
+        photo.flagged = _flag(entry, resembled)
+        emit(Action.ADD_PHOTO, sender=FaceEntry, employee_codes=[entry.employee_code], photo=photo.pk,
+             **_flagged_codes(photo.flagged))
     return photo
 
 

@@ -154,6 +154,16 @@ def identify_threshold(model_name: str, gallery_size: int, fpir: float | None = 
     return round(min(max(threshold, cal["verify_threshold"]), 0.999), 4)
 
 
+def duplicate_threshold(model_name: str, gallery_size: int) -> float:
+    """The similarity at which the duplicate-face guard refuses a new face as another employee's.
+
+    Set for FACEREC_DUPLICATE_FPIR: that share of genuine newcomers is refused at this gallery size.
+    Never below identify's threshold: a face refused there would be one identify may take for the other.
+    """
+    return max(identify_threshold(model_name, gallery_size),
+               identify_threshold(model_name, gallery_size, fpir=conf.get("DUPLICATE_FPIR")))
+
+
 def _sigmoid(z: npt.ArrayLike) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
 
