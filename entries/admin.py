@@ -2,13 +2,13 @@
 
 import base64
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from core.audit import Action, emit
 from core.exceptions import FaceRecError
@@ -16,7 +16,7 @@ from core.exceptions import FaceRecError
 from . import conf, identification, services
 from .exceptions import EntryGone
 from .forms import FaceEntryForm, FacePhotoInlineForm, IdentifyForm
-from .models import FaceEntry, FacePhoto, photos_of_model
+from .models import FaceEntry, FacePhoto, PossibleDuplicate, photos_of_model
 from .recognition import calibration, images
 
 VIEW_ENTRIES = "entries.view_faceentry"  # photos, face thumbnails and who a face is: as in the API
@@ -25,6 +25,14 @@ VIEW_ENTRIES = "entries.view_faceentry"  # photos, face thumbnails and who a fac
 def may_see_faces(request) -> bool:
     """The API's rule: the change permission alone shows no face (Django's view permission would)."""
     return request.user.has_perm(VIEW_ENTRIES)
+
+
+def warn_possible_duplicates(request, photo) -> None:
+    """After a save: a warning for each employee the new photo resembles (named only to those who may view)."""
+    for match in photo.flagged:
+        warning = services.possible_duplicate_warning(match, named=may_see_faces(request))
+        messages.warning(request, format_html('{} <a href="{}">Possible duplicate faces</a>', warning["message"],
+                                              reverse("admin:entries_possibleduplicate_changelist")))
 
 
 def thumbnail_html(photo, height=48):
@@ -165,9 +173,10 @@ class FaceEntryAdmin(admin.ModelAdmin):
         return thumbnail_html(entry)
 
     def changelist_view(self, request, extra_context=None):
-        """Show which recognition model is active and the identify threshold it uses now."""
+        """Show which recognition model is active, the identify threshold it uses now and the pairs for HR to check."""
         model = conf.get("MODEL")
-        context = {"recognition_model": model, "may_identify": may_see_faces(request)}
+        context = {"recognition_model": model, "may_identify": may_see_faces(request),
+                   "open_duplicates": PossibleDuplicate.objects.open().count() if may_see_faces(request) else 0}
         try:  # counted in the database: the page need not load the search index
             context["identify_threshold"] = calibration.identify_threshold(model, max(1, photos_of_model(model)))
         except LookupError:
@@ -213,8 +222,8 @@ class FaceEntryAdmin(admin.ModelAdmin):
         face, allow = form.face, form.cleaned_data.get("allow_duplicate_face", False)
         if change:
             try:
-                services.entry_update(entry=obj, image=face.image if face else None, face=face,
-                                      allow_duplicate_face=allow, recorded_by=request.user, **metadata)
+                entry = services.entry_update(entry=obj, image=face.image if face else None, face=face,
+                                              allow_duplicate_face=allow, recorded_by=request.user, **metadata)
             except EntryGone as exc:
                 raise Http404(exc.message) from exc
         else:
@@ -223,6 +232,7 @@ class FaceEntryAdmin(admin.ModelAdmin):
                                             recorded_by=request.user, **metadata)
             obj.pk, obj.created_at = entry.pk, entry.created_at
             obj._state.adding = False
+        warn_possible_duplicates(request, entry)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not FacePhoto:
@@ -234,7 +244,8 @@ class FaceEntryAdmin(admin.ModelAdmin):
                 services.photo_remove(photo=inline.instance)
             elif inline.face is not None:
                 # The form named any duplicate for the user; the service checks again under the write lock.
-                services.photo_add(entry=form.instance, image=inline.face.image, face=inline.face)
+                warn_possible_duplicates(request, services.photo_add(entry=form.instance, image=inline.face.image,
+                                                                     face=inline.face))
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
 
     def delete_model(self, request, obj):
@@ -243,3 +254,95 @@ class FaceEntryAdmin(admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for entry in queryset:
             services.entry_delete(entry=entry)
+
+
+class StatusFilter(admin.SimpleListFilter):
+    """Open pairs unless asked otherwise: they are HR's to-do list."""
+
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("open", "To check"), ("resolved", "Resolved"), ("all", "All")]
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {"selected": (self.value() or "open") == lookup, "display": title,
+                   "query_string": changelist.get_query_string({self.parameter_name: lookup})}
+
+    def queryset(self, request, queryset):
+        value = self.value() or "open"
+        if value == "open":
+            return queryset.open()
+        return queryset.filter(resolved_at__isnull=False) if value == "resolved" else queryset
+
+
+@admin.register(PossibleDuplicate)
+class PossibleDuplicateAdmin(admin.ModelAdmin):
+    """Employees whose faces are alike, but not enough for the duplicate-face guard to refuse: HR tells them apart.
+
+    Faces and whom they resemble are face data: only for users who may view entries. A real duplicate is
+    deleted from its employee's page (the pair goes with it); different people are resolved here.
+    """
+
+    list_display = ["faces", "entry_link", "other_link", "similarity_shown", "created_at", "resolution",
+                    "resolved_by", "resolved_at"]
+    list_display_links = None
+    list_filter = [StatusFilter]
+    actions = ["different_people"]
+    fields = readonly_fields = ("faces", "entry_link", "other_link", "similarity_shown", "created_at", "resolution",
+                                "resolved_by", "resolved_at")
+
+    class Media:
+        css = {"all": ["entries/possible_duplicates.css"]}
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and may_see_faces(request)
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and may_see_faces(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # a pair goes with either employee; deciding is audited, deleting a pair would not be
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("entry", "other", "resolved_by").defer(
+            "entry__image", "entry__embedding", "other__image", "other__embedding")
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        if isinstance(response, TemplateResponse) and "cl" in response.context_data:
+            shown = [p.employee_code for pair in response.context_data["cl"].result_list
+                     for p in (pair.entry, pair.other)]
+            if shown:  # as the entries list: one event per page naming whose faces it showed
+                emit(Action.VIEW_PHOTO, sender=FaceEntry, employee_codes=shown, thumbnails=len(shown))
+        return response
+
+    @admin.display(description="Faces")
+    def faces(self, pair):
+        return format_html('<span class="facerec-pair">{}</span>', format_html_join(
+            "", '<img src="data:image/jpeg;base64,{}" alt="{}">',
+            ((base64.b64encode(bytes(e.thumbnail)).decode(), e.employee_code) for e in (pair.entry, pair.other))))
+
+    def _link(self, entry):
+        return format_html('<a href="{}">{}</a>', reverse("admin:entries_faceentry_change", args=[entry.pk]), entry)
+
+    @admin.display(description="Registered", ordering="entry__employee_code")
+    def entry_link(self, pair):
+        return self._link(pair.entry)
+
+    @admin.display(description="Resembles", ordering="other__employee_code")
+    def other_link(self, pair):
+        return self._link(pair.other)
+
+    @admin.display(description="Similarity", ordering="similarity")
+    def similarity_shown(self, pair):
+        return f"{pair.similarity:.3f}"
+
+    @admin.action(description="Different people (resolve the selected pairs)", permissions=["change"])
+    def different_people(self, request, queryset):
+        resolved = sum(services.possible_duplicate_resolve(pair=pair, resolved_by=request.user) for pair in queryset)
+        self.message_user(request, f"{resolved} pair(s) resolved as different people.", messages.SUCCESS)

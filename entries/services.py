@@ -136,6 +136,23 @@ def _flag(entry: FaceEntry, resembled: Iterable[Match | None]) -> list[Match]:
     return list(flagged.values())
 
 
+def possible_duplicate_warning(match: Match, *, named: bool) -> dict[str, Any]:
+    """What a caller tells whoever registered a face flagged as a possible duplicate (named: who it resembles).
+
+    Whose face it resembles only for those who may view entries, as DuplicateFace.
+    """
+    who = (f"employee {match.employee_code} ({match.name}), similarity {match.similarity:.3f}" if named
+           else "another employee")
+    warning: dict[str, Any] = {
+        "code": "possible_duplicate",
+        "message": f"This face resembles {who}. It was registered, and the pair is listed for HR to check that "
+                   "they are different people.",
+    }
+    if named:
+        warning.update(Employeecode=match.employee_code, similarity=round(match.similarity, 4))
+    return warning
+
+
 def _flagged_codes(flagged: Iterable[Match]) -> dict[str, list[str]]:
     """The audit detail of a write that flagged possible duplicates (nothing when it flagged none)."""
     codes = [match.employee_code for match in flagged]

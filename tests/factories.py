@@ -72,10 +72,25 @@ def _picture(*parts: object) -> Image.Image:
 
 def face(person: str = "ann", number: int = 0) -> faces.FaceAnalysis:
     """Photo `number` of a person, analysed as the engine would (one face, its box, thumbnail and embedding)."""
-    picture = _picture("face", person, number)
+    return _analysed(_picture("face", person, number), embedding(person, number))
+
+
+def lookalike(person: str, similarity: float, number: int = 0) -> faces.FaceAnalysis:
+    """Photo `number` of someone else whose face is `similarity` (cosine) like photo 0 of `person`.
+
+    For the duplicate-face guard's thresholds: a face just above, inside or below a band.
+    """
+    target = embedding(person).astype(np.float64)
+    other = _rng("lookalike", person, similarity, number).standard_normal(DIMENSION)
+    other = other - (other @ target) * target
+    vector = similarity * target + np.sqrt(1 - similarity ** 2) * other / np.linalg.norm(other)
+    return _analysed(_picture("lookalike", person, similarity, number), _unit(vector))
+
+
+def _analysed(picture: Image.Image, vector: np.ndarray) -> faces.FaceAnalysis:
     data = _jpeg(picture)
     analysis = faces.FaceAnalysis(
-        image=data, mime_type="image/jpeg", sha256=faces.digest(data), embedding=embedding(person, number),
+        image=data, mime_type="image/jpeg", sha256=faces.digest(data), embedding=vector,
         model_name=conf.get("MODEL"), box=BOX, thumbnail=_jpeg(picture.resize((64, 64))))
     _prepared[analysis.sha256] = analysis
     return analysis

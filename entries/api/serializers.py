@@ -7,6 +7,7 @@ from rest_framework.utils import html
 
 from core.api.fields import Base64ImageField, RecordId
 
+from .. import services
 from ..models import FaceEntry, Gender
 from ..recognition import faces
 from ..validators import employee_code_validator
@@ -29,6 +30,29 @@ class NullableDateField(FormNull, serializers.DateField):
 
 class NullableDateTimeField(FormNull, serializers.DateTimeField):
     pass
+
+
+class WarningSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="`possible_duplicate`: the face resembles another employee's, not enough "
+                                           "to refuse it; HR is asked to check.")
+    message = serializers.CharField()
+    Employeecode = serializers.CharField(required=False, help_text="Whom it resembles (only for those who may view "
+                                                                   "entries).")
+    similarity = serializers.FloatField(required=False, help_text="Cosine similarity of the two faces, in [0, 1].")
+
+
+class WarningsField(serializers.SerializerMethodField):
+    """What a write registered but asks a person to look at (always empty when reading)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(method_name="get_warnings", help_text=self.__doc__, **kwargs)
+
+
+@extend_schema_field(WarningSerializer(many=True))
+def _warnings(serializer, photo) -> list[dict]:
+    request = serializer.context.get("request")
+    named = request is None or request.user.has_perm(VIEW_ENTRIES)
+    return [services.possible_duplicate_warning(match, named=named) for match in photo.flagged]
 
 
 def entry_link():
@@ -91,13 +115,14 @@ class FaceEntrySerializer(serializers.ModelSerializer):
         help_text="Deleted by purge_expired after this day; default employment_end + FACEREC_RETENTION_DAYS.")
     embedding_model = serializers.CharField(read_only=True)
     face_box = serializers.JSONField(read_only=True, help_text="[x, y, width, height] of the face in the photo.")
+    warnings = WarningsField()
 
     class Meta:
         model = FaceEntry
         fields = [
             "id", "url", "Employeecode", "Name", "gender", "Department", "time", "updated",
             "Image", "largest_face", "allow_duplicate_face", "embeddings", "embedding_model", "face_box",
-            "photos", "consent_reference", "consent_at", "employment_end", "retain_until",
+            "photos", "consent_reference", "consent_at", "employment_end", "retain_until", "warnings",
         ]
 
     def __init__(self, *args, **kwargs):
@@ -120,6 +145,8 @@ class FaceEntrySerializer(serializers.ModelSerializer):
     def get_photos(self, entry) -> int:
         return 1 + entry.photos.count()
 
+    get_warnings = _warnings
+
 
 class FacePhotoSerializer(serializers.Serializer):
     """One of an employee's enrolled photos; `id` is "main" for the entry's own photo."""
@@ -132,6 +159,9 @@ class FacePhotoSerializer(serializers.Serializer):
     face_box = serializers.JSONField(read_only=True)
     embedding_model = serializers.CharField(read_only=True)
     time = serializers.DateTimeField(source="created_at", read_only=True)
+    warnings = WarningsField()
+
+    get_warnings = _warnings
 
     def get_id(self, photo) -> str:
         return "main" if self.get_primary(photo) else str(photo.pk)
