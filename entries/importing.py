@@ -42,6 +42,10 @@ class Report:
     unchanged: int = 0
     skipped: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    possible_duplicates: list[tuple[str, str]] = field(default_factory=list)  # (registered, resembled) for HR
+
+    def flagged(self, employee_code: str, photo) -> None:
+        self.possible_duplicates += [(employee_code, match.employee_code) for match in photo.flagged]
 
 
 def read_rows(source: Path, pattern: str = "*") -> list[Row]:
@@ -151,6 +155,7 @@ def save_row(row, face: faces.FaceAnalysis, entry, report: Report, allow_duplica
                                         allow_duplicate_face=allow_duplicate_face,
                                         consent_reference=row.consent_reference, **metadata)
         report.created += 1
+        report.flagged(entry.employee_code, entry)
         return entry
     same_photo = entry.image_sha256 == face.sha256 and entry.embedding_model == face.model_name
     if same_photo and all(getattr(entry, k) == v for k, v in metadata.items()):
@@ -159,6 +164,7 @@ def save_row(row, face: faces.FaceAnalysis, entry, report: Report, allow_duplica
     entry = services.entry_update(entry=FaceEntry.objects.get(pk=entry.pk), image=face.image, face=face,
                                   allow_duplicate_face=allow_duplicate_face, **metadata)
     report.updated += 1
+    report.flagged(entry.employee_code, entry)
     return entry
 
 
@@ -167,11 +173,12 @@ def add_photo(entry, face: faces.FaceAnalysis, report: Report, allow_duplicate_f
     from . import services
 
     try:
-        services.photo_add(entry=entry, image=face.image, face=face, allow_duplicate_face=allow_duplicate_face)
+        photo = services.photo_add(entry=entry, image=face.image, face=face, allow_duplicate_face=allow_duplicate_face)
     except PhotoAlreadyEnrolled:  # a re-run: this photo is in already
         report.unchanged += 1
     else:
         report.photos_added += 1
+        report.flagged(entry.employee_code, photo)
 
 
 def default_workers() -> int:

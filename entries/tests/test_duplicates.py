@@ -259,3 +259,21 @@ def test_only_those_who_may_view_entries_see_the_pairs(client, django_user_model
                                                                        "change_possibleduplicate"]))
     client.force_login(clerk)
     assert client.get("/admin/entries/possibleduplicate/").status_code == 403
+
+
+# --- import --------------------------------------------------------------------------------------
+
+@pytest.mark.usefixtures("prepared_faces")
+def test_an_import_registers_a_possible_duplicate_and_names_it(tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    (tmp_path / "E002.jpg").write_bytes(inside().image)
+    (tmp_path / "E003.jpg").write_bytes(factories.face_photo("zoe"))
+    out = StringIO()
+    call_command("import_faces", str(tmp_path), "--workers", "1", "--consent-reference", "F", "--no-progress",
+                 stdout=out)
+    assert "POSSIBLE DUPLICATE E002: registered, but the face resembles E001's" in out.getvalue()
+    assert out.getvalue().count("POSSIBLE DUPLICATE") == 1  # zoe resembles nobody
+    assert PossibleDuplicate.objects.get().entry.employee_code == "E002"

@@ -81,6 +81,9 @@ class Command(BaseCommand):
 
         for name, reason in report.failures:
             self.stderr.write(f"FAILED {name}: {reason}")
+        for code, other in report.possible_duplicates:
+            self.stdout.write(f"POSSIBLE DUPLICATE {code}: registered, but the face resembles {other}'s "
+                              "(listed for HR under Possible duplicate faces)")
         self.stdout.write(
             f"{len(rows)} photos: {report.created} created, {report.photos_added} added to an employee, "
             f"{report.updated} updated, "
