@@ -306,7 +306,17 @@ class PossibleDuplicateAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
-        return False  # a pair goes with either employee; deciding is audited, deleting a pair would not be
+        # Django asks this when an employee's deletion takes their pairs with it; a pair alone is never deleted
+        # here (get_actions, delete_view): deciding is audited, deleting a pair would not be.
+        return request.user.has_perm("entries.delete_faceentry")
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_view(self, request, object_id, extra_context=None):
+        raise PermissionDenied
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("entry", "other", "resolved_by").defer(

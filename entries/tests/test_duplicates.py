@@ -250,6 +250,15 @@ def test_the_admin_warns_and_lists_the_pair_for_hr_to_resolve(admin_client):
     assert "E002" in admin_client.get("/admin/entries/possibleduplicate/?status=resolved").content.decode()
 
 
+def test_deleting_an_employee_in_the_admin_takes_their_pairs_and_a_pair_alone_is_never_deleted(admin_client):
+    bob = register(inside())
+    pair = PossibleDuplicate.objects.get()
+    assert admin_client.post(f"/admin/entries/possibleduplicate/{pair.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert "delete_selected" not in admin_client.get("/admin/entries/possibleduplicate/").content.decode()
+    assert admin_client.post(f"/admin/entries/faceentry/{bob.pk}/delete/", {"post": "yes"}).status_code == 302
+    assert not FaceEntry.objects.filter(pk=bob.pk).exists() and not PossibleDuplicate.objects.exists()
+
+
 def test_only_those_who_may_view_entries_see_the_pairs(client, django_user_model):
     from django.contrib.auth.models import Permission
 
