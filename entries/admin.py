@@ -176,7 +176,8 @@ class FaceEntryAdmin(admin.ModelAdmin):
         """Show which recognition model is active, the identify threshold it uses now and the pairs for HR to check."""
         model = conf.get("MODEL")
         context = {"recognition_model": model, "may_identify": may_see_faces(request),
-                   "open_duplicates": PossibleDuplicate.objects.open().count() if may_see_faces(request) else 0}
+                   "open_duplicates": PossibleDuplicate.objects.open().count()
+                   if self.admin_site._registry[PossibleDuplicate].has_view_permission(request) else 0}
         try:  # counted in the database: the page need not load the search index
             context["identify_threshold"] = calibration.identify_threshold(model, max(1, photos_of_model(model)))
         except LookupError:
