@@ -1,11 +1,17 @@
 """The kind of job on attendance events: learning a template from a clocking's frame (attendance.learning)."""
 
+from core.exceptions import FaceRecError
 from entries import services as entry_services
-from entries.exceptions import NotLearned
 from jobs.registry import kind
 
 from . import learning
 from .models import AttendanceEvent, EventFrame
+
+
+class NotLearned(FaceRecError):
+    """The clocking went, or became doubtful, before its job ran (entries' guards refuse with their own)."""
+
+    code = "not_learned"
 
 
 @kind("learn_template")
