@@ -18,8 +18,9 @@ from django.utils.module_loading import import_string
 from .. import conf
 from .models import FaceModel, WeightFile
 
-# A model's name is stored beside each embedding (varchar(64)) and names its pgvector index.
-NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}")
+# A model's name is stored beside each embedding (varchar(64)) and names its pgvector index (PostgreSQL
+# truncates identifiers past 63 characters: face_vectors_<name>_hnsw must fit).
+NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,39}")
 
 
 class UnknownModel(LookupError):
@@ -43,7 +44,7 @@ def _load(paths: tuple[str, ...]) -> dict[str, type[FaceModel]]:
             raise ImproperlyConfigured(f"FACEREC FACE_MODELS: {path!r} is not a FaceModel subclass.")
         name, dimension = getattr(model, "name", None), getattr(model, "dimension", None)
         if not isinstance(name, str) or not NAME.fullmatch(name):
-            raise ImproperlyConfigured(f"FACEREC FACE_MODELS: {path}.name must be a letter, then up to 63 letters, "
+            raise ImproperlyConfigured(f"FACEREC FACE_MODELS: {path}.name must be a letter, then up to 39 letters, "
                                        f"digits or underscores, not {name!r}.")
         if not isinstance(dimension, int) or dimension <= 0:
             raise ImproperlyConfigured(f"FACEREC FACE_MODELS: {path}.dimension must be a positive int.")
