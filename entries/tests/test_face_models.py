@@ -14,6 +14,7 @@ from django.core.management.base import SystemCheckError
 from django.test import override_settings
 
 from entries.conf import DEFAULTS
+from entries.gallery import pgvector
 from entries.recognition import calibration, faces, mesh, models, registry
 from entries.recognition.models import FaceModel, WeightFile
 
@@ -135,3 +136,35 @@ print([name for name in ("deepface", "tensorflow") if name in sys.modules])
     result = subprocess.run([sys.executable, "-c", script], env=env, cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+class RecordingConnection:
+    """Stands in for a PostgreSQL connection with pgvector installed, recording the SQL it is sent."""
+
+    def __init__(self):
+        self.statements = []
+
+    def cursor(self):
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def execute(self, sql, params=None):
+        self.statements.append((" ".join(sql.split()), params))
+
+    def fetchone(self):
+        return (1,)
+
+
+def test_pgvector_creates_an_hnsw_index_at_each_registered_models_dimension():
+    connection = RecordingConnection()
+    with override_settings(FACEREC=PLUGGED):
+        assert pgvector.create_schema(connection)
+    indexes = {params[0]: sql for sql, params in connection.statements if "USING hnsw" in sql}
+    assert set(indexes) == {"MobileFaceNet", "Dlib", "Tiny"}
+    assert "face_vectors_tiny_hnsw" in indexes["Tiny"] and "vector(8)" in indexes["Tiny"]
+    assert "vector(192)" in indexes["MobileFaceNet"] and "vector(128)" in indexes["Dlib"]
