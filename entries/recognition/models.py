@@ -59,7 +59,10 @@ class WeightFile:
     def path(self, models_dir: Path | str) -> Path:
         if self.module is None:
             return Path(models_dir) / self.name
-        return Path(str(resources.files(self.module))).parent / self.member
+        try:
+            return Path(str(resources.files(self.module))).parent / self.member
+        except ModuleNotFoundError:  # the package is not installed: the file is reported missing
+            return Path(self.member)
 
     @property
     def install_command(self) -> str:
@@ -81,8 +84,10 @@ class FaceModel:
 
     def __init__(self, models_dir: Path) -> None:
         """Load the model (subclasses import their libraries and read their weights here, after this check)."""
-        for weight in self.missing_weights(models_dir):
-            raise EngineUnavailable(f"{weight.path(models_dir)} is missing: run {weight.install_command}")
+        missing = self.missing_weights(models_dir)
+        if missing:
+            raise EngineUnavailable("; ".join(f"{weight.path(models_dir)} is missing: run {weight.install_command}"
+                                              for weight in missing))
 
     @classmethod
     def missing_weights(cls, models_dir: Path | str) -> list[WeightFile]:

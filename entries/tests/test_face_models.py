@@ -168,3 +168,8 @@ def test_pgvector_creates_an_hnsw_index_at_each_registered_models_dimension():
     assert set(indexes) == {"MobileFaceNet", "Dlib", "Tiny"}
     assert "face_vectors_tiny_hnsw" in indexes["Tiny"] and "vector(8)" in indexes["Tiny"]
     assert "vector(192)" in indexes["MobileFaceNet"] and "vector(128)" in indexes["Dlib"]
+
+
+def test_a_weight_file_from_a_python_package_that_is_not_installed_is_reported_missing():
+    weight = WeightFile("w.dat", "0" * 64, "pypi:not-installed==1.0", "not_installed/w.dat", module="not_installed")
+    assert not weight.path("models").is_file() and weight.install_command == "pip install -r requirements.txt"
