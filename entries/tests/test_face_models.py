@@ -22,16 +22,18 @@ REPO = Path(__file__).resolve().parents[2]
 INSTALL = REPO / "scripts" / "install.sh"
 
 # faces.analyse(img1.jpg) with each model, recorded before the models left engine.py (Dlib then ran through
-# DeepFace's wrapper): a refactoring that changes an embedding by one bit changes every stored one.
+# DeepFace's wrapper): a refactoring that changes how a face is aligned or embedded moves every stored one.
+# (Bit for bit on the machine that recorded it; another CPU or library build may round the last bits apart.)
 REFERENCE = Path(__file__).with_name("data") / "img1-embeddings.npz"
 
 
 @pytest.mark.parametrize("model", ["MobileFaceNet", "Dlib"])
-def test_a_fixed_photo_gives_bit_identical_embeddings(photo, model):
+def test_a_fixed_photo_gives_the_embeddings_it_always_gave(photo, model):
     with override_settings(FACEREC={"MODEL": model}):
         embedding = faces.analyse(photo("img1.jpg")).embedding
     expected = np.load(REFERENCE)[model]
-    assert embedding.dtype == expected.dtype and embedding.tobytes() == expected.tobytes()
+    assert embedding.dtype == expected.dtype
+    np.testing.assert_allclose(embedding, expected, rtol=0, atol=1e-5)
 
 
 class Tiny(FaceModel):
