@@ -31,6 +31,16 @@ DEFAULTS: dict[str, Any] = {
     "REVIEW_NON_BIOMETRIC": True,  # flag PIN and badge clockings for review
     "REVIEW_TRAVEL_MINUTES": 30,  # flag an employee clocked at kiosks of two locations within this long
     "REVIEW_FRAME_DAYS": 7,  # a flagged event's frames are kept this long for the review
+    # Self-improving templates: a confident, undoubted face clocking's frame may become one more template of the
+    # employee (a background job; docs/attendance.md, Learned templates). Guards in entries.services.photo_learn.
+    "LEARN_TEMPLATES": True,
+    "LEARN_CONFIDENCE": 0.995,  # ...from a clocking at least this confident (calibrated)
+    "LEARN_REQUIRE_LIVENESS": False,  # ...and only from a passed liveness challenge
+    "LEARN_MAX_TEMPLATES": 3,  # kiosk templates per employee; a new one replaces the oldest (HR's photos stay)
+    "LEARN_EVERY_HOURS": 24,  # at most one new template per employee this often
+    # the frame must match the HR enrolment photo as strictly as identify would with this many photos enrolled
+    "LEARN_ANCHOR_GALLERY": 1000,
+    "LEARN_NEAR_DUPLICATE": 0.97,  # a frame this similar to one of the employee's photos adds nothing (skipped)
 }
 app_settings: AppSettings = AppSettings("ATTENDANCE", DEFAULTS)
 get = app_settings.get

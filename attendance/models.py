@@ -150,7 +150,8 @@ class AttendanceEvent(models.Model):
 
 
 class EventFrame(models.Model):
-    """A frame kept for HR's review of a flagged event, until its day (even when snapshots are off)."""
+    """A frame kept for HR's review of a flagged event, or for the job that learns a template from it
+    (attendance.learning), until its day (even when snapshots are off)."""
 
     event = models.ForeignKey(AttendanceEvent, on_delete=models.CASCADE, related_name="frames")
     image = models.BinaryField()

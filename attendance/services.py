@@ -21,7 +21,7 @@ from entries import identification
 from entries import services as entry_services
 from facerec import databases
 
-from . import conf, frames, liveness, review
+from . import conf, frames, learning, liveness, review
 from .models import (
     REASON_MAX_LENGTH,
     AttendanceEvent,
@@ -178,6 +178,7 @@ def clock(*, kiosk: Kiosk, image: bytes, direction: str | None = None, now: date
             similarity=match.similarity,
             confidence=found.confidence, method=Method.FACE)
         record_clocking(event, images=[image], frames=seen)
+        learning.queue(event, image)
     return Clocking("clocked", event)
 
 
@@ -319,6 +320,7 @@ def clock_challenge(*, kiosk: Kiosk, nonce: str, images: Sequence[bytes], times:
         kept = images[::max(1, len(images) // REVIEW_FRAMES)][:REVIEW_FRAMES]  # for a review, if flagged
         record_clocking(event, images=kept, reasons=flag, frames=len(images), steps=challenge.steps,
                         verdict=verdict.code, measured=verdict.details)
+        learning.queue(event, images[0])  # the first frame faces the camera, by the challenge's design
     return Clocking("clocked", event)
 
 

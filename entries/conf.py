@@ -6,7 +6,9 @@ from typing import Any
 from core.conf import AppSettings
 
 DEFAULTS: dict[str, Any] = {
-    "MODEL": "MobileFaceNet",
+    "MODEL": "MobileFaceNet",  # one of FACE_MODELS' names
+    # The face models on offer (entries.recognition.registry), FaceModel subclasses by dotted path.
+    "FACE_MODELS": ["entries.recognition.models.MobileFaceNet", "entries.recognition.models.Dlib"],
     "MODELS_DIR": str(Path(__file__).resolve().parent.parent / "models"),  # scripts/install-models.sh puts weights
     "DETECT_MAX_SIDE": 640,
     "DETECT_UPSAMPLE": 0,

@@ -88,3 +88,10 @@ class ConsentRequired(FaceRecError):
 
     code = "consent_required"
     status = 422
+
+
+class NotLearned(FaceRecError):
+    """A kiosk frame that may not become a template (services.photo_learn): `reason` says which guard refused it."""
+
+    code = "not_learned"
+    status = 409

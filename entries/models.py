@@ -168,11 +168,23 @@ class FaceEntry(PhotoFields):
         return [vectors.normalise(p.vector) for p in self.all_photos() if p.embedding_model == model_name]
 
 
+class PhotoSource(models.TextChoices):
+    HR = "hr", "HR"
+    KIOSK = "kiosk", "kiosk (learned)"
+
+
 class FacePhoto(PhotoFields):
-    """One more photo of an employee: identify and the duplicate-face guard use all of them."""
+    """One more photo of an employee: identify and the duplicate-face guard use all of them.
+
+    HR enrols them, or a kiosk's confident clocking adds one (services.photo_learn): then `learned_from` names the
+    attendance event, as plain text (entries knows nothing of attendance), and `kiosk_name` where it was taken.
+    """
 
     entry = models.ForeignKey(FaceEntry, on_delete=models.CASCADE, related_name="photos")
     created_at = models.DateTimeField("added", auto_now_add=True)
+    source = models.CharField(max_length=8, choices=PhotoSource.choices, default=PhotoSource.HR, editable=False)
+    learned_from = models.CharField("learned from event", max_length=64, blank=True, editable=False)
+    kiosk_name = models.CharField(max_length=100, blank=True, editable=False)
 
     class Meta:
         db_table = "facePhotos"

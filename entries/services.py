@@ -24,12 +24,22 @@ from .exceptions import (
     DuplicateEmployeeCode,
     DuplicateFace,
     EntryGone,
+    NotLearned,
     PhotoAlreadyEnrolled,
     TooManyPhotos,
 )
 from .gallery.index import Match
-from .models import EMBEDDING_FIELDS, PHOTO_FIELDS, FaceEntry, FacePhoto, PhotoFields, PossibleDuplicate, Resolution
-from .recognition import faces
+from .models import (
+    EMBEDDING_FIELDS,
+    PHOTO_FIELDS,
+    FaceEntry,
+    FacePhoto,
+    PhotoFields,
+    PhotoSource,
+    PossibleDuplicate,
+    Resolution,
+)
+from .recognition import calibration, faces, vectors
 
 METADATA_FIELDS = ("employee_code", "name", "gender", "department")
 CONSENT_FIELDS = ("consent_reference", "consent_at", "employment_end", "retain_until")
@@ -422,8 +432,94 @@ def _refuse_photo(entry: FaceEntry, sha256: str) -> None:
 def photo_remove(*, photo: FacePhoto) -> None:
     with _serialised_write():
         photo.delete()
-        emit(Action.REMOVE_PHOTO, sender=FaceEntry, employee_codes=[photo.entry.employee_code], photo=photo.pk)
+        emit(Action.REMOVE_PHOTO, sender=FaceEntry, employee_codes=[photo.entry.employee_code], photo=photo.pk,
+             source=photo.source)
         databases.scrub_deleted()
+
+
+@dataclass(frozen=True)
+class LearnRules:
+    """How far a kiosk may teach an employee's face (the caller's settings: attendance's ATTENDANCE_LEARN_*)."""
+
+    cap: int = 3  # kiosk templates per employee; a new one replaces the oldest
+    every: timedelta = timedelta(hours=24)  # at most one new template per employee this often
+    # The frame must match the HR enrolment photo as identify would in a gallery of this many photos (stricter
+    # than identify's own threshold at any smaller gallery): learning cannot drift away from the enrolled face.
+    anchor_gallery: int = 1000
+    near_duplicate: float = 0.97  # a frame this similar to one of the employee's photos adds nothing
+
+
+def photo_learn_due(employee_code: str, rules: LearnRules, now: datetime | None = None) -> bool:
+    """Whether the employee may be given a kiosk template now (one query: a kiosk asks before keeping a frame)."""
+    since = (now or timezone.now()) - rules.every
+    return not FacePhoto.objects.filter(entry__employee_code=employee_code, source=PhotoSource.KIOSK,
+                                        created_at__gt=since).exists()
+
+
+def photo_learn(*, employee_code: str, image: bytes, event: str, kiosk: str, rules: LearnRules,
+                face: faces.FaceAnalysis | None = None) -> FacePhoto:
+    """Make a kiosk frame of a confidently clocked employee one more template of theirs (the caller decided the
+    clocking was not doubtful); refuse with NotLearned (`reason`) where a guard says no.
+
+    Guards against poisoning the template set: the frame passes the enrolment quality gate; it matches the HR
+    enrolment photo (the anchor, never an earlier kiosk template, so no chain of frames can walk the templates
+    towards someone else) at least as strictly as LearnRules.anchor_gallery says; it matches no other employee (the
+    duplicate-face guard); it is no near-copy of a photo the employee has; one per `every`. Kiosk templates are
+    capped; HR's photos are never replaced.
+    """
+    entry = FaceEntry.objects.filter(employee_code=employee_code).defer("image", "thumbnail").first()
+    if entry is None:
+        raise NotLearned(f"{employee_code} is not enrolled.", employee_code=employee_code, reason="not_enrolled")
+    face = _face_for(image, face, largest_face=True)  # the enrolment quality gate (PoorFaceQuality)
+    model = face.model_name
+    if entry.embedding_model != model:
+        raise NotLearned("The enrolment photo was embedded by another model: re-embed first.",
+                         employee_code=employee_code, reason="stale_embedding")
+    anchor = vectors.answer(float(vectors.normalise(entry.vector) @ vectors.normalise(face.embedding)))
+    needed = max(calibration.identify_threshold(model, max(1, identification.index().photo_count())),
+                 calibration.identify_threshold(model, rules.anchor_gallery, conf.get("IDENTIFY_FPIR")))
+    if anchor < needed:
+        raise NotLearned(f"The frame matches {employee_code}'s enrolment photo with similarity {anchor:.3f}, "
+                         f"under {needed:.3f}.", employee_code=employee_code, reason="far_from_enrolment",
+                         similarity=anchor, needed=needed)
+    with _serialised_write(entry):
+        _refuse_learning(entry, face, rules)
+        # Refused above identify's threshold for another employee, as any photo; and not even a possible
+        # duplicate: a template must be this employee's face beyond doubt.
+        other = _check_duplicate_face(face, exclude_id=entry.pk, allow_duplicate_face=False)
+        if other is not None:
+            raise NotLearned(f"The frame resembles employee {other.employee_code} too ({other.similarity:.3f}).",
+                             employee_code=employee_code, reason="resembles_another", similarity=other.similarity)
+        learned = list(entry.photos.filter(source=PhotoSource.KIOSK).order_by("created_at", "pk"))
+        replaced = learned[:max(0, len(learned) - rules.cap + 1)]
+        if 1 + entry.photos.count() - len(replaced) >= conf.get("MAX_PHOTOS_PER_ENTRY"):
+            replaced = learned[:1]
+            if not replaced:
+                raise NotLearned(f"{employee_code} has the most photos allowed, all from HR.",
+                                 employee_code=employee_code, reason="too_many_photos")
+        for old in replaced:
+            old.delete()
+        (photo,), _ = _enrol_extras(entry, [face], allow_duplicate_face=False)
+        FacePhoto.objects.filter(pk=photo.pk).update(source=PhotoSource.KIOSK, learned_from=event, kiosk_name=kiosk)
+        photo.source, photo.learned_from, photo.kiosk_name = PhotoSource.KIOSK, event, kiosk
+        emit(Action.ADD_PHOTO, sender=FaceEntry, employee_codes=[employee_code], photo=photo.pk,
+             source=PhotoSource.KIOSK, event=event, kiosk=kiosk, similarity_to_enrolment=round(anchor, 4),
+             replaced=[old.pk for old in replaced])
+        if replaced:
+            databases.scrub_deleted()
+    return photo
+
+
+def _refuse_learning(entry: FaceEntry, face: faces.FaceAnalysis, rules: LearnRules) -> None:
+    """Inside the write: one template per `every`, and none that is a near-copy of a photo the employee has."""
+    if not photo_learn_due(entry.employee_code, rules):
+        raise NotLearned(f"{entry.employee_code} was given a kiosk template less than {rules.every} ago.",
+                         employee_code=entry.employee_code, reason="learned_recently")
+    closest = max((float(t @ vectors.normalise(face.embedding)) for t in entry.templates(face.model_name)),
+                  default=0.0)
+    if closest >= rules.near_duplicate:
+        raise NotLearned(f"The frame is a near-copy of one of {entry.employee_code}'s photos ({closest:.3f}).",
+                         employee_code=entry.employee_code, reason="near_duplicate", similarity=closest)
 
 
 def _retention(employment_end: date | None, retain_until: date | None) -> date | None:

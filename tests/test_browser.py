@@ -106,9 +106,13 @@ def liveness_video(path: Path, photo_bytes: bytes, kind: str, steps=("left", "ri
 
 @pytest.fixture
 def liveness_kiosk(live_server, monkeypatch, settings):
-    """A kiosk asking the challenge; its challenge is left then right, each step shown 3 s."""
+    """A kiosk asking the challenge; its challenge is left then right, each step shown 3 s.
+
+    The deadline is long: on a loaded machine the capture that issues the challenge and the upload of its answer
+    take seconds, and an answer refused as late makes every retry fail too (the fake camera loops, so its frames
+    come again byte for byte: `replayed_frame`)."""
     monkeypatch.setattr(services, "challenge_steps", lambda: ["left", "right"])
-    settings.ATTENDANCE = {**settings.ATTENDANCE, "CHALLENGE_STEP_SECONDS": 3.0}
+    settings.ATTENDANCE = {**settings.ATTENDANCE, "CHALLENGE_STEP_SECONDS": 3.0, "CHALLENGE_SECONDS": 60}
     return services.kiosk_register(name="Front door", liveness="challenge")
 
 
@@ -133,7 +137,12 @@ def test_a_photo_held_still_or_tilted_is_refused_and_told_what_to_do(browser_for
     page = browser_for(video=liveness_video(tmp_path / f"{kind}.y4m", photo("img2.jpg"), kind))
     page.goto(f"{live_server.url}/kiosk/#key={liveness_kiosk[1]}")
     page.locator("#message").filter(has_text="Turn your head to your left").wait_for()
-    page.locator("#kiosk[data-state=refused]").wait_for(timeout=40_000)
+    refused = page.locator("#kiosk[data-state=refused]")
+    deadline = time.monotonic() + 60
+    while not refused.is_visible():  # an "error" is a refusal of the protocol, not of the liveness check
+        assert page.locator("#kiosk").get_attribute("data-state") != "error", page.locator("#message").inner_text()
+        assert time.monotonic() < deadline, page.locator("#message").inner_text()
+        time.sleep(0.1)
     assert page.locator("#hint").inner_text() == "Look at the camera to try again."
     assert "Ann" not in page.locator("#kiosk").inner_text() and not AttendanceEvent.objects.exists()
 

@@ -24,7 +24,7 @@ from django.db.models import Max
 
 from .. import conf
 from ..models import FaceEntry, FacePhoto, GalleryState, photos_of_model
-from ..recognition import vectors
+from ..recognition import registry, vectors
 from . import pgvector
 
 # A row saved in a transaction that commits late can carry an older timestamp than one already
@@ -177,10 +177,8 @@ class PgVectorIndex:
     """Approximate nearest neighbours in PostgreSQL (pgvector HNSW on cosine distance)."""
 
     def __init__(self, model_name: str):
-        if model_name not in pgvector.INDEXED:
-            raise LookupError(f"no pgvector index for model {model_name!r}; add it to pgvector.INDEXED")
         self.model_name = model_name
-        self.dimension = pgvector.INDEXED[model_name]
+        self.dimension = registry.get(model_name).dimension  # its HNSW index's
 
     def search(self, vector: np.ndarray, k: int = 1, department: str | None = None,
                exclude_id: int | None = None) -> list[Match]:
@@ -206,7 +204,7 @@ def get_index(model_name: str):
     """Return this process's index for a model, by the SEARCH_BACKEND setting."""
     backend = conf.get("SEARCH_BACKEND")
     if backend == "auto":
-        backend = "pgvector" if pgvector.available() and model_name in pgvector.INDEXED else "exact"
+        backend = "pgvector" if pgvector.available() and model_name in registry.models() else "exact"
     key = (backend, model_name, connection.alias, connection.settings_dict["NAME"])
     with _indexes_lock:
         if key not in _indexes:

@@ -16,12 +16,10 @@ import numpy as np
 from django.db import connection as default_connection
 
 from ..models import FaceEntry, FacePhoto
-from ..recognition import vectors
+from ..recognition import registry, vectors
 
 log = logging.getLogger(__name__)
 TABLE = "face_vectors"
-# One HNSW index per (model, dimension); add a line for another model's dimension.
-INDEXED = {"Dlib": 128, "MobileFaceNet": 192}
 _available: dict[str, bool] = {}
 EF_SEARCH = 120  # recall@1 0.993 at 1M MobileFaceNet-like vectors, p50 14 ms (docs/benchmarks.md, bench/search.py)
 
@@ -48,7 +46,11 @@ def extension_installable(cursor) -> bool:
 
 
 def create_schema(connection) -> bool:
-    """Create the extension, table and indexes when pgvector is installed on the server."""
+    """Create the extension, table and indexes when pgvector is installed on the server.
+
+    One partial HNSW index per registered model, at its dimension (entries.recognition.registry); after
+    adding a model, `manage.py pgvector_sync` creates its index.
+    """
     with connection.cursor() as cursor:
         if not extension_installable(cursor):
             log.warning("pgvector is not installed on this PostgreSQL server; using exact in-process search.")
@@ -62,7 +64,7 @@ def create_schema(connection) -> bool:
                 embedding vector NOT NULL,
                 PRIMARY KEY (entry_id, photo_id))"""
         )
-        for model, dimension in INDEXED.items():
+        for model, dimension in registry.dimensions().items():
             cursor.execute(
                 f"CREATE INDEX IF NOT EXISTS {TABLE}_{model.lower()}_hnsw ON {TABLE} "
                 f"USING hnsw ((embedding::vector({dimension})) vector_cosine_ops) WHERE model = %s",

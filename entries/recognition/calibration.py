@@ -29,33 +29,46 @@ import numpy.typing as npt
 
 from .. import conf
 
-CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")  # the shipped models'
 THRESHOLD_GRID = np.round(np.arange(0.0, 1.0 + 1e-9, 0.0025), 4)
 GALLERY_SIZES = (1, 2, 3, 5, 10, 20, 30, 50, 100, 200, 300, 500, 1000, 1500, 2000)
 
 
+def file_of(model_name: str) -> Path:
+    """Where a model's calibration is kept: its FaceModel.calibration_file (a plug-in may ship its own)."""
+    from . import registry
+
+    try:
+        return registry.get(model_name).calibration_file
+    except registry.UnknownModel:
+        return CALIBRATION_FILE
+
+
 @cache
-def _table() -> dict:
-    return json.loads(CALIBRATION_FILE.read_text())
+def _table(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
-def save(model_name: str, values: dict) -> None:
+def save(model_name: str, values: dict) -> Path:
     """Store a model's calibration (from `evaluate --write-calibration`) and use it from now on."""
-    table = json.loads(CALIBRATION_FILE.read_text()) if CALIBRATION_FILE.exists() else {}
+    path = file_of(model_name)
+    table = json.loads(path.read_text()) if path.exists() else {}
     table[model_name] = values
     text = json.dumps(table, indent=1)
     # one line per list of numbers: the FPIR table stays readable in a diff
     text = re.sub(r"\[([-0-9.e,\s]+)\]", lambda m: "[" + re.sub(r"\s+", "", m.group(1)) + "]", text)
-    CALIBRATION_FILE.write_text(text + "\n")
+    path.write_text(text + "\n")
     _table.cache_clear()
+    return path
 
 
 def for_model(model_name: str) -> dict:
     try:
-        return _table()[model_name]
+        return _table(file_of(model_name))[model_name]
     except KeyError:
         raise LookupError(
-            f"No calibration for model {model_name!r}: run `manage.py evaluate --write-calibration`."
+            f"No calibration for model {model_name!r}: run `manage.py evaluate --model {model_name} "
+            "--write-calibration`."
         ) from None
 
 

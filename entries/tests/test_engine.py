@@ -9,8 +9,8 @@ from PIL import Image
 
 from entries import conf
 from entries.exceptions import MultipleFacesFound, NoFaceFound
-from entries.recognition import calibration, faces, images
-from entries.recognition.engine import MODEL_FILES, deepface_home, get_engine
+from entries.recognition import calibration, faces, images, registry
+from entries.recognition.engine import get_engine
 from tests.factories import encode
 
 pytestmark = pytest.mark.faces
@@ -24,9 +24,9 @@ def distance(a, b):
 def test_the_default_model_reads_its_weights_from_the_install_folder_not_the_network(faces_dir):
     engine = get_engine(conf.get("MODEL"), models_dir=conf.get("MODELS_DIR"))
     assert engine.model_name == "MobileFaceNet" and engine.dimension == 192
-    for name in MODEL_FILES["MobileFaceNet"]:
-        assert (Path(conf.get("MODELS_DIR")) / name).is_file()
-    assert (deepface_home() / ".deepface" / "weights" / "shape_predictor_5_face_landmarks.dat").is_file()
+    for weight in registry.get("MobileFaceNet").weights:
+        assert weight.path(conf.get("MODELS_DIR")) == Path(conf.get("MODELS_DIR")) / weight.name
+        assert weight.path(conf.get("MODELS_DIR")).is_file()
 
 
 def test_one_face_gives_a_unit_length_192_float32_embedding(photo):

@@ -1,11 +1,15 @@
 import json
+import os
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.test import override_settings
 
 from ... import conf
-from ...recognition import calibration, evaluation
+from ...recognition import calibration, evaluation, registry
 from ...recognition.evaluation import OPEN_SET_SIZES
 
 
@@ -19,6 +23,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--pairs", type=Path, required=True)
+        parser.add_argument("--model", choices=list(registry.models()),
+                            help="The face model to measure (default: FACEREC_MODEL).")
         parser.add_argument("--images", type=Path, help="Folder of the photos (default: the pairs file's folder).")
         parser.add_argument("--identities", type=Path,
                             help="person,image CSV (default: identities.csv beside the pairs file).")
@@ -29,10 +35,19 @@ class Command(BaseCommand):
         parser.add_argument("--scale", type=float, default=1.0,
                             help="Shrink every photo by this factor first (how small may a face be?).")
         parser.add_argument("--write-calibration", action="store_true",
-                            help=f"Store what was learned in {calibration.CALIBRATION_FILE.name}.")
+                            help="Store what was learned in the model's calibration file "
+                                 f"({calibration.CALIBRATION_FILE.name} for the shipped models).")
 
-    def handle(self, *args, pairs, images, identities, workers, draws, cache, plots, scale, write_calibration,
-               **options):
+    def handle(self, *args, model=None, **options):
+        if model is None or model == conf.get("MODEL"):
+            return self._evaluate(conf.get("MODEL"), **options)
+        # --workers' processes read their settings from the environment
+        with mock.patch.dict(os.environ, FACEREC_MODEL=model), \
+                override_settings(FACEREC={**getattr(settings, "FACEREC", {}), "MODEL": model}):
+            return self._evaluate(model, **options)
+
+    def _evaluate(self, model, *, pairs, images, identities, workers, draws, cache, plots, scale, write_calibration,
+                  **options):
         images = images or pairs.parent
         identities = identities or (pairs.parent / "identities.csv")
         try:
@@ -40,7 +55,6 @@ class Command(BaseCommand):
             ids = evaluation.read_identities(identities)
         except (OSError, ValueError, KeyError) as exc:
             raise CommandError(f"{pairs} / {identities}: cannot read labelled photos ({exc})") from exc
-        model = conf.get("MODEL")
         embedded = self._embed(model, [n for a, b, *_ in labelled for n in (a, b)] + list(ids), images, workers, cache,
                                scale)
         if embedded.unreadable:
@@ -67,8 +81,9 @@ class Command(BaseCommand):
             path = self._plot(plots, model, report, rows)
             write(f"\nwrote {path}")
         if write_calibration:
-            calibration.save(model, {**learned, "source": f"evaluate --pairs {pairs.parent.name}/{pairs.name}"})
-            write(f"wrote {calibration.CALIBRATION_FILE}")
+            path = calibration.save(model, {**learned,
+                                            "source": f"evaluate --pairs {pairs.parent.name}/{pairs.name}"})
+            write(f"wrote {path}")
 
     # -- steps ----------------------------------------------------------------------------------
 

@@ -6,8 +6,9 @@ from ...gallery import pgvector
 
 class Command(BaseCommand):
     help = (
-        "On PostgreSQL: create the pgvector table and HNSW index if missing (e.g. pgvector was installed after "
-        "migrating) and copy every embedding into it, dropping rows of vanished entries."
+        "On PostgreSQL: create the pgvector table and each face model's HNSW index if missing (e.g. pgvector was "
+        "installed after migrating, or a model added to FACEREC_FACE_MODELS) and copy every embedding into it, "
+        "dropping rows of vanished entries."
     )
 
     def handle(self, *args, **options):

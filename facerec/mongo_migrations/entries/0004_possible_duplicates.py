@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('entries', '0002_check_constraints_as_validators'),
+        ('entries', '0003_learned_photos'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

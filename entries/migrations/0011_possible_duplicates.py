@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('entries', '0009_gallery_state_key'),
+        ('entries', '0010_learned_photos'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
