@@ -410,6 +410,7 @@ def photo_add(
     face = _face_for(image, face, largest_face)
     with _serialised_write(entry):
         _refuse_photo(entry, sha256)  # again: another photo may have been added while this one was analysed
+        _make_room(entry)
         (photo,), resembled = _enrol_extras(entry, [face], allow_duplicate_face)
         photo.flagged = _flag(entry, resembled)
         emit(Action.ADD_PHOTO, sender=FaceEntry, employee_codes=[entry.employee_code], photo=photo.pk,
@@ -424,9 +425,21 @@ def _refuse_photo(entry: FaceEntry, sha256: str) -> None:
         raise PhotoAlreadyEnrolled(f"This photo is already one of {entry.employee_code}'s.",
                                    employee_code=entry.employee_code)
     limit = conf.get("MAX_PHOTOS_PER_ENTRY")
-    if 1 + entry.photos.count() >= limit:
+    if 1 + entry.photos.exclude(source=PhotoSource.KIOSK).count() >= limit:  # kiosk templates make room
         raise TooManyPhotos(f"{entry.employee_code} already has {limit} photos, the most allowed; "
                             "remove one first.", employee_code=entry.employee_code, limit=limit)
+
+
+def _make_room(entry: FaceEntry) -> None:
+    """Inside the write: an HR photo over the limit replaces the oldest kiosk templates (audited)."""
+    spare = 1 + entry.photos.count() - conf.get("MAX_PHOTOS_PER_ENTRY") + 1
+    oldest = list(entry.photos.filter(source=PhotoSource.KIOSK).order_by("created_at", "pk")[:max(0, spare)])
+    for photo in oldest:
+        photo.delete()
+        emit(Action.REMOVE_PHOTO, sender=FaceEntry, employee_codes=[entry.employee_code], photo=photo.pk,
+             source=photo.source, reason="replaced by a photo from HR")
+    if oldest:
+        databases.scrub_deleted()
 
 
 def photo_remove(*, photo: FacePhoto) -> None:

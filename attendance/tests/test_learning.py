@@ -13,7 +13,7 @@ from audit.models import AuditEvent
 from core.audit import Action
 from entries import identification
 from entries import services as entry_services
-from entries.exceptions import DuplicateFace, NotLearned
+from entries.exceptions import DuplicateFace, NotLearned, TooManyPhotos
 from entries.models import FaceEntry, FacePhoto, PhotoSource
 from jobs.models import Job, JobItem
 from jobs.services import job_run_here
@@ -178,6 +178,7 @@ def test_a_frame_that_only_resembles_another_employee_teaches_nothing_and_flags_
     assert refused.value.details["reason"] == "resembles_another"
     assert learned() == [] and not PossibleDuplicate.objects.exists()
 
+
 def test_a_near_copy_of_a_photo_the_employee_has_is_skipped(prepared_faces):
     factories.entry("E001", "ann")
     copy = frame("ann", 7, factories.embedding("ann"))
@@ -201,6 +202,26 @@ def test_the_cap_replaces_the_oldest_kiosk_template_and_never_an_hr_photo(prepar
 
 
 # --- HR sees and removes them --------------------------------------------------------------------
+
+
+def test_an_hr_photo_past_the_limit_replaces_the_oldest_kiosk_template(prepared_faces, settings):
+    settings.FACEREC = {**settings.FACEREC, "MAX_PHOTOS_PER_ENTRY": 3}
+    ann = factories.entry("E001", "ann")
+    for number in (3, 4):
+        face = frame("ann", number)
+        entry_services.photo_learn(employee_code="E001", image=face.image, face=face, event=str(number), kiosk="k",
+                                   rules=ANYTIME)
+    hr = frame("ann", 5)
+    entry_services.photo_add(entry=ann, image=hr.image, face=hr)
+    assert [p.learned_from for p in learned()] == ["4"]
+    assert ann.photos.filter(source=PhotoSource.HR).count() == 1
+    assert AuditEvent.objects.filter(action=Action.REMOVE_PHOTO, details__source="kiosk").count() == 1
+    more = frame("ann", 6)
+    entry_services.photo_add(entry=ann, image=more.image, face=more)  # the last template makes room too
+    assert learned() == [] and ann.photos.count() == 2
+    with pytest.raises(TooManyPhotos):  # HR's own photos are never replaced
+        last = frame("ann", 7)
+        entry_services.photo_add(entry=ann, image=last.image, face=last)
 
 def test_hr_sees_a_learned_template_in_the_entry_and_removes_it(admin_client, prepared_faces):
     ann = factories.entry("E001", "ann")
