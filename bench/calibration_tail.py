@@ -7,7 +7,11 @@ calibration is learned on a random N/4 (or N/2) people of the other half, so its
 (N/2) and every threshold at N is an extrapolation. Each method's threshold for a target FPIR is then
 measured on the held-apart half: FPIR exactly (every photo against random galleries of N of the other people,
 hypergeometric, as calibration.fpir_table counts), TPIR from `evaluation.simulate` galleries. Cells are means
-over both directions and --seeds calibration subsets, FPIR with its range.
+over both directions and --seeds calibration subsets, FPIR with its range. Columns: the table extended along
+log N (before), the tail model alone (calibration.fit_tail), what ships (calibration.threshold_for: the table
+within its sizes, past them the tail model but never below the table's last threshold), and the rejected
+"anchored" variant (the table's last threshold plus the tail model's rise). Rows "all people" calibrate on the
+whole other half, as `evaluate` does: there N <= 1,000 lies within the table. Results: docs/recognition.md.
 """
 
 import argparse

@@ -227,7 +227,7 @@ def threshold_for(table: dict, fpir: float, gallery_size: int, tail: dict | None
     if n <= logs[-1]:
         return float(np.interp(n, logs, per_size))
     if tail is not None:
-        return max(per_size[-1], _threshold_at(tail_fpir(tail, gallery_size), list(THRESHOLD_GRID), fpir))
+        return float(max(per_size[-1], _threshold_at(tail_fpir(tail, gallery_size), list(THRESHOLD_GRID), fpir)))
     slope = (per_size[-1] - per_size[-2]) / (logs[-1] - logs[-2])  # extrapolate along log N
     return float(per_size[-1] + slope * (n - logs[-1]))
 
