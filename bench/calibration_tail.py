@@ -117,6 +117,22 @@ def main() -> None:
     print("share of runs letting through more than 1.5 × the target: "
           + ", ".join(f"{m} {v:.0%}" for m, v in over.items()))
 
+    model = conf.get("MODEL")
+    shipped = calibration.for_model(model)
+    everyone = evaluation.photos_by_person(ids, vectors)
+    trials = evaluation.simulate(everyone, vectors, 2000, draws=args.draws, seed=2000)
+    print(f"\nshipped thresholds ({model}; before: the same table extended along log N) and TPIR at them with "
+          "2,000 of all lfw-dev's people enrolled (the people the calibration was fitted on)")
+    print("| target FPIR | N | before | now | TPIR at 2,000 enrolled: before / now |")
+    print("| --- | --- | --- | --- | --- |")
+    for target in (0.01, 0.001):
+        for size in (100, 1000, 2000, 2001, 3000, 10_000):
+            before = round(min(max(calibration.threshold_for(shipped["identify"], target, size),
+                                   shipped["verify_threshold"]), 0.999), 4)
+            now = calibration.identify_threshold(model, size, fpir=target)
+            print(f"| {target:.1%} | {size:,} | {before:.4f} | {now:.4f} | "
+                  f"{trials.tpir(before):.3f} / {trials.tpir(now):.3f} |")
+
 
 if __name__ == "__main__":
     main()
