@@ -9,8 +9,10 @@ Similarity is the cosine similarity of two L2-normalised embeddings, clipped to 
   FPIR(N, t): for every labelled photo, the chance that a random gallery of N other people
   (one photo each) holds someone at similarity >= t, counted exactly (hypergeometric) from
   that photo's similarities to everyone else, then averaged over photos. No distribution is
-  assumed; "wolves" and "lambs" count as they are. Past the largest N the table holds, the
-  threshold is extrapolated along log N.
+  assumed; "wolves" and "lambs" count as they are. Past the largest N the table holds, a tail
+  model takes over (`fit_tail`): each photo's own high scores, extended beyond the data by a
+  generalized Pareto tail, predict how often a stranger meets someone as alike among N people.
+  (Without one, the threshold is extrapolated along log N.)
 - Confidence: the probability that a decision is right, from a logistic fit on similarity and
   log N of simulated identify trials (known people and strangers weighted equally).
 """
@@ -20,7 +22,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -100,6 +102,83 @@ def fpir_table(probe_scores: list[np.ndarray], sizes: Sequence[int] = GALLERY_SI
             "fpir": [[round(float(v), 6) for v in row] for row in rows]}
 
 
+TAIL_RATE = 0.02  # each photo's top 2 % of scores (its best 42 of 2,085 people on lfw-dev) feed the tail fit
+
+
+def fit_tail(probe_scores: list[np.ndarray], rate: float = TAIL_RATE) -> dict:
+    """A peaks-over-threshold model of how alike a stranger's best match among N people can be.
+
+    For each probe photo, u is its k-th highest similarity to the n other people (k = rate * n):
+    the share of people it meets at >= u is r = k / n. Above u, its false-match rate decays as a
+    generalized Pareto tail, FMR(t) = r * (1 + xi (t - u) / sigma(u)) ** (-1 / xi), with one shape xi
+    for everyone and a scale that may shrink for photos whose u is high ("lambs" whose near misses
+    crowd below the same ceiling): sigma(u) = exp(a + b (u - mean u)). xi, a and b are the maximum
+    likelihood fit of every photo's k - 1 excesses over its own u. Only u's histogram (to 0.001) is kept.
+    """
+    tops = [np.sort(s)[-max(3, math.ceil(rate * len(s))):] for s in probe_scores]
+    u = np.array([top[0] for top in tops])
+    excess = np.concatenate([top[1:] - top[0] for top in tops])
+    offset = np.concatenate([np.full(len(top) - 1, top[0] - u.mean()) for top in tops])
+
+    def nll(params: np.ndarray) -> float:
+        xi, a, b = params
+        sigma = np.exp(a + b * offset)
+        z = 1 + xi * excess / sigma
+        if abs(xi) < 1e-6 or np.any(z <= 0):
+            return math.inf
+        return float(np.log(sigma).sum() + (1 + 1 / xi) * np.log(z).sum())
+
+    xi, a, b = _nelder_mead(nll, np.array([-0.1, math.log(excess.mean()), 0.0]))
+    bins, counts = np.unique(np.round(u.astype(float), 3), return_counts=True)
+    n = len(probe_scores[0])
+    return {"rate": round(max(3, math.ceil(rate * n)) / n, 6), "xi": round(float(xi), 5),
+            "log_sigma": [round(float(a), 5), round(float(b), 5)], "u_mean": round(float(u.mean()), 5),
+            "u": [round(float(v), 3) for v in bins], "u_count": [int(c) for c in counts]}
+
+
+def _nelder_mead(f: Callable[[np.ndarray], float], start: np.ndarray, step: float = 0.1,
+                 iterations: int = 600) -> np.ndarray:
+    """Minimise f from start (the downhill simplex method; a few parameters, no derivatives)."""
+    points = [start] + [start + step * e for e in np.eye(len(start))]
+    values = [f(p) for p in points]
+    for _ in range(iterations):
+        order = np.argsort(values)
+        points, values = [points[i] for i in order], [values[i] for i in order]
+        centre = np.mean(points[:-1], axis=0)
+        reflected = 2 * centre - points[-1]
+        fr = f(reflected)
+        if fr < values[0]:
+            expanded = 3 * centre - 2 * points[-1]
+            fe = f(expanded)
+            points[-1], values[-1] = (expanded, fe) if fe < fr else (reflected, fr)
+        elif fr < values[-2]:
+            points[-1], values[-1] = reflected, fr
+        else:
+            contracted = (centre + points[-1]) / 2
+            fc = f(contracted)
+            if fc < values[-1]:
+                points[-1], values[-1] = contracted, fc
+            else:
+                points = [points[0]] + [(points[0] + p) / 2 for p in points[1:]]
+                values = [values[0]] + [f(p) for p in points[1:]]
+    return points[int(np.argmin(values))]
+
+
+def tail_fpir(tail: dict, gallery_size: int, grid: np.ndarray = THRESHOLD_GRID) -> np.ndarray:
+    """FPIR(N, t) on the grid predicted by a tail model: the mean over probes of 1 - (1 - FMR(t)) ** N.
+
+    Below its own u a probe is taken to meet someone for sure (N * rate is large past the table).
+    """
+    u, count = np.array(tail["u"])[:, None], np.array(tail["u_count"])[:, None]
+    a, b = tail["log_sigma"]
+    xi = tail["xi"]
+    sigma = np.exp(a + b * (u - tail["u_mean"]))
+    z = np.maximum(1 + xi * np.maximum(grid[None, :] - u, 0) / sigma, 0)
+    fmr = tail["rate"] * np.where(z > 0, z ** (-1 / xi), 0.0)
+    hit = np.where(grid[None, :] < u, 1.0, -np.expm1(gallery_size * np.log1p(-fmr)))
+    return (hit * count).sum(0) / count.sum()
+
+
 def fit_logistic(features: np.ndarray, labels: np.ndarray, weights: np.ndarray, steps: int = 50) -> list[float]:
     """Weighted logistic regression by Newton's method; returns coefficients, intercept last."""
     x = np.column_stack([features, np.ones(len(features))])
@@ -136,14 +215,19 @@ def _threshold_at(fpirs: npt.ArrayLike, thresholds: Sequence[float], target: flo
     return t1 if f0 == f1 else t0 + (t1 - t0) * (f0 - target) / (f0 - f1)
 
 
-def threshold_for(table: dict, fpir: float, gallery_size: int) -> float:
-    """The similarity at which strangers match one of `gallery_size` people with probability `fpir`."""
+def threshold_for(table: dict, fpir: float, gallery_size: int, tail: dict | None = None) -> float:
+    """The similarity at which strangers match one of `gallery_size` people with probability `fpir`.
+
+    Past the table's largest N: the tail model's threshold, never below the table's last one.
+    """
     sizes, thresholds = table["sizes"], table["thresholds"]
     per_size = [_threshold_at(row, thresholds, fpir) for row in table["fpir"]]
     logs = np.log(sizes)
     n = math.log(max(1, gallery_size))
     if n <= logs[-1]:
         return float(np.interp(n, logs, per_size))
+    if tail is not None:
+        return float(max(per_size[-1], _threshold_at(tail_fpir(tail, gallery_size), list(THRESHOLD_GRID), fpir)))
     slope = (per_size[-1] - per_size[-2]) / (logs[-1] - logs[-2])  # extrapolate along log N
     return float(per_size[-1] + slope * (n - logs[-1]))
 
@@ -162,7 +246,7 @@ def identify_threshold(model_name: str, gallery_size: int, fpir: float | None = 
         return float(configured)
     cal = for_model(model_name)
     target = conf.get("IDENTIFY_FPIR") if fpir is None else fpir
-    threshold = threshold_for(cal["identify"], target, gallery_size)
+    threshold = threshold_for(cal["identify"], target, gallery_size, cal.get("tail"))
     # Never looser than the 1:1 threshold, never unreachable.
     return round(min(max(threshold, cal["verify_threshold"]), 0.999), 4)
 

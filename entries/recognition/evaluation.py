@@ -293,7 +293,8 @@ def calibrate(identities: dict[str, str], embedded: Embedded, pairs: PairReport 
               people: Collection[str] | None = None, seed: int = 0) -> dict:
     """A model's calibration (see calibration.py) learned from these people only."""
     photos = photos_by_person(identities, embedded.vectors, people)
-    table = calibration.fpir_table(probe_scores(photos, embedded.vectors))
+    scores = probe_scores(photos, embedded.vectors)
+    table = calibration.fpir_table(scores)
     features, labels, weights = [], [], []
     for size in CONFIDENCE_SIZES:
         if size >= len(photos):
@@ -305,7 +306,7 @@ def calibrate(identities: dict[str, str], embedded: Embedded, pairs: PairReport 
             features.append(np.column_stack([best, np.full(len(best), np.log(size))]))
             labels.append(right.astype(float))
             weights.append(np.full(len(best), weight))
-    values = {"identify": table,
+    values = {"identify": table, "tail": calibration.fit_tail(scores),
               "confidence": calibration.fit_logistic(np.concatenate(features), np.concatenate(labels),
                                                      np.concatenate(weights)),
               "people": len(photos), "photos": sum(len(v) for v in photos.values())}

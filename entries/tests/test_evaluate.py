@@ -44,3 +44,35 @@ def test_threshold_for_interpolates_between_sizes_and_extrapolates_past_them():
     assert calibration.threshold_for(table, 0.01, 100) == pytest.approx(0.6)
     assert 0.5 < calibration.threshold_for(table, 0.01, 30) < 0.6
     assert calibration.threshold_for(table, 0.01, 1000) == pytest.approx(0.7)
+
+
+def test_the_tail_model_extrapolates_a_known_distribution_far_past_the_calibration_people():
+    # Given 400 probes whose similarities to 500 people follow one known distribution
+    # (a generalized Pareto tail with shape -0.2 above 0.3)
+    rng = np.random.default_rng(0)
+    sigma, xi = 0.08, -0.2
+
+    def sample(size):
+        return 0.3 + sigma / xi * (rng.uniform(size=size) ** -xi - 1)
+
+    tail = calibration.fit_tail([sample(500) for _ in range(400)])
+    assert tail["xi"] == pytest.approx(xi, abs=0.05)
+    # Then at 20 times as many people the threshold for 1 % of strangers is the distribution's own
+    size, target = 10_000, 0.01
+    exact = 0.3 + sigma / xi * ((1 - (1 - target) ** (1 / size)) ** -xi - 1)  # 1 - F(t) ** N = target
+    predicted = calibration._threshold_at(calibration.tail_fpir(tail, size), list(calibration.THRESHOLD_GRID),
+                                          target)
+    assert predicted == pytest.approx(exact, abs=0.01)
+
+
+def test_threshold_for_uses_the_tail_model_past_the_table_never_below_its_last_threshold():
+    table = {"sizes": [10, 100], "thresholds": [0.4, 0.5, 0.6, 0.7],
+             "fpir": [[0.5, 0.01, 0.001, 0.0], [0.9, 0.1, 0.01, 0.001]]}
+    tail = {"rate": 0.02, "xi": -0.2, "log_sigma": [-2.5, 0.0], "u_mean": 0.5, "u": [0.5], "u_count": [1]}
+    assert calibration.threshold_for(table, 0.01, 100, tail) == pytest.approx(0.6)  # the table within its sizes
+    past = calibration.threshold_for(table, 0.01, 1000, tail)
+    model = calibration._threshold_at(calibration.tail_fpir(tail, 1000), list(calibration.THRESHOLD_GRID), 0.01)
+    assert past == pytest.approx(max(0.6, model))
+    assert calibration.threshold_for(table, 0.01, 10_000, tail) > past
+    weak = {**tail, "u": [0.1]}  # a tail whose model would be looser than the table's last threshold
+    assert calibration.threshold_for(table, 0.01, 1000, weak) == pytest.approx(0.6)

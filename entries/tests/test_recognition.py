@@ -100,6 +100,17 @@ def test_identify_threshold_rises_with_the_gallery_size_and_holds_the_target_fpi
     assert calibration.identify_threshold(model, 1000, fpir=0.02) < thresholds[3]
 
 
+def test_identify_threshold_past_the_calibration_data_follows_the_tail_model_not_log_n():
+    # lfw-dev's table ends at 2,000 people; at FPIR 0.1 % its last steps are a few very alike strangers,
+    # which extended along log N reached 0.999 (nothing matches) from about 5,500 enrolled
+    strict = [calibration.identify_threshold("MobileFaceNet", n, fpir=0.001) for n in (2000, 3000, 10_000)]
+    assert strict[0] == strict[1] == strict[2] < 0.85
+    usual = [calibration.identify_threshold("MobileFaceNet", n) for n in (2000, 3000, 10_000)]
+    assert usual == sorted(usual) and usual[2] < 0.7
+    tail = calibration.for_model("MobileFaceNet")["tail"]
+    assert calibration.tail_fpir(tail, 10_000)[calibration.THRESHOLD_GRID.searchsorted(usual[2])] <= 0.0101
+
+
 def test_confidence_grows_with_similarity_and_falls_with_the_gallery_size():
     p = calibration.match_probability
     assert p("MobileFaceNet", 0.8, 100) > p("MobileFaceNet", 0.6, 100) > p("MobileFaceNet", 0.4, 100)

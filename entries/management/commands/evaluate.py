@@ -139,7 +139,7 @@ class Command(BaseCommand):
             photos = evaluation.photos_by_person(ids, embedded.vectors, measure_on)
 
             def threshold_of(size, learned=learned):
-                return min(calibration.threshold_for(learned["identify"], target, size), 0.999)
+                return min(calibration.threshold_for(learned["identify"], target, size, learned["tail"]), 0.999)
 
             held_out = []
             for size in [n for n in OPEN_SET_SIZES if n < len(photos)]:
