@@ -56,7 +56,7 @@ def get_engine() -> Engine:
     from .engine import get_engine as load
 
     return load(conf.get("MODEL"), conf.get("DETECT_MAX_SIDE"), conf.get("DETECT_UPSAMPLE"),
-                conf.get("MODELS_DIR"), conf.get("DETECT_FALLBACK_MAX_SIDE"))
+                conf.get("MODELS_DIR"), conf.get("DETECT_FALLBACK_MAX_SIDE"), conf.get("DETECTOR"))
 
 
 # Aligned crops put about 35 (MobileFaceNet) to 45 (Dlib) pixels between the eyes: a face with fewer
