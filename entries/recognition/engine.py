@@ -283,10 +283,11 @@ class Engine:
         self.fallback_max_side = fallback_max_side
         self.detector = detector
         self._blazeface = None
-        if DETECTORS[detector]:
+        variant = DETECTORS[detector]
+        if variant:
             from . import blazeface
 
-            self._blazeface = blazeface.get_detector(models_dir, DETECTORS[detector])
+            self._blazeface = blazeface.get_detector(models_dir, variant)
         self._dlib = dlib
         self._detector = dlib.get_frontal_face_detector()
         self._cnn_path = weights / "mmod_human_face_detector.dat"

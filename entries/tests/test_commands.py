@@ -121,6 +121,17 @@ def test_check_reports_missing_mobilefacenet_weights(tmp_path):
     call_command("check")  # installed by scripts/install-models.sh
 
 
+@pytest.mark.parametrize("detector", ["blazeface", "blazeface-full", "mtcnn"])
+def test_check_reports_a_detector_without_its_weights_or_unknown(tmp_path, detector):
+    for name in ("MobileFaceNet.tflite", "onet.tflite"):
+        (tmp_path / name).write_bytes(b"")
+    with override_settings(FACEREC={"DETECTOR": detector, "MODELS_DIR": str(tmp_path)}):
+        with pytest.raises(Exception, match="entries.E003"):
+            call_command("check")
+    with override_settings(FACEREC={"DETECTOR": "blazeface"}):
+        call_command("check")  # installed by scripts/install-models.sh
+
+
 def test_check_reports_a_model_without_weights(tmp_path, monkeypatch):
     monkeypatch.setenv("DEEPFACE_HOME", str(tmp_path))
     with override_settings(FACEREC={"MODEL": "ArcFace"}):
