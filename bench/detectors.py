@@ -6,8 +6,9 @@ configuration detects in it; its first face (the engine's order) is embedded wit
 (MobileFaceNet by default, O-Net seeded from the detection's eye landmarks). Configurations:
 
 - hog: today's engine (HOG, HOG at twice the resolution, then dlib's CNN), dlib's 5 landmarks;
-- blazeface / blazeface-full: the engine with FACEREC_DETECTOR set so (BlazeFace, dlib's 5 landmarks in its box,
-  HOG and CNN when it finds nothing), the largest box first;
+- blazeface: the engine with FACEREC_DETECTOR=blazeface asked for the largest face (BlazeFace's short range,
+  dlib's 5 landmarks in its box, HOG and CNN when it finds nothing), the largest box first; blazeface-full: the
+  same with the full-range model (not a setting: measured here only);
 - "+ best score": the same boxes, the best-scoring one chosen instead of the largest;
 - "keypoints only": BlazeFace's own eye and nose keypoints seed O-Net, no dlib predictor (no fallback either).
 
@@ -45,18 +46,27 @@ def main():
     parser.add_argument("--lfw", type=Path, default=LFW_DIR)
     parser.add_argument("--limit", type=int, help="Only the first N photos (by name), for a quick look.")
     parser.add_argument("--draws", type=int, default=10, help="Random galleries per size for TPIR.")
+    parser.add_argument("--small", type=int, default=200,
+                        help="Photos (every k-th) pasted small into a 640 px frame, to see how small a face is found.")
+    parser.add_argument("--only-small", action="store_true", help="Only the small-face table.")
     args = parser.parse_args()
     setup()
     import numpy as np
 
     from entries import conf
-    from entries.recognition import engine, evaluation, images
+    from entries.recognition import blazeface, engine, evaluation, images
 
     def engine_for(detector):
         return engine.get_engine(conf.get("MODEL"), conf.get("DETECT_MAX_SIDE"), conf.get("DETECT_UPSAMPLE"),
                                  conf.get("MODELS_DIR"), conf.get("DETECT_FALLBACK_MAX_SIDE"), detector)
 
-    hog, short, full = engine_for("hog"), engine_for("blazeface"), engine_for("blazeface-full")
+    hog, short = engine_for("hog"), engine_for("blazeface")
+    full = engine.Engine(conf.get("MODEL"), conf.get("DETECT_MAX_SIDE"), conf.get("DETECT_UPSAMPLE"),
+                         conf.get("MODELS_DIR"), conf.get("DETECT_FALLBACK_MAX_SIDE"), "blazeface")
+    full._blazeface = blazeface.get_detector(conf.get("MODELS_DIR"), "full")  # measured, not a setting
+
+    def largest_face(eng):
+        return lambda rgb: eng._detect(rgb, all_faces=False)
 
     def best_score(eng):
         def detect(rgb):
@@ -79,10 +89,10 @@ def main():
 
     configs = {
         "hog (today)": hog._detect,
-        "blazeface": short._detect,
+        "blazeface": largest_face(short),
         "blazeface + best score": best_score(short),
         "blazeface, keypoints only": keypoints_only(short),
-        "blazeface-full": full._detect,
+        "blazeface-full": largest_face(full),
         "blazeface-full + best score": best_score(full),
     }
     pairs = evaluation.read_pairs(args.lfw / "pairs.csv")
@@ -91,6 +101,9 @@ def main():
     for eng in (hog, short, full):  # warm up
         eng._detect(np.zeros((64, 64, 3), np.uint8))
 
+    if args.only_small:
+        return small_faces(args, names, {"hog": hog._dlib_detect, "blazeface (short range) alone":
+                                         short._blazeface.detect, "blazeface-full alone": full._blazeface.detect})
     results = {label: {"seconds": [], "vectors": {}, "missed": [], "fallback": 0, "boxes": {}} for label in configs}
     embedded_by_landmarks: dict[bytes, np.ndarray] = {}
     for done, name in enumerate(names, 1):
@@ -144,6 +157,10 @@ def main():
     for label, result in results.items():
         if result["missed"]:
             print(f"{label}: no face in {', '.join(result['missed'][:8])}{' …' if len(result['missed']) > 8 else ''}")
+    for label, result in results.items():
+        other = [n for n, box in result["boxes"].items() if n in hog_boxes and overlap(box, hog_boxes[n]) < 0.3]
+        if other:
+            print(f"{label}: another face than HOG's in {', '.join(other[:6])}{' …' if len(other) > 6 else ''}")
 
     print(f"\n../faces ({FACES_DIR.name}): detection time per photo decoded to {conf.get('DETECT_MAX_SIDE')} px "
           "(median of 3 runs each), as a ratio to HOG's")
@@ -166,6 +183,40 @@ def main():
     print("| --- | --- | --- |")
     for label in configs:
         print(f"| {label} | {found[label]} | {float(np.median(timings[label])) / base:.2f} |")
+    small_faces(args, names, {"hog": hog._dlib_detect, "blazeface (short range) alone": short._blazeface.detect,
+                              "blazeface-full alone": full._blazeface.detect})
+
+
+def small_faces(args, names, detectors):
+    """Share of faces found when an LFW photo (its face about 40 % of its side) is pasted small, somewhere in a
+    640 px grey frame: how a face far from the camera, or one of many in a group photo, fares. Each detector alone
+    (in a group photo, BlazeFace finding the near faces means HOG is never asked)."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    sample = names[:: max(1, len(names) // args.small)][: args.small]
+    fractions = (0.05, 0.07, 0.10, 0.15, 0.25)
+    found = {label: dict.fromkeys(fractions, 0) for label in detectors}
+    for name in sample:
+        photo = Image.open(args.lfw / name).convert("RGB")
+        for fraction in fractions:
+            side = round(640 * fraction / 0.4)
+            x, y = (int(v) for v in rng.integers(0, 640 - side, 2))
+            frame = Image.new("RGB", (640, 640), (118, 118, 118))
+            frame.paste(photo.resize((side, side), Image.Resampling.LANCZOS), (x, y))
+            rgb = np.asarray(frame)
+            for label, detect in detectors.items():
+                for face in detect(rgb):
+                    fx, fy, fw, fh = face.box
+                    if x <= fx + fw / 2 <= x + side and y <= fy + fh / 2 <= y + side:
+                        found[label][fraction] += 1
+                        break
+    print(f"\nsmall faces: {len(sample)} lfw-dev photos pasted into a 640 px frame, the face this share of its side")
+    print("| detector | " + " | ".join(f"{f:.0%}" for f in fractions) + " |")
+    print("| --- |" + " --- |" * len(fractions))
+    for label, counts in found.items():
+        print(f"| {label} | " + " | ".join(f"{counts[f] / len(sample):.0%}" for f in fractions) + " |")
 
 
 if __name__ == "__main__":

@@ -8,9 +8,9 @@ from core.conf import AppSettings
 DEFAULTS: dict[str, Any] = {
     "MODEL": "MobileFaceNet",
     "MODELS_DIR": str(Path(__file__).resolve().parent.parent / "models"),  # scripts/install-models.sh puts weights
-    # First pass: hog (dlib's HOG, then its CNN), or blazeface / blazeface-full (MediaPipe's, HOG and CNN when it
-    # finds no face); docs/recognition.md, "Detection", has the measurements.
-    "DETECTOR": "hog",
+    # When only the largest face is wanted (enrolment, verify, kiosks): blazeface (MediaPipe's short range, then HOG
+    # and CNN when it finds none) or hog. Every face of a photo is HOG's. docs/recognition.md, "Detection".
+    "DETECTOR": "blazeface",
     "DETECT_MAX_SIDE": 640,
     "DETECT_UPSAMPLE": 0,
     "DETECT_FALLBACK_MAX_SIDE": 320,  # dlib's CNN detector when HOG finds no face; 0 turns it off

@@ -2,7 +2,9 @@
 
 Detection runs dlib's HOG detector on a downscaled copy of the photo (a 1.5 MP photo costs
 milliseconds instead of seconds), with dlib's CNN detector as a fallback when HOG finds nothing
-(turned or partly lit faces). dlib's 5-point predictor places the landmarks. Each model then
+(turned or partly lit faces). When only the largest face is wanted, FACEREC_DETECTOR=blazeface puts
+MediaPipe's short-range BlazeFace (blazeface.py) first, HOG answering when it finds nothing. dlib's
+5-point predictor places the landmarks in whichever box. Each model then
 aligns the face the way it was trained:
 
 - ``MobileFaceNet`` (default, 192-d): MTCNN's O-Net refines the five ArcFace points (eye centres,
@@ -54,8 +56,9 @@ _lock = threading.Lock()
 CNN_MIN_SIDE = 32  # dlib's CNN fails below about 10 px a side; finds no face below about 40
 MIN_EYE_DISTANCE = 2.0  # pixels: closer "eyes" cannot be aligned
 HOG = "hog"
-# FACEREC_DETECTOR: the first pass, and its BlazeFace variant (None: dlib's HOG, then its CNN, only).
-DETECTORS = {HOG: None, "blazeface": "short", "blazeface-full": "full"}
+# FACEREC_DETECTOR: the first pass when only the largest face is needed, and its BlazeFace variant
+# (None: dlib's HOG, then its CNN, only). Every face of a photo is always looked for by HOG.
+DETECTORS = {HOG: None, "blazeface": "short"}
 
 
 class EngineUnavailable(RuntimeError):
@@ -305,13 +308,17 @@ class Engine:
     def dimension(self) -> int:
         return self._model.dimension
 
-    def detect(self, rgb: np.ndarray) -> list[Detection]:
-        """Every face in an RGB uint8 photo, largest first (nothing is embedded)."""
+    def detect(self, rgb: np.ndarray, all_faces: bool = True) -> list[Detection]:
+        """Every face in an RGB uint8 photo, largest first (nothing is embedded).
+
+        all_faces=False: only the largest face matters (enrolment, verify, a kiosk), so the light detector
+        may answer: it misses faces under about a tenth of the photo's side, which a group photo has.
+        """
         rgb = _rgb(rgb)
         if not rgb.size:
             return []
         with self._run_lock:
-            return self._detect(rgb)
+            return self._detect(rgb, all_faces)
 
     def embed(self, rgb: np.ndarray, detections: list[Detection]) -> list[Face]:
         """Embed faces detected earlier in this photo, in order; a face that cannot be aligned is left out."""
@@ -328,8 +335,8 @@ class Engine:
         embedding = _unit(self._model.embed(chip))
         return Face(detection, embedding) if np.isfinite(embedding).all() else None
 
-    def _detect(self, rgb: np.ndarray) -> list[Detection]:
-        if self._blazeface is not None:
+    def _detect(self, rgb: np.ndarray, all_faces: bool = True) -> list[Detection]:
+        if self._blazeface is not None and not all_faces:
             found = [self._landmarked(rgb, face.box) for face in self._blazeface.detect(rgb)]
             found = [d for d in found if _usable(d, rgb.shape)]
             if found:

@@ -121,7 +121,7 @@ def test_check_reports_missing_mobilefacenet_weights(tmp_path):
     call_command("check")  # installed by scripts/install-models.sh
 
 
-@pytest.mark.parametrize("detector", ["blazeface", "blazeface-full", "mtcnn"])
+@pytest.mark.parametrize("detector", ["blazeface", "mtcnn"])
 def test_check_reports_a_detector_without_its_weights_or_unknown(tmp_path, detector):
     for name in ("MobileFaceNet.tflite", "onet.tflite"):
         (tmp_path / name).write_bytes(b"")
