@@ -37,8 +37,9 @@ def check_face_model(app_configs, **kwargs):
 def check_detector(app_configs, **kwargs):
     from .recognition.blazeface import VARIANTS
     from .recognition.engine import DETECTORS
+    from .recognition.faces import detector as configured
 
-    detector = conf.get("DETECTOR")
+    detector = configured()
     if detector not in DETECTORS:
         return [Error(f"FACEREC DETECTOR is {detector!r}; it must be one of {', '.join(DETECTORS)}.",
                       id="entries.E003")]

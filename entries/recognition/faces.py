@@ -56,7 +56,12 @@ def get_engine() -> Engine:
     from .engine import get_engine as load
 
     return load(conf.get("MODEL"), conf.get("DETECT_MAX_SIDE"), conf.get("DETECT_UPSAMPLE"),
-                conf.get("MODELS_DIR"), conf.get("DETECT_FALLBACK_MAX_SIDE"), conf.get("DETECTOR"))
+                conf.get("MODELS_DIR"), conf.get("DETECT_FALLBACK_MAX_SIDE"), detector())
+
+
+def detector() -> str:
+    """The configured first detector, else the one the model was measured best with (docs/recognition.md)."""
+    return conf.get("DETECTOR") or ("blazeface" if conf.get("MODEL") == "MobileFaceNet" else "hog")
 
 
 # Aligned crops put about 35 (MobileFaceNet) to 45 (Dlib) pixels between the eyes: a face with fewer
