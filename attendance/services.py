@@ -158,7 +158,7 @@ def clock(*, kiosk: Kiosk, image: bytes, direction: str | None = None, now: date
         if match is None or capture is None:
             _save_sequence(state, now)
             return Clocking("unknown")
-        if not frames.same_capture(state.pending_fingerprint, capture):  # a frame sent again counts for nothing
+        if not frames.same_capture(state.pending_fingerprint, image):  # a frame sent again counts for nothing
             state.pending_count, state.pending_fingerprint = state.pending_count + 1, capture
         if state.pending_count < conf.get("CONFIRM_FRAMES"):
             _save_sequence(state, now)

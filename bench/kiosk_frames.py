@@ -61,9 +61,9 @@ def main():
     rows = {}
 
     def pair(kind, a, b):
-        fa, fb = fingerprint(a), fingerprint(b)
-        if fa is not None and fb is not None:
-            rows.setdefault(kind, []).append(frames.difference(fa, fb))
+        fa = fingerprint(a)
+        if fa is not None:
+            rows.setdefault(kind, []).append(frames.difference_at(fa, b))
 
     photos = sorted(FACES_DIR.glob("img*.jpg"))
     for path in photos:

@@ -1,5 +1,7 @@
 """System checks: misconfiguration is reported by `manage.py check`, not by a crash at import."""
 
+from pathlib import Path
+
 from django.core.checks import Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
@@ -34,4 +36,23 @@ def check_face_model(app_configs, **kwargs):
         # A warning, not an error: errors would stop `evaluate` itself, which writes the calibration.
         return [Warning(str(exc), hint="Identify and verify fail until it exists: calibrate on labelled photos "
                         "(docs/recognition.md, 'Adding a model').", id="entries.W001")]
+    return []
+
+
+@register()
+def check_detector(app_configs, **kwargs):
+    """FACEREC_DETECTOR is a known detector, and its weights are on disk."""
+    from .recognition.blazeface import VARIANTS
+    from .recognition.engine import DETECTORS
+    from .recognition.faces import detector as configured
+
+    detector = configured()
+    if detector not in DETECTORS:
+        return [Error(f"FACEREC DETECTOR is {detector!r}; it must be one of {', '.join(DETECTORS)}.",
+                      id="entries.E004")]
+    variant = DETECTORS[detector]
+    if variant and not (Path(conf.get("MODELS_DIR")) / VARIANTS[variant][0]).is_file():
+        return [Error(f"FACEREC DETECTOR is {detector!r} but {VARIANTS[variant][0]} is missing from "
+                      f"{conf.get('MODELS_DIR')}.",
+                      hint="Run scripts/install-models.sh, or set FACEREC_DETECTOR=hog.", id="entries.E004")]
     return []

@@ -10,6 +10,10 @@ DEFAULTS: dict[str, Any] = {
     # The face models on offer (entries.recognition.registry), FaceModel subclasses by dotted path.
     "FACE_MODELS": ["entries.recognition.models.MobileFaceNet", "entries.recognition.models.Dlib"],
     "MODELS_DIR": str(Path(__file__).resolve().parent.parent / "models"),  # scripts/install-models.sh puts weights
+    # When only the largest face is wanted (enrolment, verify, kiosks): blazeface (MediaPipe's short range, then HOG
+    # and CNN when it finds none) or hog. Every face of a photo is HOG's. None: what the model was measured best
+    # with, blazeface for MobileFaceNet, hog for the others (Dlib loses 0.36 points). docs/recognition.md, "Detection".
+    "DETECTOR": None,
     "DETECT_MAX_SIDE": 640,
     "DETECT_UPSAMPLE": 0,
     "DETECT_FALLBACK_MAX_SIDE": 320,  # dlib's CNN detector when HOG finds no face; 0 turns it off
@@ -40,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
 
 app_settings: AppSettings = AppSettings("FACEREC", DEFAULTS, types={
     "QUALITY_MIN_EYE_DISTANCE": float,  # whole pixels by default, a fraction allowed
+    "DETECTOR": str,
     "VERIFY_THRESHOLD": float,
     "IDENTIFY_THRESHOLD": float,
 })

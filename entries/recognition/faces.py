@@ -56,7 +56,12 @@ def get_engine() -> Engine:
     from .engine import get_engine as load
 
     return load(conf.get("MODEL"), conf.get("DETECT_MAX_SIDE"), conf.get("DETECT_UPSAMPLE"),
-                conf.get("MODELS_DIR"), conf.get("DETECT_FALLBACK_MAX_SIDE"))
+                conf.get("MODELS_DIR"), conf.get("DETECT_FALLBACK_MAX_SIDE"), detector())
+
+
+def detector() -> str:
+    """The configured first detector, else the one the model was measured best with (docs/recognition.md)."""
+    return conf.get("DETECTOR") or ("blazeface" if conf.get("MODEL") == "MobileFaceNet" else "hog")
 
 
 # Aligned crops put about 35 (MobileFaceNet) to 45 (Dlib) pixels between the eyes: a face with fewer
@@ -70,7 +75,8 @@ MIN_IMAGE_SIDE = 32
 def _detect(data: bytes, limit: int | None) -> tuple[images.Photo, list[Detection], list[Detection]]:
     """Decode only as finely as detection needs, and finer only if a chosen face needs it for alignment.
 
-    Returns the photo, every detection (largest first) and the ones to embed. A photo refused for its bytes
+    Returns the photo, every detection (largest first) and the ones to embed; with limit 1 the light detector
+    may answer (FACEREC_DETECTOR), and "every" is then every face it sees. A photo refused for its bytes
     or its size is refused before the engine is loaded.
     """
     photo = images.decode(data, keep_side=conf.get("DETECT_MAX_SIDE"))
@@ -79,7 +85,7 @@ def _detect(data: bytes, limit: int | None) -> tuple[images.Photo, list[Detectio
         raise ImageTooSmall(f"The image is {width}x{height} pixels; a face can only be found in a photo at least "
                             f"{MIN_IMAGE_SIDE} pixels on each side.", width=width, height=height,
                             min_side=MIN_IMAGE_SIDE)
-    detections = get_engine().detect(photo.rgb)
+    detections = get_engine().detect(photo.rgb, all_faces=limit != 1)
     most = conf.get("MAX_FACES_PER_PHOTO")
     if len(detections) > most:
         raise TooManyFaces(f"{len(detections)} faces were found in the photo; at most {most} are analysed.",

@@ -72,10 +72,11 @@ def dimensions() -> dict[str, int]:
 
 
 def install_manifest() -> list[WeightFile]:
-    """The files scripts/install-models.sh puts in FACEREC_MODELS_DIR: every model's and the face mesh's."""
-    from . import mesh
+    """The files scripts/install-models.sh puts in FACEREC_MODELS_DIR: every model's, BlazeFace's and the mesh's."""
+    from . import blazeface, mesh
 
-    files = [weight for model in models().values() for weight in model.weights] + list(mesh.WEIGHTS)
+    files = [weight for model in models().values() for weight in model.weights] + [*blazeface.WEIGHTS,
+                                                                                   *mesh.WEIGHTS]
     unique = {weight.name: weight for weight in files if weight.module is None}
     return list(unique.values())
 

@@ -123,6 +123,17 @@ def test_check_reports_missing_mobilefacenet_weights_by_path_and_how_to_install_
     call_command("check")  # installed by scripts/install-models.sh
 
 
+@pytest.mark.parametrize("detector", ["blazeface", "mtcnn"])
+def test_check_reports_a_detector_without_its_weights_or_unknown(tmp_path, detector):
+    for name in ("MobileFaceNet.tflite", "onet.tflite"):
+        (tmp_path / name).write_bytes(b"")
+    with override_settings(FACEREC={"DETECTOR": detector, "MODELS_DIR": str(tmp_path)}):
+        with pytest.raises(Exception, match="entries.E004"):
+            call_command("check")
+    with override_settings(FACEREC={"DETECTOR": "blazeface"}):
+        call_command("check")  # installed by scripts/install-models.sh
+
+
 def test_check_reports_a_model_the_registry_does_not_list():
     with override_settings(FACEREC={"MODEL": "ArcFace"}):
         with pytest.raises(SystemCheckError, match="entries.E001") as caught:

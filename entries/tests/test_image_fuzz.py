@@ -224,7 +224,7 @@ engine = faces.get_engine()
 rng = np.random.default_rng(0)
 for width, height in {shapes!r}:
     rgb = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
-    assert isinstance(engine.detect(rgb), list)
+    assert isinstance(engine.detect(rgb), list) and isinstance(engine.detect(rgb, all_faces=False), list)
     marks = np.array([[width, height]] * 5, dtype=np.float32) / 2  # five landmarks on one point
     for box in ((0, 0, width, height), (-50, -50, 10, 10), (0, 0, 0, 0)):
         engine.embed(rgb, [Detection(box, marks), Detection(box, marks * 1e6), Detection(box, marks * np.nan)])
@@ -232,11 +232,12 @@ print("survived")
 """
 
 
-def test_the_engine_survives_degenerate_photos_and_faces_from_any_caller():
+@pytest.mark.parametrize("detector", ["hog", "blazeface"])
+def test_the_engine_survives_degenerate_photos_and_faces_from_any_caller(detector):
     """Engine.detect and .embed straight, past faces.py's minimum: in a child process, as a crash would kill it."""
     shapes = [(w, h) for w in (1, 2, 5, 9, 10, 16, 31) for h in (1, 3, 9, 16)]
     shapes += [(2000, 10), (10, 2000), (2, 320), (320, 2), (4000, 40), (40, 4000), (6000, 12), (12, 6000)]
-    env = {**os.environ, "SECRET_KEY": "t"}
+    env = {**os.environ, "SECRET_KEY": "t", "FACEREC_DETECTOR": detector}
     result = subprocess.run([sys.executable, "-c", ENGINE_PROBE.format(repo=str(REPO), shapes=shapes)],
                             env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and "survived" in result.stdout, (result.returncode, result.stderr[-2000:])
