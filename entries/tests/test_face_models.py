@@ -15,7 +15,7 @@ from django.test import override_settings
 
 from entries.conf import DEFAULTS
 from entries.gallery import pgvector
-from entries.recognition import calibration, faces, mesh, models, registry
+from entries.recognition import blazeface, calibration, faces, mesh, models, registry
 from entries.recognition.models import FaceModel, WeightFile
 
 REPO = Path(__file__).resolve().parents[2]
@@ -111,11 +111,12 @@ def test_install_models_sh_reads_its_list_from_the_registry_without_django_setti
     shipped = subprocess.run([sys.executable, "-m", "entries.recognition.registry"], env=env, cwd=REPO,
                              capture_output=True, text=True, check=True).stdout.splitlines()
     assert [line.split() for line in shipped] == [
-        [w.name, w.sha256, w.package, w.member] for w in (*models.MobileFaceNet.weights, *mesh.WEIGHTS)]
+        [w.name, w.sha256, w.package, w.member] for w in (*models.MobileFaceNet.weights, *blazeface.WEIGHTS,
+                                                            *mesh.WEIGHTS)]
     only_dlib = subprocess.run([sys.executable, "-m", "entries.recognition.registry"], cwd=REPO, text=True,
                                env={**env, "FACEREC_FACE_MODELS": "entries.recognition.models.Dlib"},
                                capture_output=True, check=True).stdout
-    assert only_dlib.split()[::4] == [w.name for w in mesh.WEIGHTS]  # dlib's weights come with pip
+    assert only_dlib.split()[::4] == [w.name for w in (*blazeface.WEIGHTS, *mesh.WEIGHTS)]  # dlib's: pip
     assert "-m entries.recognition.registry" in (REPO / "scripts" / "install-models.sh").read_text()
     # on a fresh machine the packages it imports are installed first
     steps = INSTALL.read_text()
