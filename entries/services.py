@@ -512,9 +512,9 @@ def photo_learn(*, employee_code: str, image: bytes, event: str, kiosk: str, rul
                                  employee_code=employee_code, reason="too_many_photos")
         for old in replaced:
             old.delete()
-        (photo,), _ = _enrol_extras(entry, [face], allow_duplicate_face=False)
-        FacePhoto.objects.filter(pk=photo.pk).update(source=PhotoSource.KIOSK, learned_from=event, kiosk_name=kiosk)
-        photo.source, photo.learned_from, photo.kiosk_name = PhotoSource.KIOSK, event, kiosk
+        photo = FacePhoto(entry=entry, source=PhotoSource.KIOSK, learned_from=event, kiosk_name=kiosk)
+        photo.apply_face(face)  # checked against other employees above: one search, one insert
+        photo.save()
         emit(Action.ADD_PHOTO, sender=FaceEntry, employee_codes=[employee_code], photo=photo.pk,
              source=PhotoSource.KIOSK, event=event, kiosk=kiosk, similarity_to_enrolment=round(anchor, 4),
              replaced=[old.pk for old in replaced])
