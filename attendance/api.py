@@ -251,7 +251,9 @@ class NonBiometricEmployeeSerializer(serializers.ModelSerializer):
     Department = StrictCharField(source="department", max_length=128, required=False, allow_blank=True)
     # Empty is no PIN (a change: the PIN stays), as an HTML form sends a field left blank.
     pin = StrictCharField(write_only=True, required=False, allow_blank=True, max_length=8, trim_whitespace=False,
-                          validators=[RegexValidator(r"^([0-9]{4,8})?\Z", "A PIN is 4 to 8 digits.", "invalid_pin")],
+                          # the service's own pattern; "" is let through before validators (allow_blank)
+                          validators=[RegexValidator(rf"^{nonbiometric.PIN_PATTERN.pattern}\Z",
+                                                     "A PIN is 4 to 8 digits.", "invalid_pin")],
                           help_text="4 to 8 digits; only its hash is stored. Empty or absent: no PIN, or unchanged.")
     has_pin = serializers.SerializerMethodField()
     has_badge = serializers.SerializerMethodField()

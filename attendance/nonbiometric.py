@@ -28,7 +28,7 @@ from . import badges, conf, services
 from .models import AttendanceEvent, Direction, DirectionMode, Kiosk, Method, NonBiometricEmployee
 from .services import Clocking
 
-PIN_PATTERN = re.compile(r"\d{4,8}")
+PIN_PATTERN = re.compile(r"[0-9]{4,8}")  # the keypad's digits (\d would take any script's)
 
 
 class EmployeeExists(FaceRecError):

@@ -163,7 +163,7 @@ def test_an_employee_is_added_with_a_pin_hash_and_the_api_never_shows_it(api):
     assert AuditEvent.objects.filter(action="non_biometric", employees__contains=",N002,").count() == 2
 
 
-@pytest.mark.parametrize("pin", ["12", "abcd", "123456789", "12 34"])
+@pytest.mark.parametrize("pin", ["12", "abcd", "123456789", "12 34", "\u0661\u0662\u0663\u0664"])
 def test_a_pin_is_four_to_eight_digits(bob, pin):
     with pytest.raises(nonbiometric.InvalidPin):
         nonbiometric.employee_set_pin(employee=bob, pin=pin)
