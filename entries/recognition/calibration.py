@@ -23,7 +23,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Sequence
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +61,7 @@ def save(model_name: str, values: dict) -> Path:
     text = re.sub(r"\[([-0-9.e,\s]+)\]", lambda m: "[" + re.sub(r"\s+", "", m.group(1)) + "]", text)
     path.write_text(text + "\n")
     _table.cache_clear()
+    _identify_threshold.cache_clear()
     return path
 
 
@@ -244,8 +245,15 @@ def identify_threshold(model_name: str, gallery_size: int, fpir: float | None = 
     configured = conf.get("IDENTIFY_THRESHOLD")
     if configured is not None and fpir is None:
         return float(configured)
-    cal = for_model(model_name)
     target = conf.get("IDENTIFY_FPIR") if fpir is None else fpir
+    return _identify_threshold(file_of(model_name), model_name, target, gallery_size)
+
+
+@lru_cache(maxsize=4096)
+def _identify_threshold(path: Path, model_name: str, target: float, gallery_size: int) -> float:
+    """identify_threshold, computed once per calibration file and gallery size: identify asks it for every
+    photo, and past the table the tail model costs more than a search (save() forgets them)."""
+    cal = for_model(model_name)
     threshold = threshold_for(cal["identify"], target, gallery_size, cal.get("tail"))
     # Never looser than the 1:1 threshold, never unreachable.
     return round(min(max(threshold, cal["verify_threshold"]), 0.999), 4)
