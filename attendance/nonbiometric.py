@@ -24,9 +24,9 @@ from entries import services as entry_services
 from entries.models import FaceEntry
 from facerec import databases
 
-from . import badges, conf, services
+from . import badges, clocking, conf
+from .clocking import Clocking
 from .models import AttendanceEvent, Direction, DirectionMode, Kiosk, Method, NonBiometricEmployee
-from .services import Clocking
 
 PIN_PATTERN = re.compile(r"[0-9]{4,8}")  # the keypad's digits (\d would take any script's)
 
@@ -189,8 +189,8 @@ def clock_pin(*, kiosk: Kiosk, employee_code: str, pin: str, direction: str | No
     """
     if not kiosk.allow_pin:
         raise PinNotAllowed("This kiosk does not take PINs.")
-    if services.direction_mode(kiosk) == DirectionMode.BUTTONS and direction not in Direction.values:
-        raise services.DirectionRequired("This kiosk asks In or Out first: send direction 'in' or 'out'.")
+    if clocking.direction_mode(kiosk) == DirectionMode.BUTTONS and direction not in Direction.values:
+        raise clocking.DirectionRequired("This kiosk asks In or Out first: send direction 'in' or 'out'.")
     now = (now or timezone.now()).replace(microsecond=0)
     employee = NonBiometricEmployee.objects.filter(employee_code=employee_code).first() if employee_code else None
     right = check_password(str(pin or ""), employee.pin_hash if employee and employee.pin_hash else _dummy_hash())
@@ -243,14 +243,14 @@ def _count_failure(model, row, limit: int, until: datetime, locked_field: str) -
 
 def _clock(kiosk: Kiosk, employee: NonBiometricEmployee, method: str, direction: str | None, now: datetime,
            images: tuple[bytes, ...] = ()) -> Clocking:
-    last = services.last_event(employee.employee_code, now)
-    if services.debounced(last, now):
+    last = clocking.last_event(employee.employee_code, now)
+    if clocking.debounced(last, now):
         return Clocking("already", last)
     event = AttendanceEvent(
         employee_code=employee.employee_code, employee_name=employee.employee_name, department=employee.department,
-        at=now, direction=services.next_direction(last, now, direction), kiosk=kiosk, kiosk_name=kiosk.name,
+        at=now, direction=clocking.next_direction(last, now, direction), kiosk=kiosk, kiosk_name=kiosk.name,
         method=method)
-    services.record_clocking(event, images=images)
+    clocking.record_clocking(event, images=images)
     return Clocking("clocked", event)
 
 

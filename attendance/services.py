@@ -21,7 +21,16 @@ from entries import identification
 from entries import services as entry_services
 from facerec import databases
 
-from . import conf, frames, learning, liveness, review
+from . import conf, frames, learning, liveness, nonbiometric
+from .clocking import (
+    Clocking,
+    DirectionRequired,
+    debounced,
+    direction_mode,
+    last_event,
+    next_direction,
+    record_clocking,
+)
 from .models import (
     REASON_MAX_LENGTH,
     AttendanceEvent,
@@ -36,12 +45,6 @@ from .models import (
     Review,
     SeenFrame,
 )
-
-
-class DirectionRequired(FaceRecError):
-    """This kiosk shows In and Out buttons: the frame must say which was tapped."""
-
-    code = "direction_required"
 
 
 class UnknownEmployee(FaceRecError):
@@ -72,18 +75,6 @@ class ChallengeRefused(FaceRecError):
     status = 409
 
 
-@dataclass
-class Clocking:
-    """What the kiosk shows for one frame: who only once they are clocked (or were, moments ago)."""
-
-    # clocked, already (within the debounce window), confirming, unknown, no_face; on a liveness kiosk also
-    # challenge (a known face: answer this challenge) and liveness_failed (`advice` says what to do)
-    status: str
-    event: AttendanceEvent | None = None
-    challenge: Challenge | None = None
-    advice: str = ""
-
-
 def kiosk_register(*, name: str, location: str = "", direction_mode: str = "", active: bool = True,
                    **options: Any) -> tuple[Kiosk, str]:
     """A new kiosk and its key (shown to HR once; only its digest is stored). options: Kiosk's other settings."""
@@ -111,10 +102,6 @@ def kiosk_set_active(*, kiosk: Kiosk, active: bool) -> None:
          key_prefix=kiosk.key_prefix)
 
 
-def direction_mode(kiosk: Kiosk) -> str:
-    return kiosk.direction_mode or conf.get("DIRECTION_MODE")
-
-
 def liveness_mode(kiosk: Kiosk) -> str:
     return kiosk.liveness or conf.get("LIVENESS")
 
@@ -134,9 +121,7 @@ def clock(*, kiosk: Kiosk, image: bytes, direction: str | None = None, now: date
     if direction_mode(kiosk) == DirectionMode.BUTTONS and direction not in Direction.values:
         raise DirectionRequired("This kiosk asks In or Out first: send direction 'in' or 'out'.")
     if kiosk.allow_badge:  # a badge held to the camera clocks its holder instead of a face
-        from .nonbiometric import clock_badge
-
-        badge = clock_badge(kiosk=kiosk, image=image, direction=direction, now=now)
+        badge = nonbiometric.clock_badge(kiosk=kiosk, image=image, direction=direction, now=now)
         if badge is not None:
             return badge
     try:
@@ -180,25 +165,6 @@ def clock(*, kiosk: Kiosk, image: bytes, direction: str | None = None, now: date
         record_clocking(event, images=[image], frames=seen)
         learning.queue(event, image)
     return Clocking("clocked", event)
-
-
-def last_event(employee_code: str, now: datetime) -> AttendanceEvent | None:
-    """The employee's last event up to now: what HR dated after now has not happened, so it decides nothing."""
-    return AttendanceEvent.objects.filter(employee_code=employee_code, at__lte=now).order_by("-at").first()
-
-
-def debounced(last: AttendanceEvent | None, now: datetime) -> bool:
-    """Whether `last` is so recent that a new clocking is the same one again (ATTENDANCE_DEBOUNCE_SECONDS)."""
-    return last is not None and now - last.at < timedelta(seconds=conf.get("DEBOUNCE_SECONDS"))
-
-
-def next_direction(last: AttendanceEvent | None, now: datetime, direction: str | None) -> str:
-    """The direction tapped, else alternate: out if a shift is open (as timesheets count them), else in."""
-    if direction in Direction.values:
-        return str(direction)
-    shift_open = last is not None and last.direction == Direction.IN and \
-        now - last.at < timedelta(hours=conf.get("MAX_SHIFT_HOURS"))
-    return Direction.OUT if shift_open else Direction.IN
 
 
 # --- liveness challenges --------------------------------------------------------------------------
@@ -329,30 +295,6 @@ def purge_challenges(*, now: datetime | None = None) -> int:
     before = (now or timezone.now()) - timedelta(days=1)
     SeenFrame.objects.filter(at__lt=before).delete()
     return Challenge.objects.filter(issued_at__lt=before).delete()[0]
-
-
-def record_clocking(event: AttendanceEvent, *, images: Sequence[bytes] = (), reasons: Sequence[str] = (),
-                    **details: Any) -> AttendanceEvent:
-    """Save a kiosk's clocking and audit it; flag it for HR's review where it is doubtful.
-
-    `reasons` are the caller's grounds for a review (a failed liveness challenge); review.reasons_for adds the
-    general ones. A flagged event keeps its camera frames (`images`) for the review, even when snapshots are off.
-    """
-    reasons = [*reasons, *review.reasons_for(event)]
-    if images and conf.get("KEEP_SNAPSHOTS"):
-        event.snapshot, event.snapshot_until = images[-1], event.at + timedelta(days=conf.get("SNAPSHOT_DAYS"))
-    if reasons:
-        event.review, event.review_reasons = Review.PENDING, ",".join(dict.fromkeys(reasons))
-    with databases.atomic():
-        event.save()
-        if reasons and images:
-            keep_until = event.at + timedelta(days=conf.get("REVIEW_FRAME_DAYS"))
-            EventFrame.objects.bulk_create(EventFrame(event=event, image=frame, keep_until=keep_until)
-                                           for frame in images)
-        emit(Action.CLOCK, sender=AttendanceEvent, employee_codes=[event.employee_code], direction=event.direction,
-             kiosk=event.kiosk_name, method=event.method, similarity=event.similarity,
-             snapshot=event.snapshot is not None, review=event.review_reasons, **details)
-    return event
 
 
 def _expired(state: Kiosk, now: datetime) -> bool:
