@@ -232,8 +232,8 @@ class FaceEntryAdmin(admin.ModelAdmin):
                     if not change or name in form.changed_data}
         face, allow = form.face, form.cleaned_data.get("allow_duplicate_face", False)
         if change:
-            if metadata:  # the form has set them on obj already: the service compares against what is stored
-                obj.refresh_from_db(fields=list(metadata))
+            for name in metadata:  # the form set them on obj already: the service compares with what was stored
+                setattr(obj, name, form.initial.get(name))
             try:
                 entry = services.entry_update(entry=obj, image=face.image if face else None, face=face,
                                               allow_duplicate_face=allow, recorded_by=request.user, **metadata)
