@@ -118,9 +118,13 @@ class EventForm(forms.ModelForm):
                 services.check_event_time(data["at"], future=data.get("future", False))
             except services.FutureEvent as refused:
                 self.add_error("at", refused.message)
-        if "employee_name" in self.fields and data.get("employee_code") and not data.get("employee_name") \
-                and entry_services.employee_summary(data["employee_code"]) is None:
-            self.add_error("employee_name", "No employee with this code is enrolled: give their name.")
+        if "employee_name" in self.fields and data.get("employee_code"):
+            try:  # what the event records is decided here, so a face deleted before the save changes nothing
+                data["employee_name"], data["department"] = services.event_employee(
+                    data["employee_code"], employee_name=data.get("employee_name", ""),
+                    department=data.get("department", ""))
+            except services.UnknownEmployee as refused:
+                self.add_error("employee_name", refused.message)
         return data
 
 

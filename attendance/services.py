@@ -352,17 +352,26 @@ def _user(by: entry_services.Actor) -> User | None:
     return None if by is None or isinstance(by, AnonymousUser) or not by.pk else by
 
 
-def event_add(*, employee_code: str, at: datetime, direction: str, reason: str, by: entry_services.Actor,
-              employee_name: str = "", department: str = "", future: bool = False) -> AttendanceEvent:
-    """An event HR records by hand (a forgotten check-out), with why; `future` confirms a time after now."""
-    check_event_time(at, future=future)
+def event_employee(employee_code: str, *, employee_name: str = "", department: str = "") -> tuple[str, str]:
+    """The name and department an event added by hand records: as given, else the enrolled employee's.
+
+    A form asks it while validating, so a code nobody is enrolled under is refused with this message there.
+    """
     employee = entry_services.employee_summary(employee_code)
     if employee is None and not employee_name:
         raise UnknownEmployee(f"No employee {employee_code!r} is enrolled: give their name.",
                               employee_code=employee_code)
+    return (employee_name or (employee.name if employee else ""),
+            department or (employee.department if employee else ""))
+
+
+def event_add(*, employee_code: str, at: datetime, direction: str, reason: str, by: entry_services.Actor,
+              employee_name: str = "", department: str = "", future: bool = False) -> AttendanceEvent:
+    """An event HR records by hand (a forgotten check-out), with why; `future` confirms a time after now."""
+    check_event_time(at, future=future)
+    employee_name, department = event_employee(employee_code, employee_name=employee_name, department=department)
     event = AttendanceEvent(
-        employee_code=employee_code, employee_name=employee_name or (employee.name if employee else ""),
-        department=department or (employee.department if employee else ""), at=at, direction=direction,
+        employee_code=employee_code, employee_name=employee_name, department=department, at=at, direction=direction,
         corrected_by=_user(by), corrected_at=timezone.now(),
         correction_reason=reason)
     event.full_clean()

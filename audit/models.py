@@ -3,6 +3,9 @@ from django.db import models
 
 from core.audit import Action
 
+# Attendance events HR adds or corrects by hand are recorded as clockings, marked so in their details.
+BY_HAND = {"manual": "added an attendance event by hand", "corrected": "corrected an attendance event"}
+
 
 class AuditEvent(models.Model):
     """One access to or change of face data. Written once, never edited or deleted through the app."""
@@ -26,11 +29,40 @@ class AuditEvent(models.Model):
         verbose_name = "audit event"
 
     def __str__(self):
-        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.get_action_display()} {self.employee_list}"
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action_label} {self.employee_list}"
 
     @property
     def employee_list(self) -> str:
         return self.employees.strip(",").replace(",", ", ")
+
+    @property
+    def action_label(self) -> str:
+        """What was done, in HR's words: a clocking HR added or corrected by hand says so."""
+        if self.action == Action.CLOCK:
+            for flag, label in BY_HAND.items():
+                if self.details.get(flag) is True:
+                    return label
+        return self.get_action_display()
+
+    def readable_details(self) -> list[tuple[str, str]]:
+        """Each detail as (label, text) for people: yes or no, lists joined, field names in words."""
+        return [(key.replace("_", " ").capitalize(), readable(value, words=key == "fields"))
+                for key, value in self.details.items()]
+
+
+def readable(value, *, words: bool = False) -> str:
+    """A detail's value as text: `words` spells out identifiers (employment_end: employment end)."""
+    if value is None or value == "" or value == [] or value == {}:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.3f}".rstrip("0").rstrip(".")
+    if isinstance(value, list):
+        return ", ".join(readable(item, words=words) for item in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{key.replace('_', ' ')}: {readable(item)}" for key, item in value.items())
+    return str(value).replace("_", " ") if words else str(value)
 
 
 class AuditEmployee(models.Model):

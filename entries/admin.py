@@ -226,9 +226,14 @@ class FaceEntryAdmin(admin.ModelAdmin):
                 f"{1 + entry.photos.count()} photo(s) enrolled{stale}")
 
     def save_model(self, request, obj, form, change):
-        metadata = {name: form.cleaned_data[name] for name in services.METADATA_FIELDS + services.CONSENT_FIELDS}
+        # A change passes what HR changed, as a PATCH would: the service fills what follows from it (the
+        # retention of a new employment end, the date of a new consent), and the audit names only those fields.
+        metadata = {name: form.cleaned_data[name] for name in services.METADATA_FIELDS + services.CONSENT_FIELDS
+                    if not change or name in form.changed_data}
         face, allow = form.face, form.cleaned_data.get("allow_duplicate_face", False)
         if change:
+            for name in metadata:  # the form set them on obj already: the service compares with what was stored
+                setattr(obj, name, form.initial.get(name))
             try:
                 entry = services.entry_update(entry=obj, image=face.image if face else None, face=face,
                                               allow_duplicate_face=allow, recorded_by=request.user, **metadata)

@@ -279,8 +279,12 @@ def entry_update(
 ) -> FaceEntry:
     """Change metadata, consent and retention, and/or the photo; a new photo re-embeds, metadata alone does not.
 
-    A new photo meets the duplicate-face guard as at registration (`flagged` on the returned entry).
+    A new photo meets the duplicate-face guard as at registration (`flagged` on the returned entry). Nothing
+    to change (an admin page saved for its more-photos inline alone) writes nothing and audits nothing.
     """
+    if not fields and image is None:
+        entry.flagged = []
+        return entry
     changed = _set_fields(entry, fields, recorded_by)
     new_face = None
     if image is not None and faces.digest(image) != entry.image_sha256:
