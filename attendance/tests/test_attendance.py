@@ -171,8 +171,10 @@ def test_every_frame_that_ran_recognition_is_accounted_for_in_the_audit_once(kio
         <= {"kiosk Front door", f"{__import__('getpass').getuser()} (command line)"}
 
 
-def test_parallel_frames_from_two_kiosks_are_each_counted_once(live_server, prepared_ann):
+def test_parallel_frames_from_two_kiosks_are_each_counted_once(live_server, prepared_ann, settings):
     """Six frames at once, three per kiosk: one clocking, and every frame in exactly one audit row."""
+    # On a loaded machine the queued frames may be seconds apart: this is about concurrency, not the window
+    settings.ATTENDANCE = {**settings.ATTENDANCE, "CONFIRM_WINDOW_SECONDS": 600}
     keys = [services.kiosk_register(name=f"Door {n}", liveness="off")[1] for n in (1, 2)]
     frames = [(key, face_photo("ann", seed + 1)) for seed, key in enumerate(keys * 3)]
     start, answers = threading.Barrier(len(frames)), []
