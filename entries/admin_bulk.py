@@ -195,7 +195,8 @@ def _percent(job) -> int:
 
 
 def _report(job, *, named: bool) -> list[dict]:
-    """Each photo of the job: its file, the employee it is for, and whether it is in (or why not)."""
+    """Each photo of the job: its file, the employee it is for, and whether it is in (or why not); the failures
+    first, as they are what HR has to act on."""
     rows = import_rows(job)
     report = []
     for item in job.items.order_by("pk"):
@@ -205,7 +206,8 @@ def _report(job, *, named: bool) -> list[dict]:
             reason = "This face matches another employee's."
         report.append({"file": item.label, "employee": row.employee_code if row else "", "status": item.status,
                        "code": item.code, "reason": reason})
-    return report
+    order = {"failed": 0, "pending": 1, "done": 2}
+    return sorted(report, key=lambda row: order.get(row["status"], 1))
 
 
 # --- actions on the changelist -------------------------------------------------------------------------

@@ -167,8 +167,9 @@ def test_a_zip_of_folders_is_imported_as_a_job_with_a_progress_bar_and_a_per_fil
                       "finished": True}
     report = admin_client.get(answer["Location"])
     rows = [(r["file"], r["employee"], r["status"], r["code"]) for r in report.context["report"]]
-    assert rows == [("E001/1.jpg", "E001", "done", ""), ("E001/2.jpg", "E001", "done", ""),
-                    ("E002/1.jpg", "E002", "done", ""), ("E003/1.jpg", "E003", "failed", "no_face")]
+    assert rows == [("E003/1.jpg", "E003", "failed", "no_face"),  # what HR has to act on comes first
+                    ("E001/1.jpg", "E001", "done", ""), ("E001/2.jpg", "E001", "done", ""),
+                    ("E002/1.jpg", "E002", "done", "")]
     assert b'http-equiv="refresh"' not in report.content and b"Retry the failed photos" in report.content
     assert FaceEntry.objects.get(employee_code="E001").photos.count() == 1
     assert FaceEntry.objects.get(employee_code="E002").consent_reference == "forms 2026"
