@@ -7,6 +7,7 @@ from bson.errors import InvalidId
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
@@ -101,25 +102,34 @@ class BulkViews:
             raise PermissionDenied
         form = ImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
-            source = archives.unpack(*form.checked)
-            try:
-                job = import_start(source=source, consent_reference=form.cleaned_data["consent_reference"],
-                                   largest_face=form.cleaned_data["largest_face"],
-                                   allow_duplicate_faces=form.cleaned_data["allow_duplicate_faces"],
-                                   skip_existing=form.cleaned_data["skip_existing"], created_by=request.user)
-            except (ConsentRequired, ValueError, OSError) as exc:
-                archives.discard(source)
-                form.add_error("consent_reference" if isinstance(exc, ConsentRequired) else "archive",
-                               getattr(exc, "message", str(exc)))
-            else:
-                codes = sorted({row.employee_code for row in import_rows(job)})
-                emit(Action.IMPORT, sender=FaceEntry, employee_codes=codes, source=form.cleaned_data["archive"].name,
-                     job=str(job.pk), photos=job.total)
+            job = self._start(request, form)
+            if job is not None:
                 return HttpResponseRedirect(reverse("admin:entries_faceentry_import_progress", args=[job.pk]))
         recent = self._jobs(request).order_by("-created_at")[:10]
         return TemplateResponse(request, "admin/entries/faceentry/import.html", self._context(
             request, title="Import employees from a ZIP", form=form, recent=recent,
             limits={"files": conf.get("IMPORT_MAX_FILES"), "bytes": core_conf.get("MAX_ARCHIVE_BYTES")}))
+
+    def _start(self, request, form):
+        """Unpack a checked archive and queue its import; or None, with why not on the form (and nothing kept)."""
+        try:
+            source = archives.unpack(*form.checked)
+        except ArchiveRefused as exc:
+            form.add_error("archive", forms.ValidationError(exc.message, code=exc.code))
+            return None
+        try:
+            job = import_start(source=source, consent_reference=form.cleaned_data["consent_reference"],
+                               largest_face=form.cleaned_data["largest_face"],
+                               allow_duplicate_faces=form.cleaned_data["allow_duplicate_faces"],
+                               skip_existing=form.cleaned_data["skip_existing"], created_by=request.user)
+        except (ConsentRequired, ValueError, OSError) as exc:
+            archives.discard(source)
+            form.add_error("consent_reference" if isinstance(exc, ConsentRequired) else "archive",
+                           getattr(exc, "message", str(exc)))
+            return None
+        emit(Action.IMPORT, sender=FaceEntry, employee_codes=sorted({row.employee_code for row in import_rows(job)}),
+             source=form.cleaned_data["archive"].name, job=str(job.pk), photos=job.total)
+        return job
 
     def _jobs(self, request):
         from jobs.models import Job
@@ -179,7 +189,11 @@ class BulkViews:
         format = request.GET.pop("format", ["csv"])[-1]
         if format not in exporting.FORMATS:
             return HttpResponse(f"format is csv or xlsx, not {format!r}.", status=400, content_type="text/plain")
-        entries = self.model_admin.get_changelist_instance(request).get_queryset(request)
+        try:
+            entries = self.model_admin.get_changelist_instance(request).get_queryset(request)
+        except IncorrectLookupParameters:
+            return HttpResponse("The list's filters in the address are not valid.", status=400,
+                                content_type="text/plain")
         return _download(entries, format)
 
 

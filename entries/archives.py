@@ -15,6 +15,7 @@ import shutil
 import stat
 import uuid
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path, PurePosixPath
@@ -36,6 +37,7 @@ IGNORED_PARTS = {"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini"}
 # The first bytes of each photo format import reads (entries.recognition.images decodes by content too).
 SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
 SHOWN = 5  # offending members named in a refusal
+DAMAGED = (zipfile.BadZipFile, zlib.error, NotImplementedError, OSError, EOFError)  # a member that cannot be read
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ def check(upload, *, size: int) -> tuple[zipfile.ZipFile, Archive]:
     if others:
         raise ArchiveRefused(f"These files are not photos (JPEG, PNG or WebP): {_names(others)}.",
                              code="not_an_image")
-    not_images = [m for m in photos if not _is_image(archive.open(m).read(16))]
+    not_images = [m for m in photos if not _is_image(_head(archive, m))]
     if not_images:
         raise ArchiveRefused(f"These files are named as photos but are not: {_names(not_images)}.",
                              code="not_an_image")
@@ -129,6 +131,21 @@ def _wrapper(members) -> str:
         return ""
     wraps = any(len(path.parts) > 2 or path.suffix.lower() == ".csv" for path in paths)
     return tops.pop() if wraps else ""  # E001/1.jpg, E001/2.jpg: one employee's folder, not a wrapper
+
+
+def _head(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
+    try:
+        with archive.open(member) as opened:
+            return opened.read(16)
+    except RuntimeError as exc:  # zipfile's word for an encrypted member
+        raise ArchiveRefused(f"{member.filename} is encrypted: make the archive without a password.",
+                             code="encrypted") from exc
+    except DAMAGED as exc:
+        raise _damaged(exc) from exc
+
+
+def _damaged(exc: Exception) -> ArchiveRefused:
+    return ArchiveRefused(f"The archive is damaged and cannot be read ({exc}): make it again.", code="not_a_zip")
 
 
 def _check_folders(archive: Archive) -> None:
@@ -160,6 +177,8 @@ def _check_manifest(zipped: zipfile.ZipFile, archive: Archive) -> None:
     assert archive.manifest is not None
     try:
         text = zipped.read(archive.manifest).decode("utf-8-sig")
+    except DAMAGED as exc:
+        raise _damaged(exc) from exc
     except UnicodeDecodeError as exc:
         raise ArchiveRefused(f"{archive.manifest.filename} is not UTF-8 text: save it as \"CSV UTF-8\".",
                              code="bad_manifest") from exc
@@ -211,9 +230,9 @@ def unpack(zipped: zipfile.ZipFile, archive: Archive) -> Path:
                 copied = out.tell()
             if copied > member.file_size:  # zipfile stops at the declared size; this says so if it did not
                 raise ArchiveRefused(f"{member.filename} unpacks to more than it declared.", code="zip_bomb")
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    except (*DAMAGED, RuntimeError) as exc:
         shutil.rmtree(folder, ignore_errors=True)
-        raise ArchiveRefused(f"The archive is damaged and could not be unpacked ({exc}).", code="not_a_zip") from exc
+        raise _damaged(exc) from exc
     except ArchiveRefused:
         shutil.rmtree(folder, ignore_errors=True)
         raise

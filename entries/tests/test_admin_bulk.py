@@ -109,6 +109,20 @@ def test_a_file_named_as_a_photo_but_not_one_is_named(admin_client, imports):
     refused(upload(admin_client, zipped(files)), "not_an_image", "E002.jpg", imports)
 
 
+def test_an_encrypted_member_is_refused(admin_client, imports):
+    data = bytearray(zipped({"E001.jpg": factories.face_photo()}))
+    central = data.index(b"PK\x01\x02")
+    data[6] |= 0x1  # the "encrypted" flag of a password-protected member, in its local and central headers
+    data[central + 8] |= 0x1
+    refused(upload(admin_client, bytes(data)), "encrypted", "E001.jpg is encrypted", imports)
+
+
+def test_a_damaged_archive_is_refused_and_nothing_is_left_unpacked(admin_client, imports):
+    data = bytearray(zipped({"E001.jpg": factories.face_photo(), "E002.jpg": factories.face_photo("bob")}))
+    data[200] ^= 0xFF  # a byte of the first photo's compressed data: its CRC no longer matches
+    refused(upload(admin_client, bytes(data)), "not_a_zip", "damaged", imports)
+
+
 def test_folders_that_are_not_employee_codes_are_named(admin_client, imports):
     refused(upload(admin_client, zipped({"Ann Lee/1.jpg": factories.face_photo()})), "bad_employee_code",
             "Ann Lee", imports)
@@ -259,6 +273,7 @@ def test_the_list_exports_as_csv_with_consent_and_retention_never_photos_and_is_
     everyone = admin_client.get(f"{CHANGELIST}export/?format=csv").content.decode("utf-8-sig")
     assert "'=HYPERLINK" in everyone  # never a formula
     assert admin_client.get(f"{CHANGELIST}export/?format=pdf").status_code == 400
+    assert admin_client.get(f"{CHANGELIST}export/?format=csv&nonsense=1").status_code == 400
 
 
 def test_the_selected_employees_export_as_xlsx_with_dates_that_show(admin_client, prepared_faces):
