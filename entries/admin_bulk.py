@@ -108,7 +108,7 @@ class BulkViews:
         recent = self._jobs(request).order_by("-created_at")[:10]
         return TemplateResponse(request, "admin/entries/faceentry/import.html", self._context(
             request, title="Import employees from a ZIP", form=form, recent=recent,
-            limits={"files": conf.get("IMPORT_MAX_FILES"), "bytes": core_conf.get("MAX_ARCHIVE_BYTES")}))
+            limits={"files": f"{conf.get('IMPORT_MAX_FILES'):,}", "bytes": core_conf.get("MAX_ARCHIVE_BYTES")}))
 
     def _start(self, request, form):
         """Unpack a checked archive and queue its import; or None, with why not on the form (and nothing kept)."""

@@ -241,6 +241,12 @@ def test_an_import_is_shown_only_to_whoever_started_it_or_may_view_jobs(client, 
     client.force_login(clerk)
     for path in (f"{IMPORT}{job.pk}/", f"{IMPORT}{job.pk}/status/", f"{IMPORT}abc/", f"{IMPORT}0/status/"):
         assert client.get(path).status_code == 404, path
+    own = upload(client, zipped({"E002.jpg": factories.face_photo("bob")}))  # HR staff import, and follow theirs
+    assert own.status_code == 302 and client.get(own["Location"]).status_code == 200
+    viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
+    viewer.user_permissions.set(Permission.objects.filter(codename="view_faceentry"))
+    client.force_login(viewer)
+    assert client.get(IMPORT).status_code == 403  # viewing employees is not adding them
 
 
 def test_imported_archives_are_deleted_once_no_job_needs_them(admin_client, imports, prepared_faces):
