@@ -38,6 +38,8 @@ class AppSettings:
 DEFAULTS: dict[str, Any] = {
     # The largest image any app takes in; a request body may hold it in base64 (DATA_UPLOAD_MAX_MEMORY_SIZE).
     "MAX_IMAGE_BYTES": 10 * 1024 * 1024,
+    # The largest request body a view marked core.middleware.large_body takes (a ZIP of photos for an import).
+    "MAX_ARCHIVE_BYTES": 512 * 1024 * 1024,
     "TOKEN_TTL_DAYS": 90,  # 0: tokens never expire
     "TOKEN_FAILURE_LIMIT": 20,  # wrong tokens from one address in 15 minutes before it gets 429
 }

@@ -2,15 +2,25 @@
 
 from django.conf import settings
 from django.http import JsonResponse
+from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control
 from rest_framework.views import APIView
+
+from . import conf
+
+
+def large_body(view):
+    """Mark a view that takes an archive (FACEREC MAX_ARCHIVE_BYTES) rather than a photo as its largest body."""
+    view.large_body = True
+    return view
 
 
 class RefuseLargeBodies:
     """An anonymous 200 MB upload to the login page would otherwise be spooled to disk first.
 
-    The limit is the largest photo plus base64's overhead (DATA_UPLOAD_MAX_MEMORY_SIZE). Bodies sent
-    without a Content-Length (chunked) are bounded by the proxy in front (docs/operations.md, Security).
+    The limit is the largest photo plus base64's overhead (DATA_UPLOAD_MAX_MEMORY_SIZE), or MAX_ARCHIVE_BYTES
+    for a view marked `large_body` (the admin's ZIP import). Bodies sent without a Content-Length (chunked) are
+    bounded by the proxy in front (docs/operations.md, Security).
     """
 
     def __init__(self, get_response):
@@ -22,11 +32,20 @@ class RefuseLargeBodies:
         except ValueError:
             length = 0
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if limit and length > limit and self._takes_archives(request):
+            limit = max(limit, conf.get("MAX_ARCHIVE_BYTES"))
         if limit and length > limit:
             return JsonResponse({"code": "request_too_large",
                                  "message": f"The request body is {length} bytes; the limit is {limit} bytes."},
                                 status=413)
         return self.get_response(request)
+
+    @staticmethod
+    def _takes_archives(request) -> bool:
+        try:
+            return getattr(resolve(request.path_info).func, "large_body", False)
+        except Resolver404:
+            return False
 
 
 class NeverCacheFaceData:

@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 from core.audit import Action, emit
 from core.exceptions import FaceRecError
 
-from . import conf, identification, services
+from . import admin_bulk, conf, identification, services
 from .exceptions import EntryGone
 from .forms import FaceEntryForm, FacePhotoInlineForm, IdentifyForm
 from .models import FaceEntry, FacePhoto, PhotoSource, PossibleDuplicate, photos_of_model
@@ -101,6 +101,7 @@ class FaceEntryAdmin(admin.ModelAdmin):
     list_display_links = ["thumbnail_tag", "employee_code"]
     search_fields = ["employee_code", "name"]
     list_filter = ["department", "gender"]
+    actions = admin_bulk.ACTIONS  # set department, employment end; export (attendance adds withdraw consent)
     ordering = ["employee_code"]
     readonly_fields = ["photo_preview", "embedding_summary", "created_at", "updated_at", "consent_recorded_by"]
     fieldsets = [
@@ -143,6 +144,7 @@ class FaceEntryAdmin(admin.ModelAdmin):
         return [
             path("<str:pk>/photo/", view(self.photo_view), name="entries_faceentry_photo"),
             path("identify/", view(self.identify_view), name="entries_faceentry_identify"),
+            *admin_bulk.BulkViews(self).urls(),  # import a ZIP, its progress, export
             *super().get_urls(),
         ]
 

@@ -37,6 +37,14 @@ DEFAULTS: dict[str, Any] = {
     # The duplicate-face guard refuses a new face only this rarely for a genuine newcomer (at the gallery's
     # size); between identify's threshold and that one it registers the face and flags the pair for HR.
     "DUPLICATE_FPIR": 0.001,
+    # Bulk import of a ZIP in the admin (entries.archives): where archives are unpacked for their job (None:
+    # DATA_DIR/imports), and what an archive may hold. Photos barely compress, so an archive that would expand
+    # more than IMPORT_MAX_RATIO times its size is refused as a zip bomb.
+    "IMPORTS_DIR": None,
+    "IMPORT_MAX_FILES": 10_000,
+    "IMPORT_MAX_BYTES": 2 * 1024**3,
+    "IMPORT_MAX_RATIO": 20,
+    "IMPORT_KEEP_DAYS": 7,  # an unpacked archive waits this long for failures to be retried, then is deleted
     "SEARCH_BACKEND": "auto",  # auto (pgvector on PostgreSQL when installed), exact, pgvector
     # The 1.x API inside one request, sized to gunicorn's 60 s timeout with half of it as margin (docs/api.md).
     "COMPAT_DATA_MAX_ENTRIES": 500,  # /Data/ entries per answer; more: 422 too_many_entries, page with offset/limit
@@ -45,6 +53,7 @@ DEFAULTS: dict[str, Any] = {
 app_settings: AppSettings = AppSettings("FACEREC", DEFAULTS, types={
     "QUALITY_MIN_EYE_DISTANCE": float,  # whole pixels by default, a fraction allowed
     "DETECTOR": str,
+    "IMPORTS_DIR": str,
     "VERIFY_THRESHOLD": float,
     "IDENTIFY_THRESHOLD": float,
 })

@@ -95,3 +95,15 @@ class NotLearned(FaceRecError):
 
     code = "not_learned"
     status = 409
+
+
+class ArchiveRefused(FaceRecError):
+    """An uploaded ZIP that will not be imported: not a ZIP, too large, unsafe, or with a member or row that would
+    fail. `code` says which (not_a_zip, too_many_files, too_large, zip_bomb, unsafe_path, not_an_image, ...)."""
+
+    code = "archive_refused"
+    status = 400
+
+    def __init__(self, message: str, *, code: str, **details):
+        super().__init__(message, **details)
+        self.code = code

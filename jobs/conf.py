@@ -13,7 +13,7 @@ DEFAULTS: dict[str, Any] = {
     "SWEEP_SECONDS": 30,  # how often each worker looks for chunks to hand on and purges that are due
     # manage.py purge_expired, purge_audit and purge_snapshots as one job this often; 0: never (use cron)
     "PURGE_EVERY_HOURS": 24,
-    "PURGE_COMMANDS": ["purge_expired", "purge_audit", "purge_snapshots"],
+    "PURGE_COMMANDS": ["purge_expired", "purge_audit", "purge_snapshots", "purge_imports"],
     "FAILURES_SHOWN": 100,  # failures listed on a job's API answer (all are in the admin)
 }
 

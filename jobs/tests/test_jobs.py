@@ -144,7 +144,7 @@ def test_the_purges_are_one_job_a_day_however_many_workers_ask(settings):
     assert jobs.schedule_due(now=now + timedelta(hours=23)) is None
     work()
     started.refresh_from_db()
-    assert (started.kind, started.status, started.done, started.total) == ("purge", "finished", 3, 3)
+    assert (started.kind, started.status, started.done, started.total) == ("purge", "finished", 4, 4)  # + imports
     assert jobs.schedule_due(now=now + timedelta(hours=24)).kind == "purge"
 
 
