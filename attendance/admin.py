@@ -1,7 +1,8 @@
 """HR's attendance pages: kiosks (pairing, revoking), events (filters, corrections, CSV) and the timesheet."""
 
 import base64
-from datetime import date
+from datetime import date, timedelta
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
@@ -268,17 +269,23 @@ class AttendanceEventAdmin(admin.ModelAdmin):
                 form.cleaned_data["department"]
         start, end = services.period(day, span)
         days = services.timesheet(start, end, department or None)
+        totals = services.totals(days)
         download = request.GET.get("download")
-        if download == "csv":
-            response = HttpResponse(api.CSVRenderer().render(api.DaySerializer(days, many=True).data),
-                                    content_type="text/csv; charset=utf-8")
-            response["Content-Disposition"] = f'attachment; filename="timesheet-{start}-{end}.csv"'
+        if download in ("csv", "totals-csv"):
+            serializer = api.DaySerializer(days, many=True) if download == "csv" else api.TotalSerializer(totals, many=True)
+            response = HttpResponse(api.CSVRenderer().render(serializer.data), content_type="text/csv; charset=utf-8")
+            name = "timesheet" if download == "csv" else "timesheet-totals"
+            response["Content-Disposition"] = f'attachment; filename="{name}-{start}-{end}.csv"'
             return response
         if download == "xlsx":
-            return _xlsx(days, start, end)
+            return _xlsx(days, totals, start, end)
+        previous, following = services.adjacent_periods(start, end, span)
         context = {
             **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Timesheet",
             "form": form, "days": days, "start": start, "end": end, "span": span, "department": department,
+            "totals": totals, "total": services.hours_minutes(sum(t.minutes for t in totals)),
+            "previous_query": _period_query(previous, span, department),
+            "next_query": _period_query(following, span, department),
             "arrivals_chart": charts.bars(
                 [(f"{h:02d}", n) for h, n in enumerate(services.arrivals_by_hour(days))],
                 title="Arrivals by hour (first check-in)"),
@@ -400,7 +407,20 @@ class TimesheetForm(forms.Form):
         self.fields["department"].choices = [("", "all departments"), *((d, d) for d in departments)]
 
 
-def _xlsx(days, start: date, end: date) -> HttpResponse:
+def _period_query(day: date, span: str, department: str) -> str:
+    return urlencode({"day": day.isoformat(), "span": span, **({"department": department} if department else {})})
+
+
+HOURS_FORMAT = "[h]:mm"  # a duration, so 31:05 is not read as a clock time and the column still adds up
+
+
+def _duration(sheet, minutes: int, column: int) -> None:
+    """The last row's cell in `column` as a duration Excel shows as h:mm."""
+    cell = sheet.cell(row=sheet.max_row, column=column, value=timedelta(minutes=minutes))
+    cell.number_format = HOURS_FORMAT
+
+
+def _xlsx(days, totals, start: date, end: date) -> HttpResponse:
     from openpyxl import Workbook
 
     book = Workbook()
@@ -411,8 +431,15 @@ def _xlsx(days, start: date, end: date) -> HttpResponse:
     for day in days:  # Excel has no zones: the times as the kiosk's clock showed them, and the zone beside them
         first = day.first_in.replace(tzinfo=None) if day.first_in else None
         last = day.last_out.replace(tzinfo=None) if day.last_out else None
-        xlsx_append(sheet, [day.date, day.employee_code, day.employee_name, day.department, first, last, day.hours,
+        xlsx_append(sheet, [day.date, day.employee_code, day.employee_name, day.department, first, last, None,
                             "yes" if day.missing_checkout else "", day.time_zone])
+        _duration(sheet, day.minutes, 7)
+    sheet = book.create_sheet("Totals")
+    xlsx_append(sheet, ["Employeecode", "Name", "Department", "days", "hours", "missing check-outs"])
+    for total in totals:
+        xlsx_append(sheet, [total.employee_code, total.employee_name, total.department, total.days, None,
+                            total.missing_checkouts])
+        _duration(sheet, total.minutes, 5)
     response = HttpResponse(content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = f'attachment; filename="timesheet-{start}-{end}.xlsx"'
     book.save(response)
