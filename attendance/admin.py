@@ -10,6 +10,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
+from django.http.request import split_domain_port
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -34,11 +35,26 @@ CHALLENGE = ("Challenge: a known face must turn and blink as asked, in a random 
              "(docs/attendance.md, Liveness).")
 
 
+LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
+
+
+def pairing_qr(link: str) -> str:
+    """The pairing link as a QR code, an SVG data: URL for an <img> (the CSP allows data: images, no script).
+    Dark on white whatever the admin's theme, or a camera cannot read it in dark mode."""
+    import segno
+
+    return segno.make_qr(link, error="m").svg_data_uri(scale=5, border=4, dark="#000", light="#fff")
+
+
 def _pairing_page(modeladmin, request, pairings) -> TemplateResponse:
-    """Show new kiosk keys in this answer only: never in a cookie (Django's messages travel in one) or a redirect."""
-    links = [(kiosk, request.build_absolute_uri(reverse("kiosk")) + f"#key={key}") for kiosk, key in pairings]
+    """Show new kiosk keys in this answer only: never in a cookie (Django's messages travel in one) or a redirect.
+    The links use the address HR opened the admin with, which the device must be able to reach over HTTPS."""
+    links = [request.build_absolute_uri(reverse("kiosk")) + f"#key={key}" for _kiosk, key in pairings]
+    host, _port = split_domain_port(request.get_host())
     context = {**modeladmin.admin_site.each_context(request), "opts": modeladmin.model._meta,
-               "title": "Pair the kiosk" if len(links) == 1 else "Pair the kiosks", "links": links}
+               "title": "Pair the kiosk" if len(links) == 1 else "Pair the kiosks",
+               "links": [(kiosk, link, pairing_qr(link)) for (kiosk, _key), link in zip(pairings, links, strict=True)],
+               "loopback": host in LOOPBACK or host.startswith("127."), "plain_http": not request.is_secure()}
     return TemplateResponse(request, "admin/attendance/kiosk/pairing.html", context)
 
 
@@ -272,7 +288,8 @@ class AttendanceEventAdmin(admin.ModelAdmin):
         totals = services.totals(days)
         download = request.GET.get("download")
         if download in ("csv", "totals-csv"):
-            serializer = api.DaySerializer(days, many=True) if download == "csv" else api.TotalSerializer(totals, many=True)
+            serializer = api.DaySerializer(days, many=True) if download == "csv" else \
+                api.TotalSerializer(totals, many=True)
             response = HttpResponse(api.CSVRenderer().render(serializer.data), content_type="text/csv; charset=utf-8")
             name = "timesheet" if download == "csv" else "timesheet-totals"
             response["Content-Disposition"] = f'attachment; filename="{name}-{start}-{end}.csv"'

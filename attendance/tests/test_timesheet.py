@@ -8,11 +8,13 @@ import pytest
 from openpyxl import load_workbook
 
 from attendance import services
-from attendance.tests.test_attendance import at, hr_user, week  # noqa: F401  (week is a fixture)
+from attendance.tests import test_attendance
+from attendance.tests.test_attendance import at, hr_user
 from tests import factories
 
 pytestmark = [pytest.mark.django_db]
 TIMESHEET = "/admin/attendance/attendanceevent/timesheet/"
+week = test_attendance.week  # the fixture: Ann and Bob's week of 23 November 2026
 
 
 def test_hours_read_as_hours_and_minutes():
