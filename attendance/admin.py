@@ -64,8 +64,8 @@ class KioskAdmin(admin.ModelAdmin):
     list_filter = ["active"]
     search_fields = ["name", "location"]
     fields = ["name", "location", "time_zone", "direction_mode", "active", "liveness", "liveness_failure",
-              "liveness_note", "allow_pin", "allow_badge", "key_prefix", "created_at", "last_seen_at"]
-    readonly_fields = ["liveness_note", "key_prefix", "created_at", "last_seen_at"]
+              "liveness_note", "allow_pin", "allow_badge", "key_prefix", "pairing", "created_at", "last_seen_at"]
+    readonly_fields = ["liveness_note", "key_prefix", "pairing", "created_at", "last_seen_at"]
     actions = ["issue_new_key", "revoke"]
 
     @admin.display(description="In / out")
@@ -75,6 +75,14 @@ class KioskAdmin(admin.ModelAdmin):
     @admin.display(description="What liveness stops")
     def liveness_note(self, kiosk):
         return CHALLENGE if services.liveness_mode(kiosk) == "challenge" else NO_LIVENESS
+
+    @admin.display(description="Pairing link")
+    def pairing(self, kiosk):
+        if kiosk.pk is None:
+            return "Saving shows the link to open on the device, and its QR code to scan."
+        return ("Shown once, when the key was issued: only its digest is kept. To pair a device, select the kiosk "
+                "in the list and choose “Issue a new key” (the old key stops working): it shows the link and its "
+                "QR code.")
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -68,3 +68,10 @@ def test_only_those_who_may_add_or_change_kiosks_see_a_pairing_link_or_its_qr_co
     assert "pairing-qr" not in answer.content.decode() and "#key=" not in answer.content.decode()
     kiosk.refresh_from_db()
     assert not kiosk.key_sha256 and Kiosk.objects.count() == 1
+
+
+def test_a_kiosks_page_says_how_to_get_a_new_pairing_link(admin_client):
+    assert "Saving shows the link to open on the device, and its QR code" in admin_client.get(ADD).content.decode()
+    admin_client.post(ADD, KIOSK)
+    page = admin_client.get(f"/admin/attendance/kiosk/{Kiosk.objects.get().pk}/change/").content.decode()
+    assert "Issue a new key" in page and "pairing-qr" not in page and "#key=" not in page
