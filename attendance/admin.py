@@ -1,7 +1,8 @@
 """HR's attendance pages: kiosks (pairing, revoking), events (filters, corrections, CSV) and the timesheet."""
 
 import base64
-from datetime import date
+from datetime import date, timedelta
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
@@ -9,6 +10,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, HttpResponseRedirect
+from django.http.request import split_domain_port
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -33,11 +35,26 @@ CHALLENGE = ("Challenge: a known face must turn and blink as asked, in a random 
              "(docs/attendance.md, Liveness).")
 
 
+LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
+
+
+def pairing_qr(link: str) -> str:
+    """The pairing link as a QR code, an SVG data: URL for an <img> (the CSP allows data: images, no script).
+    Dark on white whatever the admin's theme, or a camera cannot read it in dark mode."""
+    import segno
+
+    return segno.make_qr(link, error="m").svg_data_uri(scale=5, border=4, dark="#000", light="#fff")
+
+
 def _pairing_page(modeladmin, request, pairings) -> TemplateResponse:
-    """Show new kiosk keys in this answer only: never in a cookie (Django's messages travel in one) or a redirect."""
-    links = [(kiosk, request.build_absolute_uri(reverse("kiosk")) + f"#key={key}") for kiosk, key in pairings]
+    """Show new kiosk keys in this answer only: never in a cookie (Django's messages travel in one) or a redirect.
+    The links use the address HR opened the admin with, which the device must be able to reach over HTTPS."""
+    links = [request.build_absolute_uri(reverse("kiosk")) + f"#key={key}" for _kiosk, key in pairings]
+    host, _port = split_domain_port(request.get_host())
     context = {**modeladmin.admin_site.each_context(request), "opts": modeladmin.model._meta,
-               "title": "Pair the kiosk" if len(links) == 1 else "Pair the kiosks", "links": links}
+               "title": "Pair the kiosk" if len(links) == 1 else "Pair the kiosks",
+               "links": [(kiosk, link, pairing_qr(link)) for (kiosk, _key), link in zip(pairings, links, strict=True)],
+               "loopback": host in LOOPBACK or host.startswith("127."), "plain_http": not request.is_secure()}
     return TemplateResponse(request, "admin/attendance/kiosk/pairing.html", context)
 
 
@@ -47,8 +64,8 @@ class KioskAdmin(admin.ModelAdmin):
     list_filter = ["active"]
     search_fields = ["name", "location"]
     fields = ["name", "location", "time_zone", "direction_mode", "active", "liveness", "liveness_failure",
-              "liveness_note", "allow_pin", "allow_badge", "key_prefix", "created_at", "last_seen_at"]
-    readonly_fields = ["liveness_note", "key_prefix", "created_at", "last_seen_at"]
+              "liveness_note", "allow_pin", "allow_badge", "key_prefix", "pairing", "created_at", "last_seen_at"]
+    readonly_fields = ["liveness_note", "key_prefix", "pairing", "created_at", "last_seen_at"]
     actions = ["issue_new_key", "revoke"]
 
     @admin.display(description="In / out")
@@ -58,6 +75,14 @@ class KioskAdmin(admin.ModelAdmin):
     @admin.display(description="What liveness stops")
     def liveness_note(self, kiosk):
         return CHALLENGE if services.liveness_mode(kiosk) == "challenge" else NO_LIVENESS
+
+    @admin.display(description="Pairing link")
+    def pairing(self, kiosk):
+        if kiosk.pk is None:
+            return "Saving shows the link to open on the device, and its QR code to scan."
+        return ("Shown once, when the key was issued: only its digest is kept. To pair a device, select the kiosk "
+                "in the list and choose “Issue a new key” (the old key stops working): it shows the link and its "
+                "QR code.")
 
     def save_model(self, request, obj, form, change):
         if not change:
@@ -272,17 +297,24 @@ class AttendanceEventAdmin(admin.ModelAdmin):
                 form.cleaned_data["department"]
         start, end = services.period(day, span)
         days = services.timesheet(start, end, department or None)
+        totals = services.totals(days)
         download = request.GET.get("download")
-        if download == "csv":
-            response = HttpResponse(api.CSVRenderer().render(api.DaySerializer(days, many=True).data),
-                                    content_type="text/csv; charset=utf-8")
-            response["Content-Disposition"] = f'attachment; filename="timesheet-{start}-{end}.csv"'
+        if download in ("csv", "totals-csv"):
+            serializer = api.DaySerializer(days, many=True) if download == "csv" else \
+                api.TotalSerializer(totals, many=True)
+            response = HttpResponse(api.CSVRenderer().render(serializer.data), content_type="text/csv; charset=utf-8")
+            name = "timesheet" if download == "csv" else "timesheet-totals"
+            response["Content-Disposition"] = f'attachment; filename="{name}-{start}-{end}.csv"'
             return response
         if download == "xlsx":
-            return _xlsx(days, start, end)
+            return _xlsx(days, totals, start, end)
+        previous, following = services.adjacent_periods(start, end, span)
         context = {
             **self.admin_site.each_context(request), "opts": self.model._meta, "title": "Timesheet",
             "form": form, "days": days, "start": start, "end": end, "span": span, "department": department,
+            "totals": totals, "total": services.hours_minutes(sum(t.minutes for t in totals)),
+            "previous_query": _period_query(previous, span, department),
+            "next_query": _period_query(following, span, department),
             "arrivals_chart": charts.bars(
                 [(f"{h:02d}", n) for h, n in enumerate(services.arrivals_by_hour(days))],
                 title="Arrivals by hour (first check-in)"),
@@ -404,7 +436,20 @@ class TimesheetForm(forms.Form):
         self.fields["department"].choices = [("", "all departments"), *((d, d) for d in departments)]
 
 
-def _xlsx(days, start: date, end: date) -> HttpResponse:
+def _period_query(day: date, span: str, department: str) -> str:
+    return urlencode({"day": day.isoformat(), "span": span, **({"department": department} if department else {})})
+
+
+HOURS_FORMAT = "[h]:mm"  # a duration, so 31:05 is not read as a clock time and the column still adds up
+
+
+def _duration(sheet, minutes: int, column: int) -> None:
+    """The last row's cell in `column` as a duration Excel shows as h:mm."""
+    cell = sheet.cell(row=sheet.max_row, column=column, value=timedelta(minutes=minutes))
+    cell.number_format = HOURS_FORMAT
+
+
+def _xlsx(days, totals, start: date, end: date) -> HttpResponse:
     from openpyxl import Workbook
 
     book = Workbook()
@@ -415,8 +460,15 @@ def _xlsx(days, start: date, end: date) -> HttpResponse:
     for day in days:  # Excel has no zones: the times as the kiosk's clock showed them, and the zone beside them
         first = day.first_in.replace(tzinfo=None) if day.first_in else None
         last = day.last_out.replace(tzinfo=None) if day.last_out else None
-        xlsx_append(sheet, [day.date, day.employee_code, day.employee_name, day.department, first, last, day.hours,
+        xlsx_append(sheet, [day.date, day.employee_code, day.employee_name, day.department, first, last, None,
                             "yes" if day.missing_checkout else "", day.time_zone])
+        _duration(sheet, day.minutes, 7)
+    sheet = book.create_sheet("Totals")
+    xlsx_append(sheet, ["Employeecode", "Name", "Department", "days", "hours", "missing check-outs"])
+    for total in totals:
+        xlsx_append(sheet, [total.employee_code, total.employee_name, total.department, total.days, None,
+                            total.missing_checkouts])
+        _duration(sheet, total.minutes, 5)
     response = HttpResponse(content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = f'attachment; filename="timesheet-{start}-{end}.xlsx"'
     book.save(response)

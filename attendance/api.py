@@ -439,9 +439,25 @@ class DaySerializer(serializers.Serializer):
     first_in = ZonedDateTimeField(allow_null=True, help_text="In the day's zone, with its UTC offset.")
     last_out = ZonedDateTimeField(allow_null=True, help_text="In the day's zone, with its UTC offset.")
     hours = serializers.FloatField()
+    hours_hmm = serializers.CharField(source="hours_minutes", help_text="The hours as h:mm, to the nearest minute.")
     missing_checkout = serializers.BooleanField()
     still_in = serializers.BooleanField(help_text="Today, and the last event is an in.")
     time_zone = serializers.CharField(help_text="The zone of the date and times (the kiosk's; else TIME_ZONE).")
+
+
+class TotalSerializer(serializers.Serializer):
+    """An employee's totals for a timesheet's period (the admin's totals CSV)."""
+
+    Employeecode = serializers.CharField(source="employee_code")
+    Name = serializers.CharField(source="employee_name")
+    Department = serializers.CharField(source="department")
+    days = serializers.IntegerField(help_text="Days with a check-in.")
+    hours = serializers.SerializerMethodField()
+    hours_hmm = serializers.CharField(source="hours_minutes")
+    missing_checkouts = serializers.IntegerField()
+
+    def get_hours(self, total) -> float:
+        return round(total.minutes / 60, 2)
 
 
 class CSVRenderer(renderers.BaseRenderer):

@@ -522,10 +522,41 @@ class Day:
     department: str
     first_in: datetime | None = None
     last_out: datetime | None = None
-    hours: float = 0.0
+    hours: float = 0.0  # `worked` in hours, to two decimals (the API's number)
     missing_checkout: bool = False  # a shift begun this day was never closed
     still_in: bool = False  # ...or is open still, begun less than ATTENDANCE_MAX_SHIFT_HOURS ago
     time_zone: str = ""  # the zone of the day's date and times: that of the kiosk of its first event
+    worked: timedelta = timedelta(0)
+
+    @property
+    def minutes(self) -> int:
+        """The time worked to the nearest minute: what HR's pages and files show, and what totals add up."""
+        return round(self.worked.total_seconds() / 60)
+
+    @property
+    def hours_minutes(self) -> str:
+        return hours_minutes(self.minutes)
+
+
+@dataclass
+class Total:
+    """One employee's period: the days they clocked in, the time worked and the check-outs missing."""
+
+    employee_code: str
+    employee_name: str
+    department: str
+    days: int = 0
+    minutes: int = 0
+    missing_checkouts: int = 0
+
+    @property
+    def hours_minutes(self) -> str:
+        return hours_minutes(self.minutes)
+
+
+def hours_minutes(minutes: int) -> str:
+    """Minutes as h:mm (7:31, 41:05): how HR and payroll read hours, where 7.52 reads as 7 h 52."""
+    return f"{minutes // 60}:{minutes % 60:02d}"
 
 
 def period(day: date, span: str) -> tuple[date, date]:
@@ -538,6 +569,11 @@ def period(day: date, span: str) -> tuple[date, date]:
         following = (start + timedelta(days=32)).replace(day=1)
         return start, following - timedelta(days=1)
     return day, day
+
+
+def adjacent_periods(start: date, end: date, span: str) -> tuple[date, date]:
+    """A day of the period before and of the period after (the timesheet's previous and next links)."""
+    return period(start - timedelta(days=1), span)[0], end + timedelta(days=1)
 
 
 def events_between(start: date, end: date, department: str | None = None, *,
@@ -601,15 +637,28 @@ def timesheet(start: date, end: date, department: str | None = None, *, now: dat
         elif shift is not None:
             day, since = opened.pop(code)
             day.last_out = event.at.astimezone(ZoneInfo(day.time_zone))  # shown in the zone of the day
-            day.hours += (event.at - since).total_seconds() / 3600
+            day.worked += event.at - since
         elif start <= local(event).date() <= end:  # an out with no in before it
             day = day_of(event)
             day.last_out = local(event)
     for code in list(opened):
         leave_open(code)
     for day in days.values():
-        day.hours = round(day.hours, 2)
+        day.hours = round(day.worked.total_seconds() / 3600, 2)
     return [days[key] for key in sorted(days)]
+
+
+def totals(days: list[Day]) -> list[Total]:
+    """Each employee's totals over the timesheet's days, by employee code, with the name and department of
+    their latest day. The minutes are the sum of the days' minutes as shown, so the rows add up to the total."""
+    by_code: dict[str, Total] = {}
+    for day in sorted(days, key=lambda d: d.date):
+        total = by_code.setdefault(day.employee_code, Total(day.employee_code, "", ""))
+        total.employee_name, total.department = day.employee_name, day.department
+        total.days += day.first_in is not None
+        total.minutes += day.minutes
+        total.missing_checkouts += day.missing_checkout
+    return [by_code[code] for code in sorted(by_code)]
 
 
 def arrivals_by_hour(days: list[Day]) -> list[int]:

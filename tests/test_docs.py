@@ -56,3 +56,50 @@ def test_every_decision_record_is_listed_in_the_index():
     index = (REPO / "docs" / "decisions" / "README.md").read_text()
     records = [page.name for page in (REPO / "docs" / "decisions").glob("[0-9]*.md")]
     assert records and all(f"]({name})" in index for name in records)
+
+
+MANAGE = re.compile(r"(?P<python>[^\s`(]*python3?\s+)?manage\.py\s+(?P<command>[a-z][a-z_]*)(?P<rest>[^`\n]*)")
+SHELL_END = re.compile(r"\s#|&&|\|\||[|;>]|\s&(\s|$)")
+
+
+def manage_lines() -> list[tuple[str, int, re.Match]]:
+    """Every `manage.py COMMAND …` in the README and docs/: (page, line number, match)."""
+    return [(str(page.relative_to(REPO)), number, found)
+            for page in PAGES for number, line in enumerate(page.read_text().splitlines(), 1)
+            for found in MANAGE.finditer(line)]
+
+
+def test_every_manage_py_command_in_the_docs_runs_as_written_with_the_projects_python():
+    """`python manage.py` fails on a fresh machine (no Django outside .venv): commands name .venv/bin/python,
+    and a line that begins with a bare `manage.py` is an instruction nobody can run."""
+    wrong = [f"{page}:{number}: {found.group(0).strip()}" for page, number, found in manage_lines()
+             if (found["python"] and not re.search(r"(^|/)\.venv/bin/python\s+$", found["python"]))
+             or (not found["python"] and found.string[:found.start()].strip(" $") == "")]
+    assert not wrong, "say .venv/bin/python manage.py …:\n" + "\n".join(wrong)
+
+
+@pytest.mark.django_db(databases=[])
+def test_every_manage_py_command_and_option_in_the_docs_exists():
+    from django.core.management import get_commands, load_command_class
+
+    commands, wrong = get_commands(), []
+    for page, number, found in manage_lines():
+        name = found["command"]
+        if name not in commands:
+            wrong.append(f"{page}:{number}: no command {name!r}")
+            continue
+        parser = load_command_class(commands[name], name).create_parser("manage.py", name)
+        words = SHELL_END.split(found["rest"])[0].replace("[", " ").replace("]", " ").split()
+        wrong += [f"{page}:{number}: {name} has no option {word}" for word in words
+                  if word.startswith("-") and word.split("=")[0] not in parser._option_string_actions]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_readme_says_how_to_run_commands_and_how_debug_and_secret_key_apply():
+    readme = (REPO / "README.md").read_text()
+    assert ". .venv/bin/activate" in readme and "DEBUG=1 .venv/bin/python manage.py" in readme
+    assert "Set SECRET_KEY (or DEBUG=1 for local development)." in readme  # the refusal a newcomer meets
+    from facerec import settings
+
+    assert "Set SECRET_KEY (or DEBUG=1 for local development)." in Path(settings.__file__).read_text()
+    assert "## HR quick start" in readme and "TIME_ZONE" in readme

@@ -80,7 +80,8 @@ def test_the_xlsx_timesheet_stores_text_never_formulas_and_numbers_as_numbers(ad
     rows = list(sheet.iter_rows(min_row=2))
     assert rows and all(c.data_type != "f" for row in rows for c in row)
     assert {row[2].value.replace("\r", "\n") for row in rows} == {a.replace("\r", "\n") for a in ATTACKS}
-    assert all(isinstance(row[6].value, (int, float)) for row in rows)  # hours stay numbers
+    hours = [row[6] for row in rows]  # still numbers: durations, which Excel shows as h:mm
+    assert all(isinstance(cell.value, timedelta) and cell.number_format == "[h]:mm" for cell in hours)
     assert all(isinstance(row[0].value, datetime) for row in rows)  # and dates stay dates
 
 
