@@ -212,7 +212,7 @@ class AttendanceEventAdmin(admin.ModelAdmin):
         url = reverse("admin:attendance_attendanceevent_changelist") + f"?employee_code={event.employee_code}"
         return format_html('<a href="{}" title="Only this employee">{}</a>', url, event.employee_code)
 
-    @admin.display(description="confidence")
+    @admin.display(description="match strength")
     def confidence_pct(self, event):
         return "" if event.confidence is None else f"{event.confidence:.0%}"
 
@@ -338,7 +338,7 @@ class EventToReviewAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # reject, with a reason, instead
 
-    @admin.display(description="confidence")
+    @admin.display(description="match strength")
     def confidence_pct(self, event):
         return "" if event.confidence is None else f"{event.confidence:.0%}"
 
