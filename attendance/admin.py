@@ -179,14 +179,14 @@ class AttendanceEventAdmin(admin.ModelAdmin):
         if obj is None:
             return ["employee_code", "employee_name", "department", "at", "future", "direction", "correction_reason"]
         return ["employee_code", "employee_name", "department", "kiosk_name", "at", "future", "direction",
-                "correction_reason", "method", "similarity", "confidence", "liveness", "review", "reasons",
+                "correction_reason", "method", "confidence_pct", "liveness", "review", "reasons",
                 "reviewed_by", "reviewed_at", "original_at", "original_direction", "corrected_by", "corrected_at",
                 "snapshot_tag"]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        return ["employee_code", "employee_name", "department", "kiosk_name", "method", "similarity", "confidence",
+        return ["employee_code", "employee_name", "department", "kiosk_name", "method", "confidence_pct",
                 "liveness", "review", "reasons", "reviewed_by", "reviewed_at", "original_at", "original_direction",
                 "corrected_by", "corrected_at", "snapshot_tag"]
 

@@ -55,7 +55,7 @@ class UnknownPermission(LookupError):
 
 def permissions(names: list[str]) -> list[Permission]:
     """The Permission rows for 'app_label.codename' names; raise UnknownPermission naming any that is missing."""
-    wanted = {tuple(name.split(".", 1)) for name in names}
+    wanted = {(app, codename) for app, codename in (name.split(".", 1) for name in names)}
     found = {(p.content_type.app_label, p.codename): p
              for p in Permission.objects.select_related("content_type").filter(
                  codename__in=[codename for _, codename in wanted])}

@@ -5,8 +5,8 @@ from django.contrib import admin
 from . import dashboard
 
 # Sections in the order HR reaches for them; the name each is shown under when it is not the app's own.
-ORDER = ["entries", "attendance", "jobs", "audit", "auth", "security"]
-RENAMED = {"auth": "Users and roles"}
+ORDER = ["entries", "attendance", "jobs", "audit", "auth", "security", "django_tasks_database"]
+RENAMED = {"auth": "Users and roles", "django_tasks_database": "Task queue (technical)"}
 # API tokens and the password-guessing lockouts: for administrators, one section of their own.
 SECURITY_APPS = ("authtoken", "axes")
 SECURITY = "security"
