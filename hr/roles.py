@@ -65,12 +65,16 @@ def permissions(names: list[str]) -> list[Permission]:
     return [found[key] for key in sorted(wanted)]
 
 
-def setup_roles() -> dict[str, bool]:
-    """Create each preset group, or put its permissions back to the preset; return {name: created}."""
+def setup_roles(*, reset: bool = False) -> dict[str, bool]:
+    """Create each preset group, or give an existing one any preset permission it lacks (a permission added to
+    it by hand stays, unless `reset`: then it holds the preset's exactly); return {name: created}."""
     done = {}
     with atomic():  # every preset or none, on each store
         for name, names in ROLES.items():
             group, created = Group.objects.get_or_create(name=name)
-            group.permissions.set(permissions(names))
+            if reset:
+                group.permissions.set(permissions(names))
+            else:
+                group.permissions.add(*permissions(names))
             done[name] = created
     return done

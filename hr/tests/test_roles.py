@@ -20,11 +20,16 @@ def test_setup_roles_creates_the_five_groups_and_can_run_again():
     assert sorted(Group.objects.values_list("name", flat=True)) == sorted(ROLE_NAMES)
     assert "created: HR staff" in out.getvalue()
     hr_staff = Group.objects.get(name="HR staff")
+    preset = set(hr_staff.permissions.all())
     hr_staff.permissions.add(Permission.objects.get(codename="view_embedding"))  # someone widened it by hand
+    hr_staff.permissions.remove(Permission.objects.get(codename="add_faceentry"))  # ...and narrowed it
 
-    call_command("setup_roles", stdout=(again := StringIO()))
-    assert Group.objects.count() == 5 and "updated: HR staff" in again.getvalue()
-    assert not hr_staff.permissions.filter(codename="view_embedding").exists()  # back to the preset
+    call_command("setup_roles", stdout=(again := StringIO()))  # as `make run` does at every start
+    assert Group.objects.count() == 5 and "up to date: HR staff" in again.getvalue()
+    assert set(hr_staff.permissions.all()) == preset | {Permission.objects.get(codename="view_embedding")}
+
+    call_command("setup_roles", "--reset", stdout=StringIO())
+    assert set(hr_staff.permissions.all()) == preset
 
 
 def test_no_role_holds_embeddings_users_tokens_or_lockouts():
