@@ -29,7 +29,7 @@ IMPORT_KIND = "import_faces"
 @dataclass
 class Tile:
     title: str
-    count: int
+    count: int | None  # None: a chart alone
     url: str
     link: str  # what the link opens, in words
     lines: list[str] = field(default_factory=list)
@@ -38,7 +38,7 @@ class Tile:
 
     @property
     def more(self) -> int:
-        return max(0, self.count - len(self.lines))
+        return max(0, (self.count or 0) - len(self.lines))
 
 
 def _may_view(request, model) -> bool:
@@ -77,7 +77,9 @@ def attendance_tiles(now) -> list[Tile]:
     hours = [h for h, n in enumerate(arrivals) if n] or [8]
     first, last = max(0, min(min(hours), 7)), min(23, max(max(hours), 18))
     week_start = today - timedelta(days=MISSING_CHECKOUT_DAYS - 1)
-    missing = [d for d in attendance.timesheet(week_start, today, now=now) if d.missing_checkout]
+    week = attendance.timesheet(week_start, today, now=now)
+    missing = [d for d in week if d.missing_checkout]
+    week_timesheet = _url("admin:attendance_timesheet", day=today.isoformat(), span="week")
     return [
         Tile("In now", len(inside), timesheet, "today's timesheet",
              lines=[f"{d.employee_name} ({d.department or 'no department'}), in at {d.first_in:%H:%M}"
@@ -85,8 +87,11 @@ def attendance_tiles(now) -> list[Tile]:
         Tile("Arrived today", len(arrived), timesheet, "today's timesheet",
              chart=charts.bars([(f"{h:02d}", arrivals[h]) for h in range(first, last + 1)],
                                title="Arrivals today by hour")),
-        Tile(f"Missing check-outs, last {MISSING_CHECKOUT_DAYS} days", len(missing),
-             _url("admin:attendance_timesheet", day=today.isoformat(), span="week"), "the week's timesheet",
+        Tile(f"Present, last {MISSING_CHECKOUT_DAYS} days", None, week_timesheet, "the week's timesheet",
+             chart=charts.bars([(f"{d:%a}", n) for d, n in attendance.presence_by_day(week, week_start, today)],
+                               title="Employees present each day")),
+        Tile(f"Missing check-outs, last {MISSING_CHECKOUT_DAYS} days", len(missing), week_timesheet,
+             "the week's timesheet",
              lines=[f"{d.employee_name}, {d.date:%a %d %b}" for d in missing[:LISTED]], alert=bool(missing)),
     ]
 

@@ -33,7 +33,7 @@ def test_hr_staff_log_in_to_the_dashboard(browser_for, live_server, settings):  
     page.locator("#dashboard").wait_for()
     assert page.title() == "Today | FaceRec"
     assert "In now" in page.locator("#dashboard").inner_text()
-    assert page.locator("#dashboard svg.chart").count() == 1
+    assert page.locator("#dashboard svg.chart").count() == 2
     assert "Security" not in page.locator("#content").inner_text()
     assert refused == []
     SCREENSHOT.parent.mkdir(exist_ok=True)

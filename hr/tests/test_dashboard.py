@@ -50,7 +50,8 @@ def test_the_dashboard_says_who_is_in_who_came_and_what_is_waiting(hr_staff):
 
 def test_the_arrivals_chart_is_inline_svg_with_no_script(hr_staff):
     page = hr_staff.get("/admin/").content.decode()
-    assert '<svg class="chart"' in page and "Arrivals today by hour" in page
+    assert page.count('<svg class="chart"') == 2
+    assert "Arrivals today by hour" in page and "Employees present each day" in page
     assert "<script>" not in page.split('id="dashboard"')[1].split("</section>")[0]
 
 
