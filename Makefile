@@ -10,6 +10,7 @@ install:
 
 run: install  ## install, migrate and start the app on SQLite (development server, and a job worker beside it)
 	DEBUG=1 $(PY) manage.py migrate --noinput
+	DEBUG=1 $(PY) manage.py setup_roles -v0
 	DEBUG=1 $(PY) manage.py worker -v0 & trap "kill $$! 2>/dev/null" EXIT INT TERM; \
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
@@ -18,6 +19,7 @@ superuser:  ## create the first admin user
 
 serve: install  ## production-style: gunicorn (needs SECRET_KEY and ALLOWED_HOSTS)
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py setup_roles -v0
 	$(PY) manage.py collectstatic --noinput -v0
 	$(PY) manage.py worker & trap "kill $$! 2>/dev/null" EXIT INT TERM; \
 	.venv/bin/gunicorn facerec.wsgi --bind $(HOST):$(PORT) --workers $${WEB_CONCURRENCY:-2} --timeout 60

@@ -208,14 +208,14 @@ class AttendanceEventAdmin(admin.ModelAdmin):
         if obj is None:
             return ["employee_code", "employee_name", "department", "at", "future", "direction", "correction_reason"]
         return ["employee_code", "employee_name", "department", "kiosk_name", "at", "future", "direction",
-                "correction_reason", "method", "similarity", "confidence", "liveness", "review", "reasons",
+                "correction_reason", "method", "confidence_pct", "liveness", "review", "reasons",
                 "reviewed_by", "reviewed_at", "original_at", "original_direction", "corrected_by", "corrected_at",
                 "snapshot_tag"]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return []
-        return ["employee_code", "employee_name", "department", "kiosk_name", "method", "similarity", "confidence",
+        return ["employee_code", "employee_name", "department", "kiosk_name", "method", "confidence_pct",
                 "liveness", "review", "reasons", "reviewed_by", "reviewed_at", "original_at", "original_direction",
                 "corrected_by", "corrected_at", "snapshot_tag"]
 
@@ -241,7 +241,7 @@ class AttendanceEventAdmin(admin.ModelAdmin):
         url = reverse("admin:attendance_attendanceevent_changelist") + f"?employee_code={event.employee_code}"
         return format_html('<a href="{}" title="Only this employee">{}</a>', url, event.employee_code)
 
-    @admin.display(description="confidence")
+    @admin.display(description="match strength")
     def confidence_pct(self, event):
         return "" if event.confidence is None else f"{event.confidence:.0%}"
 
@@ -374,7 +374,7 @@ class EventToReviewAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False  # reject, with a reason, instead
 
-    @admin.display(description="confidence")
+    @admin.display(description="match strength")
     def confidence_pct(self, event):
         return "" if event.confidence is None else f"{event.confidence:.0%}"
 

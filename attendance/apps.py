@@ -9,7 +9,7 @@ class AttendanceConfig(AppConfig):
     """
 
     name = "attendance"
-    verbose_name = "time and attendance"
+    verbose_name = "Time and attendance"
 
     def ready(self):
         from . import receivers  # noqa: F401  (forgets kept snapshots when a face entry is deleted)

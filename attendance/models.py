@@ -119,7 +119,8 @@ class AttendanceEvent(models.Model):
     kiosk = models.ForeignKey(Kiosk, null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
     kiosk_name = models.CharField(max_length=100, blank=True, help_text="Kept when the kiosk is deleted.")
     similarity = models.FloatField(null=True, blank=True)
-    confidence = models.FloatField(null=True, blank=True, help_text="Calibrated probability the match is right.")
+    confidence = models.FloatField("match strength", null=True, blank=True,
+                                   help_text="Calibrated probability the match is right.")
     method = models.CharField(max_length=16, choices=Method.choices, default=Method.FACE)
     liveness = models.FloatField(null=True, blank=True,
                                  help_text="The liveness challenge: 1 passed, 0 failed (clocked for review), "
@@ -142,7 +143,7 @@ class AttendanceEvent(models.Model):
 
     class Meta:
         ordering = ["-at"]
-        verbose_name = "attendance event"
+        verbose_name = "clocking"  # HR's word; the code says event
         indexes = [models.Index(fields=["employee_code", "at"])]
 
     def __str__(self):
@@ -228,5 +229,5 @@ class EventToReview(AttendanceEvent):
     class Meta:
         proxy = True
         ordering = ["at"]
-        verbose_name = "event to review"
-        verbose_name_plural = "to review"
+        verbose_name = "clocking to review"
+        verbose_name_plural = "clockings to review"

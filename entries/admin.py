@@ -109,7 +109,8 @@ class FaceEntryAdmin(admin.ModelAdmin):
         ("Photo", {"fields": ["photo_preview", "photo", "largest_face", "allow_duplicate_face"]}),
         ("Consent and retention", {"fields": ["consent_reference", "consent_at", "consent_recorded_by",
                                               "employment_end", "retain_until"]}),
-        ("Face embedding", {"fields": ["embedding_summary", "created_at", "updated_at"]}),
+        ("Technical details", {"fields": ["embedding_summary", "created_at", "updated_at"],
+                               "classes": ["collapse"]}),  # a <details> disclosure: closed until opened
     ]
 
     def get_form(self, request, obj=None, **kwargs):

@@ -6,7 +6,7 @@ from django.conf import settings
 
 class EntriesConfig(AppConfig):
     name = "entries"
-    verbose_name = "Face entries"
+    verbose_name = "Employees"
 
     def ready(self):
         from . import checks, signals  # noqa: F401  (registers checks and signal handlers)

@@ -143,8 +143,8 @@ class FaceEntry(PhotoFields):
 
     class Meta:
         db_table = "faceEntries"
-        verbose_name = "face entry"
-        verbose_name_plural = "face entries"
+        verbose_name = "employee"  # HR's word; the code says entry
+        verbose_name_plural = "employees"
         ordering = ["employee_code"]
         permissions = [("view_embedding", "Can view face embeddings (the biometric templates)")]
         constraints = [
@@ -189,7 +189,7 @@ class FacePhoto(PhotoFields):
     class Meta:
         db_table = "facePhotos"
         ordering = ["id"]
-        verbose_name = "extra photo"
+        verbose_name = "photo"
         constraints = [
             models.CheckConstraint(
                 condition=Q(embedding_sha256=F("image_sha256")), name="photo_embedding_matches_image"

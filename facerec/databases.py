@@ -21,11 +21,12 @@ MONGO_AUTO_FIELD = "django_mongodb_backend.fields.ObjectIdAutoField"
 # Contrib and third-party apps whose models have integer ids: on MongoDB each needs an AppConfig
 # with ObjectId ids (facerec.mongo_apps) and migrations made for it (facerec/mongo_migrations/).
 MONGO_APP_CONFIGS = {
-    "django.contrib.admin": "facerec.mongo_apps.MongoAdminConfig",
+    "hr.apps.FaceRecAdminConfig": "facerec.mongo_apps.MongoAdminConfig",
     "django.contrib.auth": "facerec.mongo_apps.MongoAuthConfig",
     "django.contrib.contenttypes": "facerec.mongo_apps.MongoContentTypesConfig",
     "axes": "facerec.mongo_apps.MongoAxesConfig",
 }
+MONGO_APP_LABELS = ("admin", "auth", "contenttypes", "axes")  # theirs, in that order
 # Third-party apps with migrations MongoDB cannot run as they are (django-tasks-db's index on expressions).
 MONGO_MIGRATED_APPS = ("django_tasks_database",)
 WRITE_LOCK = 0x46616365  # PostgreSQL advisory lock (and MongoDB lock document) taken by every face write
@@ -54,7 +55,7 @@ def configure(namespace: dict, url: str) -> None:
         namespace["DEFAULT_AUTO_FIELD"] = MONGO_AUTO_FIELD
         apps = [MONGO_APP_CONFIGS.get(app, app) for app in namespace["INSTALLED_APPS"]]
         namespace["INSTALLED_APPS"] = apps
-        labels = [*(app.rsplit(".", 1)[-1] for app in MONGO_APP_CONFIGS), *MONGO_MIGRATED_APPS,
+        labels = [*MONGO_APP_LABELS, *MONGO_MIGRATED_APPS,
                   *namespace["LOCAL_APPS"]]
         namespace["MIGRATION_MODULES"] = {label: f"facerec.mongo_migrations.{label}" for label in labels}
         return

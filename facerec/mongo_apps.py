@@ -5,14 +5,15 @@ migrations are the ones in facerec/mongo_migrations/.
 """
 
 from axes.apps import AppConfig as AxesConfig
-from django.contrib.admin.apps import AdminConfig
 from django.contrib.auth.apps import AuthConfig
 from django.contrib.contenttypes.apps import ContentTypesConfig
+
+from hr.apps import FaceRecAdminConfig
 
 from .databases import MONGO_AUTO_FIELD
 
 
-class MongoAdminConfig(AdminConfig):
+class MongoAdminConfig(FaceRecAdminConfig):
     default_auto_field = MONGO_AUTO_FIELD
 
 

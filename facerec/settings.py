@@ -36,7 +36,7 @@ DATA_DIR = Path(env.str("DATA_DIR", default=str(BASE_DIR / "data")))
 
 LOCAL_APPS = ["entries", "audit", "attendance", "jobs"]
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "hr.apps.FaceRecAdminConfig",  # django.contrib.admin with FaceRec's site (hr.sites): name, dashboard, sections
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",  # the embedded default queue, in this database
     *LOCAL_APPS,
+    "hr",  # the admin's front door (dashboard, roles); no models
 ]
 
 # Long work (re-embedding, imports, the purges) runs as jobs on Django's tasks framework (docs/jobs.md).

@@ -3,7 +3,7 @@ from django.apps import AppConfig
 
 class JobsConfig(AppConfig):
     name = "jobs"
-    verbose_name = "Jobs"
+    verbose_name = "Imports and background jobs"
 
     def ready(self):
         from django.utils.module_loading import autodiscover_modules

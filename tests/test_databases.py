@@ -6,7 +6,7 @@ from facerec import databases
 
 
 def settings_for(url):
-    namespace = {"INSTALLED_APPS": ["django.contrib.admin", "django.contrib.sessions", "axes", "entries"],
+    namespace = {"INSTALLED_APPS": ["hr.apps.FaceRecAdminConfig", "django.contrib.sessions", "axes", "entries"],
                  "LOCAL_APPS": ["entries"], "CONN_MAX_AGE": 60}
     databases.configure(namespace, url)
     return namespace

@@ -246,7 +246,7 @@ def test_without_the_face_entries_permission_the_review_shows_no_face_and_a_view
     event = clocking(kiosk("Front door"), confidence=0.5)
     client.force_login(user("hr", "view_attendanceevent", "change_attendanceevent"))
     page = client.get(f"/admin/attendance/eventtoreview/{event.pk}/change/").content.decode()
-    assert "review-frame" not in page and "needs the permission to view face entries" in page
+    assert "review-frame" not in page and "needs the permission to view employees" in page
     assert not AuditEvent.objects.filter(action=Action.VIEW_SNAPSHOT).exists()
     client.force_login(user("reader", "view_attendanceevent", "view_faceentry"))
     page = client.get(f"/admin/attendance/eventtoreview/{event.pk}/change/").content.decode()

@@ -4,7 +4,7 @@ import ast
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-APPS = ("entries", "audit", "attendance")
+APPS = ("entries", "audit", "attendance", "jobs", "hr")
 
 
 def imported_modules(package: str):
@@ -24,8 +24,8 @@ def test_core_depends_on_no_app():
     assert reached == []
 
 
-def test_audit_and_attendance_use_neither_the_api_errors_nor_settings_of_entries():
+def test_audit_attendance_and_hr_use_neither_the_api_errors_nor_settings_of_entries():
     private = ("entries.api", "entries.exceptions", "entries.conf")
-    reached = [(path, module) for package in ("audit", "attendance") for path, module in imported_modules(package)
+    reached = [(path, module) for package in ("audit", "attendance", "hr") for path, module in imported_modules(package)
                if module.startswith(private)]
     assert reached == []
