@@ -16,7 +16,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from core.audit import Action, emit
-from core.spreadsheets import csv_writer, xlsx_append
+from core.spreadsheets import csv_writer, xlsx_append, xlsx_fit_columns
 from entries import services as entry_services
 from entries.admin import may_see_faces
 from entries.models import FaceEntry
@@ -413,6 +413,7 @@ def _xlsx(days, start: date, end: date) -> HttpResponse:
         last = day.last_out.replace(tzinfo=None) if day.last_out else None
         xlsx_append(sheet, [day.date, day.employee_code, day.employee_name, day.department, first, last, day.hours,
                             "yes" if day.missing_checkout else "", day.time_zone])
+    xlsx_fit_columns(sheet)
     response = HttpResponse(content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = f'attachment; filename="timesheet-{start}-{end}.xlsx"'
     book.save(response)
