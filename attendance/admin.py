@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from core.audit import Action, emit
-from core.spreadsheets import csv_writer, xlsx_append
+from core.spreadsheets import csv_writer, xlsx_append, xlsx_fit_columns
 from entries import services as entry_services
 from entries.admin import may_see_faces
 from entries.models import FaceEntry
@@ -463,12 +463,14 @@ def _xlsx(days, totals, start: date, end: date) -> HttpResponse:
         xlsx_append(sheet, [day.date, day.employee_code, day.employee_name, day.department, first, last, None,
                             "yes" if day.missing_checkout else "", day.time_zone])
         _duration(sheet, day.minutes, 7)
+    xlsx_fit_columns(sheet)
     sheet = book.create_sheet("Totals")
     xlsx_append(sheet, ["Employeecode", "Name", "Department", "days", "hours", "missing check-outs"])
     for total in totals:
         xlsx_append(sheet, [total.employee_code, total.employee_name, total.department, total.days, None,
                             total.missing_checkouts])
         _duration(sheet, total.minutes, 5)
+    xlsx_fit_columns(sheet)
     response = HttpResponse(content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     response["Content-Disposition"] = f'attachment; filename="timesheet-{start}-{end}.xlsx"'
     book.save(response)

@@ -9,6 +9,7 @@ Numbers, dates and None are left alone: a negative number stays a number.
 from __future__ import annotations
 
 import csv
+from datetime import date, datetime
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 QUOTE = "'"
@@ -49,3 +50,19 @@ def xlsx_append(sheet, row) -> None:
     for item in sheet[sheet.max_row]:
         if isinstance(item.value, str):
             item.data_type = "s"  # openpyxl would store text beginning with "=" as a formula
+
+
+def _shown(value) -> int:
+    """About how many characters a spreadsheet shows for a value (its longest line, a date as 2026-12-02)."""
+    if isinstance(value, datetime):
+        return 19
+    if isinstance(value, date):
+        return 10
+    return max((len(line) for line in str(value).splitlines()), default=0)
+
+
+def xlsx_fit_columns(sheet, *, widest: int = 60) -> None:
+    """Widen each column to its longest value (up to `widest` characters): unwidened, dates show as ####."""
+    for column in sheet.iter_cols():
+        longest = max((_shown(item.value) for item in column if item.value is not None), default=0)
+        sheet.column_dimensions[column[0].column_letter].width = min(longest, widest) + 2

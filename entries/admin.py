@@ -153,7 +153,7 @@ class FaceEntryAdmin(admin.ModelAdmin):
         """Upload a photo, see each face boxed and who it is."""
         if not may_see_faces(request):
             raise PermissionDenied
-        form = IdentifyForm(request.POST or None, request.FILES or None)
+        form = IdentifyForm(request.POST or None, request.FILES or None, departments=services.departments())
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form,
                    "title": "Identify a photo"}
         if request.method == "POST" and form.is_valid():
@@ -163,7 +163,8 @@ class FaceEntryAdmin(admin.ModelAdmin):
             except FaceRecError as exc:
                 form.add_error("photo", exc.message)
             else:
-                context.update(result=result, annotated=images.annotate(data, result.faces))
+                context.update(result=result, annotated=images.annotate(data, result.faces),
+                               show_closest=form.cleaned_data["show_closest"])
         return TemplateResponse(request, "admin/entries/faceentry/identify.html", context)
 
     def photo_view(self, request, pk):

@@ -21,6 +21,13 @@ class ImageTooSmall(NoFaceFound):
     code = "image_too_small"
 
 
+class UnknownDepartment(FaceRecError):
+    """A department to search that nobody is enrolled in: a typo must not silently search nobody."""
+
+    code = "unknown_department"
+    status = 400
+
+
 class MultipleFacesFound(FaceRecError):
     code = "multiple_faces"
     status = 422

@@ -24,8 +24,17 @@ def analyse_upload(form, upload, *, exclude_id, largest_face=False, allow_duplic
 
 
 class IdentifyForm(forms.Form):
+    """A photo to identify; the department is picked from those that exist (typed, a typo would search nobody)."""
+
     photo = forms.FileField(help_text="A JPEG, PNG, WebP or HEIC photo with one or more faces.")
-    department = forms.CharField(required=False, max_length=128, help_text="Search only this department (optional).")
+    department = forms.ChoiceField(required=False, help_text="Search only this department (optional).")
+    show_closest = forms.BooleanField(
+        required=False, label="Show the closest employees",
+        help_text="Also list the employees who look most alike. They are not matches: only a named decision is.")
+
+    def __init__(self, *args, departments=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["department"].choices = [("", "all departments"), *((d, d) for d in departments)]
 
 
 class FaceEntryForm(forms.ModelForm):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from core.audit import Action, emit
 
 from . import conf
-from .exceptions import NoFaceFound, StaleEmbedding
+from .exceptions import NoFaceFound, StaleEmbedding, UnknownDepartment
 from .gallery.index import Match, get_index
 from .models import FaceEntry
 from .recognition import calibration, faces, vectors
@@ -49,12 +49,34 @@ def index():
     return get_index(conf.get("MODEL"))
 
 
+def departments() -> list[str]:
+    """The departments employees are enrolled in, for filters."""
+    return sorted(set(FaceEntry.objects.exclude(department="").values_list("department", flat=True)))
+
+
+def department_named(name: str) -> str:
+    """The department as stored, matched ignoring case; one nobody is enrolled in is refused.
+
+    If two spellings differ only in case, the exact one wins, else the first in order.
+    """
+    known = departments()
+    if name in known:
+        return name
+    for department in known:
+        if department.casefold() == name.strip().casefold():
+            return department
+    raise UnknownDepartment(f"Nobody is enrolled in department {name!r}.", department=name, departments=known)
+
+
 def identify(*, image: bytes, k: int = 3, threshold: float | None = None, department: str | None = None,
              max_faces: int = 10, record: bool = True) -> Identification:
     """Find who each face in a photo is (the largest `max_faces` faces, largest first), or 'unknown'.
 
-    record=False leaves the audit event to the caller: a kiosk records the clocking, not every frame.
+    A department limits the search to it (see department_named). record=False leaves the audit event to the
+    caller: a kiosk records the clocking, not every frame.
     """
+    if department is not None:
+        department = department_named(department)
     _, found = faces.find(image, limit=max_faces)
     if not found:
         raise NoFaceFound("No face was found in the photo.")

@@ -201,8 +201,8 @@ def employee_summary(employee_code: str) -> Employee | None:
 
 
 def departments() -> list[str]:
-    """The departments employees are enrolled in, for filters."""
-    return sorted(set(FaceEntry.objects.exclude(department="").values_list("department", flat=True)))
+    """The departments employees are enrolled in, for filters (identify's own list, which it checks against)."""
+    return identification.departments()
 
 
 def entry_register(

@@ -94,6 +94,7 @@ AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # its "AXES: BEGIN" banner opened every command's output; lockouts are still logged
 
 # Throttling counts live in this cache: with several gunicorn workers point CACHE_URL at Redis
 # (redis://…) so they share them; the default counts per worker.

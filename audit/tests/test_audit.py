@@ -225,5 +225,5 @@ def test_the_timesheet_department_and_the_admin_identify_department_are_bounded(
     assert response.status_code == 400 and "department" in response.json()["details"]
     page = admin_client.post("/admin/entries/faceentry/identify/", {
         "photo": SimpleUploadedFile("p.jpg", factories.face_photo("ann")), "department": LONG}).content.decode()
-    assert "Ensure this value has at most 128 characters" in page
+    assert "Select a valid choice" in page  # the admin's department is one that exists
     assert not AuditEvent.objects.exists()

@@ -112,3 +112,21 @@ def test_the_export_faces_manifest_is_neutralised_and_imports_back_unchanged(pho
                  stdout=StringIO(), stderr=StringIO())
     entry = FaceEntry.objects.get()
     assert (entry.name, entry.department, entry.consent_reference) == (ATTACKS[0], ATTACKS[1], ATTACKS[3])
+
+
+def shown_length(cell) -> int:
+    """Characters a spreadsheet shows for a cell: a date as 2026-12-02, a time as 2026-12-02 09:00:00."""
+    if cell.is_date:
+        return 10 if cell.number_format == "yyyy-mm-dd" else 19
+    return len(str(cell.value))
+
+
+def test_the_xlsx_timesheets_columns_are_wide_enough_for_their_dates_and_names(admin_client, attacked_events):
+    """Without widths a spreadsheet shows a date and time as #### (issue 18, bug 7)."""
+    from openpyxl import load_workbook
+
+    response = admin_client.get("/admin/attendance/attendanceevent/timesheet/", {"download": "xlsx"})
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    for column in sheet.iter_cols():
+        shown = max(shown_length(c) for c in column if c.value is not None)
+        assert sheet.column_dimensions[column[0].column_letter].width >= min(shown, 60), column[0].value

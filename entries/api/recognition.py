@@ -1,12 +1,14 @@
 """POST /api/identify/ and /api/verify/: thin views over entries.recognition."""
 
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import parsers, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
+
+from core.api.schema import ALWAYS, ErrorSerializer
 
 from .. import identification
 from ..models import FaceEntry
@@ -31,7 +33,11 @@ class RecognitionViewSet(viewsets.ViewSet):
     throttle_scope = "recognition"
     parser_classes = [parsers.JSONParser, parsers.MultiPartParser, parsers.FormParser]
 
-    @extend_schema(request=IdentifyRequestSerializer, responses=IdentifyResponseSerializer)
+    @extend_schema(request=IdentifyRequestSerializer, responses={
+        200: IdentifyResponseSerializer,
+        400: OpenApiResponse(ErrorSerializer, description=f"{ALWAYS[400]} Or `unknown_department`: nobody is "
+                             "enrolled in that `department` (`details.departments` lists those that exist)."),
+    })
     @action(detail=False, methods=["post"])
     def identify(self, request):
         """Who is in this photo? Every face (largest first) with its top-k candidates and a decision."""

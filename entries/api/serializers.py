@@ -177,7 +177,10 @@ class IdentifyRequestSerializer(serializers.Serializer):
         min_value=0.0, max_value=1.0, required=False,
         help_text="Similarity a match must reach; default: calibrated for the gallery size.",
     )
-    department = serializers.CharField(required=False, max_length=128, help_text="Search only this department.")
+    department = serializers.CharField(
+        required=False, max_length=128,
+        help_text="Search only this department, matched ignoring case; one nobody is enrolled in is refused "
+                  "(400 `unknown_department`).")
     max_faces = serializers.IntegerField(min_value=1, max_value=50, default=10)
 
 

