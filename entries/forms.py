@@ -76,6 +76,13 @@ class FaceEntryForm(forms.ModelForm):
         return cleaned
 
 
+class NoInput(forms.Widget):
+    """Nothing to fill in, yet a visible cell: a hidden widget's cell is hidden, and the columns after it move left."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return ""
+
+
 class FacePhotoInlineForm(forms.ModelForm):
     """One more photo of the employee, analysed in clean() so face problems show beside it."""
 
@@ -91,7 +98,7 @@ class FacePhotoInlineForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.face = None
         if self.instance.pk:  # an enrolled photo is kept or deleted, never replaced in place
-            self.fields["photo"].widget = forms.HiddenInput()
+            self.fields["photo"].widget, self.fields["photo"].disabled = NoInput(), True
 
     def clean(self):
         cleaned = super().clean()
