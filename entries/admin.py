@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 from core.audit import Action, emit
 from core.exceptions import FaceRecError
 
-from . import conf, identification, services
+from . import admin_uploads, conf, identification, services
 from .exceptions import EntryGone
 from .forms import FaceEntryForm, FacePhotoInlineForm, IdentifyForm
 from .models import FaceEntry, FacePhoto, PhotoSource, PossibleDuplicate, photos_of_model
@@ -105,7 +105,7 @@ class FaceEntryAdmin(admin.ModelAdmin):
     readonly_fields = ["photo_preview", "embedding_summary", "created_at", "updated_at", "consent_recorded_by"]
     fieldsets = [
         (None, {"fields": ["employee_code", "name", "gender", "department"]}),
-        ("Photo", {"fields": ["photo_preview", "photo", "largest_face", "allow_duplicate_face"]}),
+        ("Photo", {"fields": ["photo_preview", "photo", "chosen_face", "largest_face", "allow_duplicate_face"]}),
         ("Consent and retention", {"fields": ["consent_reference", "consent_at", "consent_recorded_by",
                                               "employment_end", "retain_until"]}),
         ("Face embedding", {"fields": ["embedding_summary", "created_at", "updated_at"]}),
@@ -113,7 +113,7 @@ class FaceEntryAdmin(admin.ModelAdmin):
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
-        form.may_view_entries = may_see_faces(request)
+        form.may_view_entries, form.uploader = may_see_faces(request), request.user
         return form
 
     def get_list_display(self, request):
@@ -228,18 +228,21 @@ class FaceEntryAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         metadata = {name: form.cleaned_data[name] for name in services.METADATA_FIELDS + services.CONSENT_FIELDS}
         face, allow = form.face, form.cleaned_data.get("allow_duplicate_face", False)
+        face_box = form.cleaned_data.get("chosen_face")
         if change:
             try:
                 entry = services.entry_update(entry=obj, image=face.image if face else None, face=face,
-                                              allow_duplicate_face=allow, recorded_by=request.user, **metadata)
+                                              face_box=face_box, allow_duplicate_face=allow,
+                                              recorded_by=request.user, **metadata)
             except EntryGone as exc:
                 raise Http404(exc.message) from exc
         else:
             metadata["consent_reference"] = metadata["consent_reference"] or ""
-            entry = services.entry_register(image=face.image, face=face, allow_duplicate_face=allow,
-                                            recorded_by=request.user, **metadata)
+            entry = services.entry_register(image=face.image, face=face, face_box=face_box,
+                                            allow_duplicate_face=allow, recorded_by=request.user, **metadata)
             obj.pk, obj.created_at = entry.pk, entry.created_at
             obj._state.adding = False
+        admin_uploads.forget(form.kept)  # registered: the kept photo is the entry's now
         warn_possible_duplicates(request, entry)
 
     def save_formset(self, request, form, formset, change):

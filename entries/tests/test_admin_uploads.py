@@ -1,10 +1,20 @@
 """HR's uploads in the admin: the "More photos" inline's columns, a photo kept across a form error, the review of
 two alike faces."""
 
+import dataclasses
+from datetime import timedelta
+
 import pytest
 from bs4 import BeautifulSoup
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
+from entries import conf
+from entries.exceptions import MultipleFacesFound, NoFaceFound
+from entries.models import FaceEntry, KeptUpload
+from entries.recognition import faces
 from tests import factories
+from tests.factories import face_photo
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("prepared_faces")]
 CHANGELIST = "/admin/entries/faceentry/"
@@ -34,3 +44,119 @@ def test_each_column_of_the_more_photos_inline_sits_under_its_header(admin_clien
     assert str(photo.created_at.year) in cells["ADDED"] and cells["DELETE?"] == ""
     assert cells["PHOTO"] == "", "an enrolled photo is kept or deleted, never replaced: no file input"
     assert len(new) == len(headers)
+
+
+@pytest.mark.faces
+def test_the_face_hr_picks_from_a_photo_of_several_is_the_one_enrolled(photo):
+    with pytest.raises(MultipleFacesFound) as refused:
+        faces.analyse(photo("couple.jpg"))
+    largest, other = (tuple(b.values()) for b in refused.value.details["boxes"])
+    picked = faces.analyse(photo("couple.jpg"), face_box=other)
+    assert picked.box == other and faces.analyse(photo("couple.jpg"), largest_face=True).box == largest
+    with pytest.raises(NoFaceFound, match="No face was found at the chosen place"):
+        faces.analyse(photo("couple.jpg"), face_box=(0, 0, 10, 10))
+
+
+# --- A photo kept across a refused form -------------------------------------------------------------
+
+def entry_form(photo_bytes=None, **fields):
+    """The add form as the browser posts it (no more photos)."""
+    data = {"employee_code": "E001", "name": "Ann Lee", "gender": "female", "department": "HR",
+            "consent_reference": "F-1", "photos-TOTAL_FORMS": 0, "photos-INITIAL_FORMS": 0, **fields}
+    if photo_bytes is not None:
+        data["photo"] = SimpleUploadedFile("ann.jpg", photo_bytes, content_type="image/jpeg")
+    return data
+
+
+def kept_token(response) -> str:
+    field = BeautifulSoup(response.content, "html.parser").select_one("input[name=photo_kept]")
+    assert field is not None, "the refused form keeps no photo"
+    return field["value"]
+
+
+def test_a_form_refused_for_missing_consent_keeps_the_photo_and_registers_it_once_corrected(admin_client):
+    refused = admin_client.post(f"{CHANGELIST}add/", entry_form(face_photo("ann"), consent_reference=""))
+    assert refused.status_code == 200 and not FaceEntry.objects.exists()
+    page = refused.content.decode()
+    assert "Photo kept: <strong>ann.jpg</strong>" in page and 'alt="the kept photo"' in page
+    response = admin_client.post(f"{CHANGELIST}add/", entry_form(photo_kept=kept_token(refused)))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert bytes(FaceEntry.objects.get().image) == face_photo("ann")
+    assert not KeptUpload.objects.exists(), "registered: the kept photo is deleted"
+
+
+def test_a_duplicate_face_keeps_the_photo_and_hr_allows_it_without_sending_it_again(admin_client):
+    factories.entry("E000", person="ann")
+    refused = admin_client.post(f"{CHANGELIST}add/", entry_form(face_photo("ann", 2)))
+    assert "This face matches employee E000" in refused.content.decode()
+    response = admin_client.post(f"{CHANGELIST}add/", entry_form(photo_kept=kept_token(refused),
+                                                                 allow_duplicate_face="on"))
+    assert response.status_code == 302
+    assert bytes(FaceEntry.objects.get(employee_code="E001").image) == face_photo("ann", 2)
+
+
+def test_a_photo_refused_for_itself_is_not_kept(admin_client):
+    refused = admin_client.post(f"{CHANGELIST}add/", entry_form(factories.no_face_photo()))
+    assert "No face was found" in refused.content.decode()
+    assert "photo_kept" not in refused.content.decode() and not KeptUpload.objects.exists()
+
+
+def test_a_kept_photo_is_only_its_uploaders_and_only_for_an_hour(admin_client, client, django_user_model):
+    refused = admin_client.post(f"{CHANGELIST}add/", entry_form(face_photo("ann"), consent_reference=""))
+    token = kept_token(refused)
+    other = django_user_model.objects.create_superuser("hr2", "hr2@example.com", "pw")
+    client.force_login(other)
+    response = client.post(f"{CHANGELIST}add/", entry_form(photo_kept=token))
+    assert "The photo kept from before has expired" in response.content.decode()
+    assert not FaceEntry.objects.exists()
+    KeptUpload.objects.update(created_at=timezone.now() - timedelta(seconds=conf.get("KEPT_UPLOAD_SECONDS") + 1))
+    response = admin_client.post(f"{CHANGELIST}add/", entry_form(photo_kept=token))
+    assert "The photo kept from before has expired: choose the file again." in response.content.decode()
+    assert not FaceEntry.objects.exists()
+
+
+def test_the_add_form_still_needs_a_photo(admin_client):
+    response = admin_client.post(f"{CHANGELIST}add/", entry_form())
+    assert response.context["adminform"].form.errors["photo"] == ["This field is required."]
+
+
+@pytest.fixture
+def group_photo(monkeypatch):
+    """A prepared photo of two people: analysing it refuses several faces unless one is picked by its box."""
+    data, boxes = face_photo("group"), [(10, 10, 60, 60), (80, 20, 40, 40)]
+    analyse = faces.analyse
+
+    def analyse_group(image, *, largest_face=False, check_quality=True, face_box=None):
+        if image != data:
+            return analyse(image, largest_face=largest_face, check_quality=check_quality, face_box=face_box)
+        if face_box is None and not largest_face:
+            raise MultipleFacesFound("2 faces were found in the photo.", count=2,
+                                     boxes=[faces.box_dict(box) for box in boxes])
+        return dataclasses.replace(factories.face("group"), box=tuple(face_box or boxes[0]))
+
+    monkeypatch.setattr(faces, "analyse", analyse_group)
+    return data, boxes
+
+
+def test_for_a_photo_of_several_people_hr_picks_the_face_from_the_numbered_ones(admin_client, group_photo):
+    data, boxes = group_photo
+    refused = admin_client.post(f"{CHANGELIST}add/", entry_form(data, consent_reference=""))
+    page = BeautifulSoup(refused.content, "html.parser")
+    choices = {radio["value"]: radio.find_parent("label").get_text(strip=True)
+               for radio in page.select("input[name=chosen_face][type=radio]")}
+    assert choices == {"10,10,60,60": "Face 1", "80,20,40,40": "Face 2"}
+    assert "Choose the employee's face below" in refused.context["adminform"].form.errors["photo"][0]
+    response = admin_client.post(f"{CHANGELIST}add/", entry_form(photo_kept=kept_token(refused),
+                                                                 chosen_face="80,20,40,40"))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert tuple(FaceEntry.objects.get().face_box) == boxes[1]
+
+
+def test_a_face_picked_on_a_form_refused_again_stays_picked(admin_client, group_photo):
+    data, _ = group_photo
+    refused = admin_client.post(f"{CHANGELIST}add/", entry_form(data))
+    again = admin_client.post(f"{CHANGELIST}add/", entry_form(photo_kept=kept_token(refused), chosen_face="80,20,40,40",
+                                                              consent_reference=""))
+    assert "Record the employee's consent" in again.context["adminform"].form.errors["consent_reference"][0]
+    picked = BeautifulSoup(again.content, "html.parser").select_one("input[name=chosen_face][checked]")
+    assert picked["value"] == "80,20,40,40" and kept_token(again) == kept_token(refused)
