@@ -86,9 +86,10 @@ class KeptPhotoInput(forms.FileInput):
                                       [NumberedFace(tuple(box)) for box in self.kept.boxes], side=PREVIEW_SIDE)
         except FaceRecError:  # kept photos were analysed once; should one no longer decode, its name is enough
             preview = ""
+        image = format_html('<img src="{}" alt="the kept photo" style="display:block;max-width:100%;height:auto">',
+                            preview) if preview else ""
         return format_html(
-            '{}<input type="hidden" name="{}" value="{}"><div class="facerec-kept"><p>Photo kept: <strong>{}</strong>'
-            ' (choose another file to replace it)</p>{}</div>',
-            html, name + TOKEN_SUFFIX, self.kept.token, self.kept.name,
-            format_html('<img src="{}" alt="the kept photo" style="max-width:{}px;max-height:{}px">', preview,
-                        PREVIEW_SIDE, PREVIEW_SIDE) if preview else "")
+            '<div style="display:flex;flex-direction:column;align-items:flex-start;gap:8px">{}'
+            '<input type="hidden" name="{}" value="{}"><div class="facerec-kept" style="max-width:{}px">'
+            '<p>Photo kept: <strong>{}</strong> (choose another file to replace it)</p>{}</div></div>',
+            html, name + TOKEN_SUFFIX, self.kept.token, PREVIEW_SIDE, self.kept.name, image)

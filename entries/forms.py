@@ -21,7 +21,10 @@ def analyse_upload(form, data, *, exclude_id, largest_face=False, face_box=None,
         face = faces.analyse(data, largest_face=largest_face, face_box=face_box)
     except MultipleFacesFound as exc:
         form.boxes = [tuple(box.values()) for box in exc.details["boxes"]]
-        form.add_error("photo", forms.ValidationError(exc.message + several_hint, code=exc.code))
+        # With the faces numbered on the photo, their pixel coordinates say nothing more to HR.
+        message = (f"{exc.details['count']} faces were found in the photo.{several_hint}" if several_hint
+                   else exc.message)
+        form.add_error("photo", forms.ValidationError(message, code=exc.code))
         return None
     except FaceRecError as exc:
         form.add_error("photo", forms.ValidationError(exc.message, code=exc.code))
@@ -106,7 +109,8 @@ class FaceEntryForm(forms.ModelForm):
                 self, self.upload[1], exclude_id=self.instance.pk, largest_face=cleaned.get("largest_face", False),
                 face_box=face_box, allow_duplicate=cleaned.get("allow_duplicate_face", False),
                 hint=' Tick "Allow a duplicate face" if they really are different people.',
-                several_hint=" Choose the employee's face below, or tick \"Use the largest face\".")
+                several_hint=" Choose the employee's face, numbered on the photo below, or tick "
+                             '"Use the largest face".')
         elif self.instance._state.adding and "photo" not in self.errors:
             self.add_error("photo", forms.ValidationError(self.fields["photo"].error_messages["required"],
                                                           code="required"))

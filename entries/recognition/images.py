@@ -167,7 +167,7 @@ def annotate(data: bytes, faces: Iterable[LabelledFace], side: int = 1024) -> st
         image = image.resize((round(image.width * display), round(image.height * display)))
     scale = display / photo.scale  # face boxes are in the photo's own pixels
     draw = ImageDraw.Draw(image)
-    font = ImageFont.load_default(size=max(12, image.width // 40))  # Pillow's own font: legible at any size
+    font = ImageFont.load_default(size=max(16, image.width // 40))  # Pillow's own font: legible at any size
     for number, face in enumerate(faces, start=1):
         x, y, w, h = (round(v * scale) for v in face.box)
         colour = (40, 167, 69) if face.match else (220, 53, 69)

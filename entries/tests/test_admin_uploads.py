@@ -145,7 +145,9 @@ def test_for_a_photo_of_several_people_hr_picks_the_face_from_the_numbered_ones(
     choices = {radio["value"]: radio.find_parent("label").get_text(strip=True)
                for radio in page.select("input[name=chosen_face][type=radio]")}
     assert choices == {"10,10,60,60": "Face 1", "80,20,40,40": "Face 2"}
-    assert "Choose the employee's face below" in refused.context["adminform"].form.errors["photo"][0]
+    assert refused.context["adminform"].form.errors["photo"] == [
+        "2 faces were found in the photo. Choose the employee's face, numbered on the photo below, or tick "
+        '"Use the largest face".']
     response = admin_client.post(f"{CHANGELIST}add/", entry_form(photo_kept=kept_token(refused),
                                                                  chosen_face="80,20,40,40"))
     assert response.status_code == 302, response.context["adminform"].form.errors
