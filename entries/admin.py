@@ -5,7 +5,7 @@ import base64
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -296,7 +296,7 @@ class PossibleDuplicateAdmin(admin.ModelAdmin):
     deleted from its employee's page (the pair goes with it); different people are resolved here.
     """
 
-    list_display = ["faces", "entry_link", "other_link", "similarity_shown", "created_at", "resolution",
+    list_display = ["faces", "review", "entry_link", "other_link", "similarity_shown", "created_at", "resolution",
                     "resolved_by", "resolved_at"]
     list_display_links = None
     list_filter = [StatusFilter]
@@ -341,6 +341,36 @@ class PossibleDuplicateAdmin(admin.ModelAdmin):
             if shown:  # as the entries list: one event per page naming whose faces it showed
                 emit(Action.VIEW_PHOTO, sender=FaceEntry, employee_codes=shown, thumbnails=len(shown))
         return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The pair side by side: both photos (served, and audited, by the entries' photo view) and HR's decision."""
+        pair = self.get_object(request, object_id)
+        if pair is None:
+            raise Http404
+        if not self.has_view_permission(request, pair):
+            raise PermissionDenied
+        may_decide = pair.resolved_at is None and self.has_change_permission(request, pair)
+        if request.method == "POST":
+            if not self.has_change_permission(request, pair) or "different_people" not in request.POST:
+                raise PermissionDenied
+            codes = f"{pair.entry.employee_code} and {pair.other.employee_code}"
+            if services.possible_duplicate_resolve(pair=pair, resolved_by=request.user):
+                self.message_user(request, f"{codes} are recorded as different people.", messages.SUCCESS)
+            else:  # someone else decided first (or a second click)
+                self.message_user(request, f"{codes} were already resolved.", messages.INFO)
+            return HttpResponseRedirect(reverse("admin:entries_possibleduplicate_changelist"))
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "pair": pair,
+                   "title": "Are these two people different?", "may_decide": may_decide,
+                   "sides": [(entry, reverse("admin:entries_faceentry_photo", args=[entry.pk]),
+                              reverse("admin:entries_faceentry_change", args=[entry.pk]))
+                             for entry in (pair.entry, pair.other)],
+                   "similarity": f"{pair.similarity:.3f}", **(extra_context or {})}
+        return TemplateResponse(request, "admin/entries/possibleduplicate/review.html", context)
+
+    @admin.display(description="Review")
+    def review(self, pair):
+        return format_html('<a href="{}">Compare</a>', reverse("admin:entries_possibleduplicate_change",
+                                                               args=[pair.pk]))
 
     @admin.display(description="Faces")
     def faces(self, pair):

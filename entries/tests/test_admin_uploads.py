@@ -9,9 +9,10 @@ from bs4 import BeautifulSoup
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from audit.models import AuditEvent
 from entries import conf
 from entries.exceptions import MultipleFacesFound, NoFaceFound
-from entries.models import FaceEntry, KeptUpload
+from entries.models import FaceEntry, KeptUpload, PossibleDuplicate, Resolution
 from entries.recognition import faces
 from tests import factories
 from tests.factories import face_photo
@@ -162,3 +163,60 @@ def test_a_face_picked_on_a_form_refused_again_stays_picked(admin_client, group_
     assert "Record the employee's consent" in again.context["adminform"].form.errors["consent_reference"][0]
     picked = BeautifulSoup(again.content, "html.parser").select_one("input[name=chosen_face][checked]")
     assert picked["value"] == "80,20,40,40" and kept_token(again) == kept_token(refused)
+
+
+# --- Two alike faces, reviewed side by side ------------------------------------------------------------
+
+@pytest.fixture
+def pair():
+    """E002 registered, flagged as like E001 (both prepared photos, in the band between the two thresholds)."""
+    from entries.tests.test_duplicates import inside, register
+
+    factories.entry("E001", "ann")
+    register(inside())
+    return PossibleDuplicate.objects.get()
+
+
+def test_hr_compares_the_two_photos_side_by_side_and_confirms_different_people(admin_client, pair):
+    listing = BeautifulSoup(admin_client.get("/admin/entries/possibleduplicate/").content, "html.parser")
+    review_url = f"/admin/entries/possibleduplicate/{pair.pk}/change/"
+    assert listing.select_one(f'#result_list a[href="{review_url}"]').get_text(strip=True) == "Compare"
+
+    page = BeautifulSoup(admin_client.get(review_url).content, "html.parser")
+    sides = page.select(".facerec-compare figure")
+    assert [side.img["src"] for side in sides] == [f"/admin/entries/faceentry/{e.pk}/photo/"
+                                                   for e in (pair.entry, pair.other)]
+    assert [side.figcaption.get_text(" ", strip=True).split(" ")[0] for side in sides] == ["E002", "E001"]
+    assert f"{pair.similarity:.3f}" in page.get_text()
+    assert [script for script in page.select("script") if not script.get("src")] == [], "no inline script (CSP)"
+    for entry in (pair.entry, pair.other):  # the photos are served (and audited) by the entries' photo view
+        assert admin_client.get(f"/admin/entries/faceentry/{entry.pk}/photo/").status_code == 200
+    assert AuditEvent.objects.filter(action="view_photo", employees=",E001,").exists()
+
+    confirmed = admin_client.post(review_url, {"different_people": "1"}, follow=True)
+    assert "E002 and E001 are recorded as different people." in confirmed.content.decode()
+    pair.refresh_from_db()
+    assert pair.resolution == Resolution.DIFFERENT and pair.resolved_by.username == "admin"
+    decided = AuditEvent.objects.get(action="resolve_duplicate")
+    assert decided.employees == ",E001,E002," and decided.details["resolution"] == "different"
+
+    twice = admin_client.post(review_url, {"different_people": "1"}, follow=True)
+    assert "E002 and E001 were already resolved." in twice.content.decode()
+    assert AuditEvent.objects.filter(action="resolve_duplicate").count() == 1
+    again = BeautifulSoup(admin_client.get(review_url).content, "html.parser")
+    assert "Resolved: different people" in again.get_text(" ", strip=True)
+    assert again.select("button[name=different_people]") == []
+
+
+def test_only_those_who_may_change_the_pairs_confirm_one(client, django_user_model, pair):
+    from django.contrib.auth.models import Permission
+
+    viewer = django_user_model.objects.create_user("viewer", is_staff=True)
+    viewer.user_permissions.set(Permission.objects.filter(codename__in=["view_possibleduplicate", "view_faceentry"]))
+    client.force_login(viewer)
+    review_url = f"/admin/entries/possibleduplicate/{pair.pk}/change/"
+    page = BeautifulSoup(client.get(review_url).content, "html.parser")
+    assert len(page.select(".facerec-compare figure")) == 2 and page.select("button[name=different_people]") == []
+    assert client.post(review_url, {"different_people": "1"}).status_code == 403
+    pair.refresh_from_db()
+    assert pair.resolved_at is None
