@@ -138,6 +138,9 @@ class FaceEntryAdmin(admin.ModelAdmin):
 
     change_list_template = "admin/entries/faceentry/change_list.html"
 
+    class Media:
+        css = {"all": ["entries/compare.css"]}  # a photo kept from a refused form, beside the one it matches
+
     def get_urls(self):
         view = self.admin_site.admin_view
         return [

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django import forms
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -73,9 +74,11 @@ def parse_box(value: str) -> tuple[int, int, int, int] | None:
 
 
 class KeptPhotoInput(forms.FileInput):
-    """The file input and, after a refused form, the photo kept: its name, a preview with the faces numbered."""
+    """The file input and, after a refused form, the photo kept: its name, a preview with the faces numbered,
+    and beside it the photo of the employee it was refused as (compare_with, a gallery Match), if any."""
 
     kept: KeptUpload | None = None
+    compare_with = None
 
     def render(self, name, value, attrs=None, renderer=None):
         html = super().render(name, None, attrs, renderer)
@@ -86,10 +89,15 @@ class KeptPhotoInput(forms.FileInput):
                                       [NumberedFace(tuple(box)) for box in self.kept.boxes], side=PREVIEW_SIDE)
         except FaceRecError:  # kept photos were analysed once; should one no longer decode, its name is enough
             preview = ""
-        image = format_html('<img src="{}" alt="the kept photo" style="display:block;max-width:100%;height:auto">',
-                            preview) if preview else ""
+        photos = format_html('<figure><img src="{}" alt="the kept photo"><figcaption>{}</figcaption></figure>',
+                             preview, self.kept.name) if preview else ""
+        if (other := self.compare_with) is not None:  # served, and audited, by the entries' photo view
+            photos += format_html(
+                '<figure><img src="{}" alt="photo of {}"><figcaption>{} {}, whose face this matches</figcaption>'
+                '</figure>', reverse("admin:entries_faceentry_photo", args=[other.entry_id]), other.employee_code,
+                other.employee_code, other.name)
         return format_html(
-            '<div style="display:flex;flex-direction:column;align-items:flex-start;gap:8px">{}'
-            '<input type="hidden" name="{}" value="{}"><div class="facerec-kept" style="max-width:{}px">'
-            '<p>Photo kept: <strong>{}</strong> (choose another file to replace it)</p>{}</div></div>',
-            html, name + TOKEN_SUFFIX, self.kept.token, PREVIEW_SIDE, self.kept.name, image)
+            '<div class="facerec-photo">{}<input type="hidden" name="{}" value="{}"><div class="facerec-kept">'
+            '<p>Photo kept: <strong>{}</strong> (choose another file to replace it)</p>'
+            '<div class="facerec-compare">{}</div></div></div>',
+            html, name + TOKEN_SUFFIX, self.kept.token, self.kept.name, photos)

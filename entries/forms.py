@@ -31,6 +31,7 @@ def analyse_upload(form, data, *, exclude_id, largest_face=False, face_box=None,
         return None
     other = identification.duplicate_check(face, exclude_id=exclude_id).refused
     if other and not allow_duplicate:
+        form.duplicate_of = other
         who = (f"employee {other.employee_code} ({other.name}), similarity {other.similarity:.3f}"
                if form.may_view_entries else "another employee")  # who a face is: only for viewers
         form.add_error("photo", forms.ValidationError(f"This face matches {who}.{hint}", code="duplicate_face"))
@@ -81,6 +82,7 @@ class FaceEntryForm(forms.ModelForm):
         self.kept = None  # the photo kept from a refused form, as this one uses it or keeps it
         self.upload = None  # (name, bytes) of the photo this form analyses
         self.boxes: list[tuple[int, ...]] = []
+        self.duplicate_of = None  # the employee whose face the photo was refused as
         if self.instance._state.adding:
             self.fields["photo"].help_text = "A JPEG, PNG, WebP or HEIC photo showing one face, front-facing."
 
@@ -129,6 +131,8 @@ class FaceEntryForm(forms.ModelForm):
             self.kept.boxes = [list(box) for box in self.boxes]
             self.kept.save(update_fields=["boxes"])
         self.fields["photo"].widget.kept = self.kept
+        if self.duplicate_of is not None and self.may_view_entries:  # side by side: HR sees whether they differ
+            self.fields["photo"].widget.compare_with = self.duplicate_of
         if self.kept.boxes:
             self.fields["chosen_face"].widget = forms.RadioSelect(choices=admin_uploads.face_choices(self.kept))
 

@@ -86,10 +86,14 @@ def test_a_form_refused_for_missing_consent_keeps_the_photo_and_registers_it_onc
     assert not KeptUpload.objects.exists(), "registered: the kept photo is deleted"
 
 
-def test_a_duplicate_face_keeps_the_photo_and_hr_allows_it_without_sending_it_again(admin_client):
-    factories.entry("E000", person="ann")
+def test_a_duplicate_face_keeps_the_photo_beside_the_matching_one_and_hr_allows_it_without_sending_it_again(
+        admin_client):
+    e000 = factories.entry("E000", person="ann")
     refused = admin_client.post(f"{CHANGELIST}add/", entry_form(face_photo("ann", 2)))
     assert "This face matches employee E000" in refused.content.decode()
+    compared = BeautifulSoup(refused.content, "html.parser").select(".facerec-kept .facerec-compare img")
+    assert [img["alt"] for img in compared] == ["the kept photo", "photo of E000"]  # side by side
+    assert compared[1]["src"] == f"{CHANGELIST}{e000.pk}/photo/"
     response = admin_client.post(f"{CHANGELIST}add/", entry_form(photo_kept=kept_token(refused),
                                                                  allow_duplicate_face="on"))
     assert response.status_code == 302
@@ -220,3 +224,16 @@ def test_only_those_who_may_change_the_pairs_confirm_one(client, django_user_mod
     assert client.post(review_url, {"different_people": "1"}).status_code == 403
     pair.refresh_from_db()
     assert pair.resolved_at is None
+
+
+def test_who_the_kept_photo_matches_is_shown_only_to_those_who_may_view_entries(client, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    factories.entry("E000", person="ann")
+    clerk = django_user_model.objects.create_user("clerk", is_staff=True)
+    clerk.user_permissions.set(Permission.objects.filter(codename="add_faceentry"))
+    client.force_login(clerk)
+    refused = client.post(f"{CHANGELIST}add/", entry_form(face_photo("ann", 2)))
+    assert "This face matches another employee" in refused.content.decode()
+    compared = BeautifulSoup(refused.content, "html.parser").select(".facerec-kept .facerec-compare img")
+    assert [img["alt"] for img in compared] == ["the kept photo"]
