@@ -2,7 +2,7 @@
 
 HR corrects the form, or picks one of the numbered faces, without finding the file again. The photo waits in
 the database (KeptUpload) for FACEREC_KEPT_UPLOAD_SECONDS, under a random token that only the user who sent it
-can use; saving the form deletes it, and each new one deletes those expired.
+can use; saving the form deletes it, and each new one (and purge_expired) deletes those expired.
 """
 
 import secrets
@@ -29,9 +29,14 @@ def _cutoff():
     return timezone.now() - timedelta(seconds=conf.get("KEPT_UPLOAD_SECONDS"))
 
 
+def forget_expired() -> int:
+    """Delete the kept photos past FACEREC_KEPT_UPLOAD_SECONDS (each keep() and purge_expired call it)."""
+    return KeptUpload.objects.filter(created_at__lt=_cutoff()).delete()[0]
+
+
 def keep(user, name: str, data: bytes, boxes: Sequence[Sequence[int]] = ()) -> KeptUpload:
     """Keep a photo for this user (and forget the expired ones of everyone)."""
-    KeptUpload.objects.filter(created_at__lt=_cutoff()).delete()
+    forget_expired()
     return KeptUpload.objects.create(token=secrets.token_urlsafe(32), uploaded_by=user, name=name[:255],
                                      image=data, boxes=[list(box) for box in boxes])
 

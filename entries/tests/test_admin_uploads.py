@@ -2,11 +2,13 @@
 two alike faces."""
 
 import dataclasses
+import io
 from datetime import timedelta
 
 import pytest
 from bs4 import BeautifulSoup
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -60,12 +62,12 @@ def test_the_face_hr_picks_from_a_photo_of_several_is_the_one_enrolled(photo):
 
 # --- A photo kept across a refused form -------------------------------------------------------------
 
-def entry_form(photo_bytes=None, **fields):
+def entry_form(photo_bytes=None, name="ann.jpg", **fields):
     """The add form as the browser posts it (no more photos)."""
     data = {"employee_code": "E001", "name": "Ann Lee", "gender": "female", "department": "HR",
             "consent_reference": "F-1", "photos-TOTAL_FORMS": 0, "photos-INITIAL_FORMS": 0, **fields}
     if photo_bytes is not None:
-        data["photo"] = SimpleUploadedFile("ann.jpg", photo_bytes, content_type="image/jpeg")
+        data["photo"] = SimpleUploadedFile(name, photo_bytes, content_type="image/jpeg")
     return data
 
 
@@ -118,6 +120,16 @@ def test_a_kept_photo_is_only_its_uploaders_and_only_for_an_hour(admin_client, c
     response = admin_client.post(f"{CHANGELIST}add/", entry_form(photo_kept=token))
     assert "The photo kept from before has expired: choose the file again." in response.content.decode()
     assert not FaceEntry.objects.exists()
+
+
+def test_purge_expired_deletes_the_kept_photos_past_their_hour(admin_client):
+    admin_client.post(f"{CHANGELIST}add/", entry_form(face_photo("ann"), consent_reference=""))
+    admin_client.post(f"{CHANGELIST}add/", entry_form(face_photo("bob"), "bob.jpg", consent_reference=""))
+    KeptUpload.objects.filter(name="ann.jpg").update(created_at=timezone.now() - timedelta(hours=2))
+    out = io.StringIO()
+    call_command("purge_expired", stdout=out)
+    assert "Deleted 1 expired photo(s) kept from refused admin forms" in out.getvalue()
+    assert KeptUpload.objects.count() == 1
 
 
 def test_the_add_form_still_needs_a_photo(admin_client):
