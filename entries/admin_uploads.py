@@ -94,8 +94,8 @@ class KeptPhotoInput(forms.FileInput):
                                       [NumberedFace(tuple(box)) for box in self.kept.boxes], side=PREVIEW_SIDE)
         except FaceRecError:  # kept photos were analysed once; should one no longer decode, its name is enough
             preview = ""
-        photos = format_html('<figure><img src="{}" alt="the kept photo"><figcaption>{}</figcaption></figure>',
-                             preview, self.kept.name) if preview else ""
+        photos = format_html('<figure><img src="{}" alt="the kept photo"><figcaption>The photo sent</figcaption>'
+                             '</figure>', preview) if preview else ""
         if (other := self.compare_with) is not None:  # served, and audited, by the entries' photo view
             photos += format_html(
                 '<figure><img src="{}" alt="photo of {}"><figcaption>{} {}, whose face this matches</figcaption>'
