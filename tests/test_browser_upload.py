@@ -1,5 +1,5 @@
 """In a real browser: HR recovers from a refused photo of several people by picking a face, without sending the
-photo again (issue 18, bug 3). Fixtures from tests/test_browser.py."""
+photo again, and compares two alike faces side by side (issue 18, bugs 3 and 8). Fixtures from tests/test_browser.py."""
 
 import io
 
@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 
 from entries import identification
-from entries.models import FaceEntry
+from entries.models import FaceEntry, PossibleDuplicate, Resolution
+from tests import factories
 from tests.test_browser import browser_for  # noqa: F401 (a fixture)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.faces, pytest.mark.browser]
@@ -26,19 +27,27 @@ def side_by_side(*photos: bytes, height: int = 700) -> tuple[bytes, list[int]]:
     return out.getvalue(), starts
 
 
-def test_hr_picks_the_employees_face_from_a_photo_of_two_people_without_uploading_it_again(
-        browser_for, live_server, faces_dir, photo, settings, tmp_path):  # noqa: F811
-    from django.contrib.auth.models import User
+def log_in(browser_for, live_server, *permissions):  # noqa: F811
+    """A page logged in to the admin as HR staff (not a superuser) with these entries permissions."""
+    from django.contrib.auth.models import Permission, User
 
-    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False  # plain HTTP on loopback
-    User.objects.create_superuser("hr", "hr@example.com", "pw")
-    two, (_, second_starts) = side_by_side(photo("img1.jpg"), photo("img3.jpg"))  # person01, then person02
-    (tmp_path / "two.jpg").write_bytes(two)
+    hr = User.objects.create_user("hr", "hr@example.com", "pw", is_staff=True)
+    hr.user_permissions.set(Permission.objects.filter(content_type__app_label="entries", codename__in=permissions))
     page = browser_for(None)
     page.goto(f"{live_server.url}/admin/login/")
     page.fill("#id_username", "hr")
     page.fill("#id_password", "pw")
     page.click("input[type=submit]")
+    page.locator("#user-tools").wait_for()
+    return page
+
+
+def test_hr_picks_the_employees_face_from_a_photo_of_two_people_without_uploading_it_again(
+        browser_for, live_server, faces_dir, photo, settings, tmp_path):  # noqa: F811
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False  # plain HTTP on loopback
+    two, (_, second_starts) = side_by_side(photo("img1.jpg"), photo("img3.jpg"))  # person01, then person02
+    (tmp_path / "two.jpg").write_bytes(two)
+    page = log_in(browser_for, live_server, "add_faceentry", "change_faceentry", "view_faceentry")
     page.goto(f"{live_server.url}/admin/entries/faceentry/add/")
     page.fill("#id_employee_code", "E002")
     page.fill("#id_name", "Bo Chen")
@@ -62,3 +71,25 @@ def test_hr_picks_the_employees_face_from_a_photo_of_two_people_without_uploadin
     assert entry.face_box[0] >= second_starts
     (face,) = identification.identify(image=photo("img12.jpg"), record=False).faces  # another photo of person02
     assert face.match is not None and face.match.employee_code == "E002"
+
+
+def test_hr_compares_a_possible_duplicate_side_by_side_and_confirms_different_people(
+        browser_for, live_server, settings):  # noqa: F811
+    from entries.tests.test_duplicates import inside, register
+
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
+    factories.entry("E001", "ann")
+    register(inside())  # E002, alike enough to E001 to be flagged, not refused (prepared faces)
+    page = log_in(browser_for, live_server, "view_faceentry", "view_possibleduplicate", "change_possibleduplicate")
+    page.goto(f"{live_server.url}/admin/entries/possibleduplicate/")
+    page.click("#result_list a:text('Compare')")
+    photos = page.locator(".facerec-compare img")
+    assert photos.count() == 2
+    for n in range(2):  # both photos load, next to each other
+        assert photos.nth(n).evaluate("img => img.complete && img.naturalWidth > 0")
+    first, second = (photos.nth(n).bounding_box() for n in range(2))
+    assert second["x"] >= first["x"] + first["width"] and abs(second["y"] - first["y"]) < 1
+    assert min(first["height"], second["height"]) >= 200, "large enough to tell two people apart"
+    page.click("[name=different_people]")
+    assert "E002 and E001 are recorded as different people." in page.locator(".messagelist").inner_text()
+    assert PossibleDuplicate.objects.get().resolution == Resolution.DIFFERENT
