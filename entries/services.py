@@ -288,7 +288,8 @@ def entry_update(
     """
     changed = _set_fields(entry, fields, recorded_by)
     new_face = None
-    if image is not None and faces.digest(image) != entry.image_sha256:
+    other_face = face_box is not None and tuple(face_box) != tuple(entry.face_box)  # of the same photo, too
+    if image is not None and (faces.digest(image) != entry.image_sha256 or other_face):
         entry.apply_face(new_face := _face_for(image, face, largest_face, face_box))
         changed |= PHOTO_FIELDS
     entry.full_clean(validate_unique=False)

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from audit.models import AuditEvent
-from entries import conf
+from entries import conf, services
 from entries.exceptions import MultipleFacesFound, NoFaceFound
 from entries.models import FaceEntry, KeptUpload, PossibleDuplicate, Resolution
 from entries.recognition import faces
@@ -58,6 +58,20 @@ def test_the_face_hr_picks_from_a_photo_of_several_is_the_one_enrolled(photo):
     assert picked.box == other and faces.analyse(photo("couple.jpg"), largest_face=True).box == largest
     with pytest.raises(NoFaceFound, match="No face was found at the chosen place"):
         faces.analyse(photo("couple.jpg"), face_box=(0, 0, 10, 10))
+
+
+@pytest.mark.faces
+def test_the_services_register_and_replace_with_the_face_chosen(photo):
+    with pytest.raises(MultipleFacesFound) as refused:
+        faces.analyse(photo("couple.jpg"))
+    largest, other = (tuple(b.values()) for b in refused.value.details["boxes"])
+    entry = services.entry_register(employee_code="E001", name="Ann", image=photo("couple.jpg"), face_box=other,
+                                    consent_reference="F-1")
+    assert tuple(entry.face_box) == other
+    services.entry_update(entry=entry, image=photo("couple.jpg"))  # the same photo again: nothing to do
+    assert tuple(FaceEntry.objects.get().face_box) == other
+    services.entry_update(entry=entry, image=photo("couple.jpg"), face_box=largest)  # the same photo, the other face
+    assert tuple(FaceEntry.objects.get().face_box) == largest
 
 
 # --- A photo kept across a refused form -------------------------------------------------------------
