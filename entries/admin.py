@@ -211,6 +211,11 @@ class FaceEntryAdmin(admin.ModelAdmin):
                      employee_codes=[response.context_data["original"].employee_code], thumbnails=shown)
         return response
 
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if request.method == "POST":  # shown again after a POST: something was refused, the photo need not be
+            context["adminform"].form.keep_photo()
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     @admin.display(description="Current photo")
     def photo_preview(self, entry):
         if not entry.pk:

@@ -118,10 +118,10 @@ class FaceEntryForm(forms.ModelForm):
                                                           code="required"))
         return cleaned
 
-    def full_clean(self):
-        """A refused form keeps its photo, unless the photo itself was refused (no face, not an image)."""
-        super().full_clean()
-        if not self.errors or self.upload is None or self.uploader is None:
+    def keep_photo(self):
+        """Keep the photo of a refused form (this one's errors or its inline's) and show it, unless the photo
+        itself was refused (no face, not an image): called by the admin when it shows the form again."""
+        if self.upload is None or self.uploader is None:
             return
         if {error.code for error in self.errors.as_data().get("photo", [])} - KEPT_FOR:
             return

@@ -116,6 +116,16 @@ def test_a_duplicate_face_keeps_the_photo_beside_the_matching_one_and_hr_allows_
     assert bytes(FaceEntry.objects.get(employee_code="E001").image) == face_photo("ann", 2)
 
 
+def test_a_refused_extra_photo_keeps_the_main_one(admin_client):
+    data = {**entry_form(face_photo("ann")), "photos-TOTAL_FORMS": 1,
+            "photos-0-photo": SimpleUploadedFile("extra.jpg", factories.no_face_photo(), content_type="image/jpeg")}
+    refused = admin_client.post(f"{CHANGELIST}add/", data)
+    assert "No face was found" in refused.content.decode() and not FaceEntry.objects.exists()
+    response = admin_client.post(f"{CHANGELIST}add/", entry_form(photo_kept=kept_token(refused)))
+    assert response.status_code == 302
+    assert bytes(FaceEntry.objects.get().image) == face_photo("ann")
+
+
 def test_a_photo_refused_for_itself_is_not_kept(admin_client):
     refused = admin_client.post(f"{CHANGELIST}add/", entry_form(factories.no_face_photo()))
     assert "No face was found" in refused.content.decode()
