@@ -1,4 +1,5 @@
-"""A photo kept across a refused admin form (no consent, several faces, a duplicate face, a taken code).
+"""A photo kept across a refused admin form (no consent, several faces, a duplicate face, a taken code, a
+refused extra photo).
 
 HR corrects the form, or picks one of the numbered faces, without finding the file again. The photo waits in
 the database (KeptUpload) for FACEREC_KEPT_UPLOAD_SECONDS, under a random token that only the user who sent it
