@@ -78,10 +78,10 @@ def prepared_faces(monkeypatch):
 
     analyse, find = faces.analyse, faces.find
 
-    def prepared_analyse(data, *, largest_face=False, check_quality=True):
+    def prepared_analyse(data, *, largest_face=False, check_quality=True, face_box=None):
         known, face = factories.prepared(data)
         if not known:
-            return analyse(data, largest_face=largest_face, check_quality=check_quality)
+            return analyse(data, largest_face=largest_face, check_quality=check_quality, face_box=face_box)
         if face is None:
             raise NoFaceFound("No face was found in the photo. Use a clear, front-facing photo of one person.")
         return face

@@ -5,7 +5,7 @@ import base64
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 from core.audit import Action, emit
 from core.exceptions import FaceRecError
 
-from . import admin_bulk, conf, identification, services
+from . import admin_bulk, admin_uploads, conf, identification, services
 from .exceptions import EntryGone
 from .forms import FaceEntryForm, FacePhotoInlineForm, IdentifyForm
 from .models import FaceEntry, FacePhoto, PhotoSource, PossibleDuplicate, photos_of_model
@@ -106,7 +106,7 @@ class FaceEntryAdmin(admin.ModelAdmin):
     readonly_fields = ["photo_preview", "embedding_summary", "created_at", "updated_at", "consent_recorded_by"]
     fieldsets = [
         (None, {"fields": ["employee_code", "name", "gender", "department"]}),
-        ("Photo", {"fields": ["photo_preview", "photo", "largest_face", "allow_duplicate_face"]}),
+        ("Photo", {"fields": ["photo_preview", "photo", "chosen_face", "largest_face", "allow_duplicate_face"]}),
         ("Consent and retention", {"fields": ["consent_reference", "consent_at", "consent_recorded_by",
                                               "employment_end", "retain_until"]}),
         ("Technical details", {"fields": ["embedding_summary", "created_at", "updated_at"],
@@ -115,7 +115,7 @@ class FaceEntryAdmin(admin.ModelAdmin):
 
     def get_form(self, request, obj=None, **kwargs):
         form = super().get_form(request, obj, **kwargs)
-        form.may_view_entries = may_see_faces(request)
+        form.may_view_entries, form.uploader = may_see_faces(request), request.user
         return form
 
     def get_list_display(self, request):
@@ -139,6 +139,9 @@ class FaceEntryAdmin(admin.ModelAdmin):
         return 1 + entry.photo_total
 
     change_list_template = "admin/entries/faceentry/change_list.html"
+
+    class Media:
+        css = {"all": ["entries/compare.css"]}  # a photo kept from a refused form, beside the one it matches
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -212,6 +215,11 @@ class FaceEntryAdmin(admin.ModelAdmin):
                      employee_codes=[response.context_data["original"].employee_code], thumbnails=shown)
         return response
 
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if request.method == "POST":  # shown again after a POST: something was refused, the photo need not be
+            context["adminform"].form.keep_photo()
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     @admin.display(description="Current photo")
     def photo_preview(self, entry):
         if not entry.pk:
@@ -235,20 +243,23 @@ class FaceEntryAdmin(admin.ModelAdmin):
         metadata = {name: form.cleaned_data[name] for name in services.METADATA_FIELDS + services.CONSENT_FIELDS
                     if not change or name in form.changed_data}
         face, allow = form.face, form.cleaned_data.get("allow_duplicate_face", False)
+        face_box = form.cleaned_data.get("chosen_face")
         if change:
             for name in metadata:  # the form set them on obj already: the service compares with what was stored
                 setattr(obj, name, form.initial.get(name))
             try:
                 entry = services.entry_update(entry=obj, image=face.image if face else None, face=face,
-                                              allow_duplicate_face=allow, recorded_by=request.user, **metadata)
+                                              face_box=face_box, allow_duplicate_face=allow,
+                                              recorded_by=request.user, **metadata)
             except EntryGone as exc:
                 raise Http404(exc.message) from exc
         else:
             metadata["consent_reference"] = metadata["consent_reference"] or ""
-            entry = services.entry_register(image=face.image, face=face, allow_duplicate_face=allow,
-                                            recorded_by=request.user, **metadata)
+            entry = services.entry_register(image=face.image, face=face, face_box=face_box,
+                                            allow_duplicate_face=allow, recorded_by=request.user, **metadata)
             obj.pk, obj.created_at = entry.pk, entry.created_at
             obj._state.adding = False
+        admin_uploads.forget(form.kept)  # registered: the kept photo is the entry's now
         warn_possible_duplicates(request, entry)
 
     def save_formset(self, request, form, formset, change):
@@ -302,7 +313,7 @@ class PossibleDuplicateAdmin(admin.ModelAdmin):
     deleted from its employee's page (the pair goes with it); different people are resolved here.
     """
 
-    list_display = ["faces", "entry_link", "other_link", "similarity_shown", "created_at", "resolution",
+    list_display = ["faces", "review", "entry_link", "other_link", "similarity_shown", "created_at", "resolution",
                     "resolved_by", "resolved_at"]
     list_display_links = None
     list_filter = [StatusFilter]
@@ -347,6 +358,36 @@ class PossibleDuplicateAdmin(admin.ModelAdmin):
             if shown:  # as the entries list: one event per page naming whose faces it showed
                 emit(Action.VIEW_PHOTO, sender=FaceEntry, employee_codes=shown, thumbnails=len(shown))
         return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """The pair side by side: both photos (served, and audited, by the entries' photo view) and HR's decision."""
+        pair = self.get_object(request, object_id)
+        if pair is None:
+            raise Http404
+        if not self.has_view_permission(request, pair):
+            raise PermissionDenied
+        may_decide = pair.resolved_at is None and self.has_change_permission(request, pair)
+        if request.method == "POST":
+            if not self.has_change_permission(request, pair) or "different_people" not in request.POST:
+                raise PermissionDenied
+            codes = f"{pair.entry.employee_code} and {pair.other.employee_code}"
+            if services.possible_duplicate_resolve(pair=pair, resolved_by=request.user):
+                self.message_user(request, f"{codes} are recorded as different people.", messages.SUCCESS)
+            else:  # someone else decided first (or a second click)
+                self.message_user(request, f"{codes} were already resolved.", messages.INFO)
+            return HttpResponseRedirect(reverse("admin:entries_possibleduplicate_changelist"))
+        context = {**self.admin_site.each_context(request), "opts": self.model._meta, "pair": pair,
+                   "title": "Are these two people different?", "may_decide": may_decide,
+                   "sides": [(entry, reverse("admin:entries_faceentry_photo", args=[entry.pk]),
+                              reverse("admin:entries_faceentry_change", args=[entry.pk]))
+                             for entry in (pair.entry, pair.other)],
+                   "similarity": f"{pair.similarity:.3f}", **(extra_context or {})}
+        return TemplateResponse(request, "admin/entries/possibleduplicate/review.html", context)
+
+    @admin.display(description="Review")
+    def review(self, pair):
+        return format_html('<a href="{}">Compare</a>', reverse("admin:entries_possibleduplicate_change",
+                                                               args=[pair.pk]))
 
     @admin.display(description="Faces")
     def faces(self, pair):

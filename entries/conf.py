@@ -28,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
     "THUMBNAIL_SIZE": 96,
     "MAX_PHOTOS_PER_ENTRY": 10,
     "MAX_FACES_PER_PHOTO": 30,
+    "KEPT_UPLOAD_SECONDS": 3600,  # a photo from a refused admin form waits this long for HR to correct the form
     "REQUIRE_CONSENT": True,  # registration needs a consent reference
     "RETENTION_DAYS": 30,  # kept this long after employment ends, then purge_expired deletes it
     # Recognition: None means "use the calibrated value" (entries/recognition/calibration.json).

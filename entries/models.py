@@ -277,3 +277,25 @@ class GalleryState(models.Model):
     @classmethod
     def current(cls, using: str = "default") -> str:
         return cls.objects.using(using).filter(key=cls.KEY).values_list("token", flat=True).first() or ""
+
+
+class KeptUpload(models.Model):
+    """A photo sent with an admin form that was refused (no consent, several faces, a duplicate face).
+
+    Kept for FACEREC_KEPT_UPLOAD_SECONDS so HR can correct the form without finding the file again; found only
+    by its random token and only for the user who sent it (entries.admin_uploads). In the database, beside the
+    other photos, so every web worker finds it.
+    """
+
+    token = models.CharField(max_length=64, unique=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=255, help_text="The file's name, as HR chose it.")
+    image = models.BinaryField()
+    boxes = models.JSONField(default=list, help_text="The faces found, [x, y, w, h] each, when there were several.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        db_table = "facerec_kept_uploads"
+
+    def __str__(self):
+        return f"kept upload {self.name}"

@@ -101,11 +101,12 @@ def _duplicate(code: str) -> DuplicateEmployeeCode:
     )
 
 
-def _face_for(image: bytes, face: faces.FaceAnalysis | None, largest_face: bool) -> faces.FaceAnalysis:
+def _face_for(image: bytes, face: faces.FaceAnalysis | None, largest_face: bool,
+              face_box: Sequence[int] | None = None) -> faces.FaceAnalysis:
     """Reuse a face analysed earlier (e.g. by a form or a worker) only if it is of these bytes."""
     if face is not None and face.sha256 == faces.digest(image) and face.model_name == conf.get("MODEL"):
         return face
-    return faces.analyse(image, largest_face=largest_face)
+    return faces.analyse(image, largest_face=largest_face, face_box=face_box)
 
 
 def _check_duplicate_face(face: faces.FaceAnalysis, *, exclude_id: int | None,
@@ -213,6 +214,7 @@ def entry_register(
     gender: str = "",
     department: str = "",
     largest_face: bool = False,
+    face_box: Sequence[int] | None = None,
     allow_duplicate_face: bool = False,
     face: faces.FaceAnalysis | None = None,
     consent_reference: str = "",
@@ -229,7 +231,8 @@ def entry_register(
     and the returned entry's `flagged` names them (the pairs are stored for HR). With FACEREC_REQUIRE_CONSENT
     (the default) the employee's consent must be referenced. extra_images are more photos of the employee,
     enrolled in the same transaction: all of them or none. created_at keeps the date an entry imported from
-    another system was first made.
+    another system was first made. face_box (x, y, w, h) picks the face of a photo of several people, as
+    HR chose it from MultipleFacesFound's boxes.
     """
     if conf.get("REQUIRE_CONSENT") and not consent_reference.strip():
         raise ConsentRequired(
@@ -246,7 +249,7 @@ def entry_register(
         entry.consent_recorded_by = _user(recorded_by)
     entry.employment_end = employment_end
     entry.retain_until = _retention(employment_end, retain_until)
-    entry.apply_face(face := _face_for(image, face, largest_face))
+    entry.apply_face(face := _face_for(image, face, largest_face, face_box))
     extras = _analyse_photos(extra_images, largest_face, main=1)
     entry.full_clean(validate_unique=False)
     try:
@@ -272,6 +275,7 @@ def entry_update(
     entry: FaceEntry,
     image: bytes | None = None,
     largest_face: bool = False,
+    face_box: Sequence[int] | None = None,
     allow_duplicate_face: bool = False,
     face: faces.FaceAnalysis | None = None,
     recorded_by: Actor = None,
@@ -279,16 +283,18 @@ def entry_update(
 ) -> FaceEntry:
     """Change metadata, consent and retention, and/or the photo; a new photo re-embeds, metadata alone does not.
 
-    A new photo meets the duplicate-face guard as at registration (`flagged` on the returned entry). Nothing
-    to change (an admin page saved for its more-photos inline alone) writes nothing and audits nothing.
+    A new photo meets the duplicate-face guard as at registration (`flagged` on the returned entry); face_box
+    picks its face as at registration. Nothing to change (an admin page saved for its more-photos inline alone)
+    writes nothing and audits nothing.
     """
     if not fields and image is None:
         entry.flagged = []
         return entry
     changed = _set_fields(entry, fields, recorded_by)
     new_face = None
-    if image is not None and faces.digest(image) != entry.image_sha256:
-        entry.apply_face(new_face := _face_for(image, face, largest_face))
+    other_face = face_box is not None and tuple(face_box) != tuple(entry.face_box)  # of the same photo, too
+    if image is not None and (faces.digest(image) != entry.image_sha256 or other_face):
+        entry.apply_face(new_face := _face_for(image, face, largest_face, face_box))
         changed |= PHOTO_FIELDS
     entry.full_clean(validate_unique=False)
     with _saving_fields(entry, fields), _serialised_write(entry):

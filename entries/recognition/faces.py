@@ -72,12 +72,13 @@ MIN_DECODED_EYE_DISTANCE = 48
 MIN_IMAGE_SIDE = 32
 
 
-def _detect(data: bytes, limit: int | None) -> tuple[images.Photo, list[Detection], list[Detection]]:
+def _detect(data: bytes, limit: int | None, face_box: Sequence[int] | None = None,
+            ) -> tuple[images.Photo, list[Detection], list[Detection]]:
     """Decode only as finely as detection needs, and finer only if a chosen face needs it for alignment.
 
-    Returns the photo, every detection (largest first) and the ones to embed; with limit 1 the light detector
-    may answer (FACEREC_DETECTOR), and "every" is then every face it sees. A photo refused for its bytes
-    or its size is refused before the engine is loaded.
+    Returns the photo, every detection (largest first, or the one at face_box first) and the ones to embed; with
+    limit 1 the light detector may answer (FACEREC_DETECTOR), and "every" is then every face it sees. A photo
+    refused for its bytes or its size is refused before the engine is loaded.
     """
     photo = images.decode(data, keep_side=conf.get("DETECT_MAX_SIDE"))
     width, height = photo.size
@@ -90,6 +91,8 @@ def _detect(data: bytes, limit: int | None) -> tuple[images.Photo, list[Detectio
     if len(detections) > most:
         raise TooManyFaces(f"{len(detections)} faces were found in the photo; at most {most} are analysed.",
                            count=len(detections), limit=most)
+    if face_box is not None:
+        detections = _first(detections, [photo.to_photo(d.box) for d in detections], face_box)
     chosen = detections[:limit]
     if photo.scale > 1 and any(d.eye_distance < MIN_DECODED_EYE_DISTANCE for d in chosen):
         full = images.decode(data)
@@ -97,6 +100,32 @@ def _detect(data: bytes, limit: int | None) -> tuple[images.Photo, list[Detectio
         photo, detections = full, [d.scaled(ratio) for d in detections]
         chosen = detections[:limit]
     return photo, detections, chosen
+
+
+# How much of a chosen face box a detection must share (intersection over union) to be that face: boxes HR picked
+# from come from the same photo and detector, so they agree to the pixel; this only absorbs rounding.
+MIN_CHOSEN_OVERLAP = 0.5
+
+
+def overlap(a: Sequence[int], b: Sequence[int]) -> float:
+    """Intersection over union of two (x, y, w, h) boxes."""
+    width = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+    height = min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1])
+    inter = max(0, width) * max(0, height)
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _first(detections: list[Detection], boxes: list[tuple[int, int, int, int]],
+           face_box: Sequence[int]) -> list[Detection]:
+    """The detections with the one at face_box (in photo pixels) first, or NoFaceFound if none is there."""
+    scores = [overlap(box, face_box) for box in boxes]
+    if not scores or max(scores) < MIN_CHOSEN_OVERLAP:
+        x, y, w, h = face_box
+        raise NoFaceFound(f"No face was found at the chosen place (x={x} y={y} {w}x{h}px). Choose one of the "
+                          "faces found in the photo.", box=box_dict(face_box))
+    best = scores.index(max(scores))
+    return [detections[best], *detections[:best], *detections[best + 1:]]
 
 
 def find(data: bytes, *, limit: int) -> tuple[list[tuple[int, int, int, int]], list[FoundFace]]:
@@ -107,17 +136,19 @@ def find(data: bytes, *, limit: int) -> tuple[list[tuple[int, int, int, int]], l
     return boxes, [FoundFace(photo.to_photo(f.box), f.embedding) for f in embedded]
 
 
-def analyse(data: bytes, *, largest_face: bool = False, check_quality: bool = True) -> FaceAnalysis:
+def analyse(data: bytes, *, largest_face: bool = False, check_quality: bool = True,
+            face_box: Sequence[int] | None = None) -> FaceAnalysis:
     """Return the embedding of the one face in a photo, ready to enrol.
 
     Raise NoFaceFound (ImageTooSmall for a tiny photo), MultipleFacesFound unless largest_face asks to take
-    the largest, or PoorFaceQuality when the face is too small, blurred or turned (unless check_quality is off).
+    the largest or face_box (x, y, w, h in photo pixels, one of MultipleFacesFound's boxes) picks one, or
+    PoorFaceQuality when the face is too small, blurred or turned (unless check_quality is off).
     """
-    photo, detections, _ = _detect(data, 1)
+    photo, detections, _ = _detect(data, 1, face_box)
     engine = get_engine()
     if not detections:
         raise NoFaceFound("No face was found in the photo. Use a clear, front-facing photo of one person.")
-    if len(detections) > 1 and not largest_face:
+    if len(detections) > 1 and not largest_face and face_box is None:
         boxes = [box_dict(photo.to_photo(d.box)) for d in detections]
         raise MultipleFacesFound(
             f"{len(detections)} faces were found in the photo (at {_describe(boxes)}); "

@@ -151,27 +151,32 @@ class LabelledFace(Protocol):
     def decision(self) -> str: ...
 
 
-def annotate(data: bytes, faces: Iterable[LabelledFace]) -> str:
-    """Return the photo as a JPEG data URI with each face boxed and labelled (for the admin)."""
+def annotate(data: bytes, faces: Iterable[LabelledFace], side: int = 1024) -> str:
+    """Return the photo as a JPEG data URI (at most `side` pixels a side) with each face boxed and numbered.
+
+    The label is the number and the face's decision; a face without a decision is only numbered.
+    """
     import base64
 
-    from PIL import ImageDraw
+    from PIL import ImageDraw, ImageFont
 
-    photo = decode(data, keep_side=1024)
+    photo = decode(data, keep_side=side)
     image = Image.fromarray(photo.rgb)
-    display = min(1.0, 1024 / max(image.size))
+    display = min(1.0, side / max(image.size))
     if display < 1.0:
         image = image.resize((round(image.width * display), round(image.height * display)))
     scale = display / photo.scale  # face boxes are in the photo's own pixels
     draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=max(16, image.width // 40))  # Pillow's own font: legible at any size
     for number, face in enumerate(faces, start=1):
         x, y, w, h = (round(v * scale) for v in face.box)
         colour = (40, 167, 69) if face.match else (220, 53, 69)
         draw.rectangle((x, y, x + w, y + h), outline=colour, width=max(2, image.width // 300))
-        label = f"{number}. {face.decision}"
-        left, top, right, bottom = draw.textbbox((x, y), label)
-        draw.rectangle((x, y - (bottom - top) - 6, x + (right - left) + 6, y), fill=colour)
-        draw.text((x + 3, y - (bottom - top) - 4), label, fill=(255, 255, 255))
+        label = f"{number}. {face.decision}" if face.decision else str(number)
+        left, top, right, bottom = draw.textbbox((0, 0), label, font=font)
+        above = max(0, y - bottom - 6)  # over the box, or inside it at the photo's top edge
+        draw.rectangle((x, above, x + (right - left) + 6, above + bottom + 6), fill=colour)
+        draw.text((x + 3 - left, above + 3), label, fill=(255, 255, 255), font=font)
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=88)
     return "data:image/jpeg;base64," + base64.b64encode(out.getvalue()).decode("ascii")

@@ -1,13 +1,14 @@
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from ... import services
+from ... import admin_uploads, services
 from ...models import FaceEntry
 
 
 class Command(BaseCommand):
     help = ("Delete every face entry kept past its retention day (retain_until): photos, embeddings and search "
-            "vectors. Safe to run daily from cron; --dry-run only lists them.")
+            "vectors; and the admin's kept uploads past FACEREC_KEPT_UPLOAD_SECONDS. Safe to run daily from cron; "
+            "--dry-run only lists the entries.")
 
     def add_arguments(self, parser):
         parser.add_argument("--dry-run", action="store_true", help="List what would be deleted, delete nothing.")
@@ -20,3 +21,5 @@ class Command(BaseCommand):
             return
         codes = services.entries_purge_expired()
         self.stdout.write(f"Deleted {len(codes)} expired entries: {', '.join(codes) or '-'}")
+        if kept := admin_uploads.forget_expired():
+            self.stdout.write(f"Deleted {kept} expired photo(s) kept from refused admin forms")
