@@ -9,7 +9,7 @@ Numbers, dates and None are left alone: a negative number stays a number.
 from __future__ import annotations
 
 import csv
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 QUOTE = "'"
@@ -58,6 +58,8 @@ def _shown(value) -> int:
         return 19
     if isinstance(value, date):
         return 10
+    if isinstance(value, timedelta):  # a duration shown as h:mm
+        return len(f"{int(value.total_seconds()) // 3600}:00")
     return max((len(line) for line in str(value).splitlines()), default=0)
 
 

@@ -116,6 +116,8 @@ def test_the_export_faces_manifest_is_neutralised_and_imports_back_unchanged(pho
 
 def shown_length(cell) -> int:
     """Characters a spreadsheet shows for a cell: a date as 2026-12-02, a time as 2026-12-02 09:00:00."""
+    if cell.number_format == "[h]:mm":  # a duration, 7:31
+        return 5
     if cell.is_date:
         return 10 if cell.number_format == "yyyy-mm-dd" else 19
     return len(str(cell.value))
