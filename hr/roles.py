@@ -56,9 +56,11 @@ class UnknownPermission(LookupError):
 def permissions(names: list[str]) -> list[Permission]:
     """The Permission rows for 'app_label.codename' names; raise UnknownPermission naming any that is missing."""
     wanted = {(app, codename) for app, codename in (name.split(".", 1) for name in names)}
-    found = {(p.content_type.app_label, p.codename): p
-             for p in Permission.objects.select_related("content_type").filter(
-                 codename__in=[codename for _, codename in wanted])}
+    found = {}
+    for app in {app for app, _ in wanted}:  # one query an app: MongoDB's backend cannot select_related this join
+        codenames = [codename for label, codename in wanted if label == app]
+        for permission in Permission.objects.filter(content_type__app_label=app, codename__in=codenames):
+            found[app, permission.codename] = permission
     missing = sorted(".".join(key) for key in wanted - found.keys())
     if missing:
         raise UnknownPermission(f"No such permission: {', '.join(missing)} (has `manage.py migrate` run?)")
