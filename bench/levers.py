@@ -160,7 +160,8 @@ def fused(scorers: list[Scorer], how: str) -> Callable[[Half], Scorer]:
             rows = np.arange(len(calibrate_on.owner))
             genuine = np.column_stack([s[rows, calibrate_on.owner] for s in per_model])[~calibrate_on.own_template]
             rng = np.random.default_rng(0)
-            pick = rng.choice(impostors(calibrate_on, per_model[0]).size, 200_000, replace=False)
+            count = impostors(calibrate_on, per_model[0]).size
+            pick = rng.choice(count, min(count, 200_000), replace=False)
             impostor = np.column_stack([impostors(calibrate_on, s)[pick] for s in per_model])
             x = np.concatenate([genuine, impostor])
             y = np.concatenate([np.ones(len(genuine)), np.zeros(len(impostor))])
@@ -277,6 +278,7 @@ def main() -> None:
     largest = min(len(p) for p in photos) - 40  # leaves 40 people or more as strangers in every gallery
     sizes = [n for n in (100, 300, 1000) if n < largest] + [largest]
     primary, models = caches[0].model, [c.model for c in caches]
+    ks = list(dict.fromkeys(min(k, len(cohort_people)) for k in ks))  # k is at most the cohort
 
     print(f"models {', '.join(models)}; {len(both)} photos embedded by every model (of "
           f"{', '.join(f'{len(c.vectors)} {c.model}' for c in caches)}); cohort {len(cohort_people)} people, one "
