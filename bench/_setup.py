@@ -101,7 +101,7 @@ def record(name: str, table: str, summary: str | None = None) -> None:
               f"{fifteen:.1f} over 15 minutes):")
     _replace(DOCS, name, f"{header}\n\n{table.strip()}")
     if summary is not None:
-        _replace(README, name, f"{summary.strip()} (`{command}`, {when})")
+        _replace(README, name, f"{summary.strip()} (`{command}`, {when}, load average {one:.1f})")
 
 
 def _replace(path: Path, name: str, text: str) -> None:
