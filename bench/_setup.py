@@ -7,11 +7,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+import facerec  # noqa: E402, F401  (its process defaults, one BLAS thread, before anything imports NumPy)
+
 FACES_DIR = Path(os.environ.get("FACEREC_FACES_DIR", REPO.parent / "shared" / "faces"))
 
 
 def setup():
-    sys.path.insert(0, str(REPO))
     os.environ.setdefault("SECRET_KEY", "bench")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "facerec.settings")
     os.environ.setdefault("SECURE_SSL_REDIRECT", "0")  # the test client speaks plain HTTP (production settings: 301)
@@ -74,3 +76,42 @@ def gunicorn(env: dict, workers: int):
 
     with serve(env, workers=workers, timeout=60, ready_path="/kiosk/") as server:
         yield server.url
+
+
+DOCS = REPO / "docs" / "benchmarks.md"
+README = REPO / "README.md"
+
+
+def record(name: str, table: str, summary: str | None = None) -> None:
+    """Write this run's results between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->`: the table, after the
+    command that made it, the date and the machine's load, in docs/benchmarks.md; the one-line summary in
+    README.md. So the docs show what the last run measured and how to measure it again (`make bench`).
+    Markers that are missing are reported, not added; FACEREC_BENCH_RECORD=0 only prints.
+    """
+    import datetime
+    import shlex
+
+    print(table)
+    if os.environ.get("FACEREC_BENCH_RECORD", "1") == "0":
+        return
+    command = shlex.join([".venv/bin/python", f"bench/{Path(sys.argv[0]).name}", *sys.argv[1:]])
+    one, _, fifteen = os.getloadavg()
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
+    header = (f"`{command}` ({when}, {len(os.sched_getaffinity(0))} cores, load average {one:.1f} at the end, "
+              f"{fifteen:.1f} over 15 minutes):")
+    _replace(DOCS, name, f"{header}\n\n{table.strip()}")
+    if summary is not None:
+        _replace(README, name, f"{summary.strip()} (`{command}`, {when}, load average {one:.1f})")
+
+
+def _replace(path: Path, name: str, text: str) -> None:
+    import re
+
+    start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    document = path.read_text()
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    if not pattern.search(document):
+        print(f"{path.name} has no {start} … {end}: not recorded there", file=sys.stderr)
+        return
+    separator = "\n" if path == DOCS else ""  # a block in the docs, a list item's text in the README
+    path.write_text(pattern.sub(lambda _: f"{start}{separator}{text}{separator}{end}", document, count=1))

@@ -15,7 +15,7 @@ from pathlib import Path
 from PIL import Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _setup import FACES_DIR, REPO  # noqa: E402
+from _setup import FACES_DIR, REPO, record  # noqa: E402
 
 
 def one_megapixel_copies(folder: Path, copies: int = 3) -> int:
@@ -50,11 +50,12 @@ def main():
     cores = len(os.sched_getaffinity(0))
     one = run_import(folder, 1)
     every = run_import(folder, cores)
-    print(f"{count} photos of about 1 MP (command start to exit, model loading included)")
-    print(f"import_faces --workers 1: {count / one:5.1f} photos/s ({one:.1f} s)")
-    print(f"import_faces --workers {cores}: {count / every:5.1f} photos/s ({every:.1f} s), "
-          f"{one / every:.2f}x one worker")
-
+    record("bulk_import", "\n".join([
+        f"- {count} photos of about 1 MP (command start to exit, model loading included)",
+        f"- `import_faces --workers 1`: {count / one:.1f} photos/s ({one:.1f} s)",
+        f"- `import_faces --workers {cores}`: **{count / every:.1f} photos/s** ({every:.1f} s), {one / every:.2f}x "
+        "one worker",
+    ]), f"bulk import of 1 MP photos: {count / every:.1f} photos/s on {cores} cores")
 
 if __name__ == "__main__":
     main()

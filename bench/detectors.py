@@ -5,12 +5,15 @@ Each photo is decoded as faces.analyse decodes it (JPEG draft scaling to FACEREC
 configuration detects in it; its first face (the engine's order) is embedded with the configured model
 (MobileFaceNet by default, O-Net seeded from the detection's eye landmarks). Configurations:
 
-- hog: today's engine (HOG, HOG at twice the resolution, then dlib's CNN), dlib's 5 landmarks;
+- hog: the engine with FACEREC_DETECTOR=hog (HOG, HOG at twice the resolution, then dlib's CNN), dlib's 5 landmarks;
 - blazeface: the engine with FACEREC_DETECTOR=blazeface asked for the largest face (BlazeFace's short range,
-  dlib's 5 landmarks in its box, HOG and CNN when it finds nothing), the largest box first; blazeface-full: the
-  same with the full-range model (not a setting: measured here only);
+  dlib's 5 landmarks in its box, HOG and CNN when it finds nothing), the largest box first; "blazeface, every
+  face": the same engine asked for every face (the full-range model first, then HOG and CNN), what identify runs;
 - "+ best score": the same boxes, the best-scoring one chosen instead of the largest;
 - "keypoints only": BlazeFace's own eye and nose keypoints seed O-Net, no dlib predictor (no fallback either).
+
+Every face: for the two paths that look for every face (hog, "blazeface, every face"), the faces each finds on
+lfw-dev (LFW photos show other people behind the subject) and how many of HOG's it misses.
 
 Times are the detection step alone (landmarks and fallback included), the median per photo, as a ratio to HOG's
 median in the same run; then the same on ../faces (photos up to 1,500 px, decoded to 640 px). Accuracy: the
@@ -60,17 +63,17 @@ def main():
         return engine.get_engine(conf.get("MODEL"), conf.get("DETECT_MAX_SIDE"), conf.get("DETECT_UPSAMPLE"),
                                  conf.get("MODELS_DIR"), conf.get("DETECT_FALLBACK_MAX_SIDE"), detector)
 
-    hog, short = engine_for("hog"), engine_for("blazeface")
-    full = engine.Engine(conf.get("MODEL"), conf.get("DETECT_MAX_SIDE"), conf.get("DETECT_UPSAMPLE"),
-                         conf.get("MODELS_DIR"), conf.get("DETECT_FALLBACK_MAX_SIDE"), "blazeface")
-    full._blazeface = blazeface.get_detector(conf.get("MODELS_DIR"), "full")  # measured, not a setting
+    hog, light = engine_for("hog"), engine_for("blazeface")
 
     def largest_face(eng):
         return lambda rgb: eng._detect(rgb, all_faces=False)
 
-    def best_score(eng):
+    def every_face(eng):
+        return lambda rgb: eng._detect(rgb, all_faces=True)
+
+    def best_score(eng, variant):
         def detect(rgb):
-            found = eng._blazeface.detect(rgb)
+            found = blazeface.get_detector(conf.get("MODELS_DIR"), variant).detect(rgb)
             if not found:
                 return eng._dlib_detect(rgb)
             best = max(found, key=lambda f: f.score)
@@ -88,23 +91,26 @@ def main():
         return detect
 
     configs = {
-        "hog (today)": hog._detect,
-        "blazeface": largest_face(short),
-        "blazeface + best score": best_score(short),
-        "blazeface, keypoints only": keypoints_only(short),
-        "blazeface-full": largest_face(full),
-        "blazeface-full + best score": best_score(full),
+        "hog": hog._detect,
+        "blazeface": largest_face(light),
+        "blazeface + best score": best_score(light, "short"),
+        "blazeface, keypoints only": keypoints_only(light),
+        "blazeface, every face (full range)": every_face(light),
+        "full range + best score": best_score(light, "full"),
     }
+    every = ("hog", "blazeface, every face (full range)")
     pairs = evaluation.read_pairs(args.lfw / "pairs.csv")
     ids = evaluation.read_identities(args.lfw / "identities.csv")
     names = sorted(set(ids) | {n for a, b, *_ in pairs for n in (a, b)})[:args.limit]
-    for eng in (hog, short, full):  # warm up
+    for eng in (hog, light):  # warm up
         eng._detect(np.zeros((64, 64, 3), np.uint8))
-
+    small_detectors = {"hog": hog._dlib_detect, "short range alone": light._blazeface.detect,
+                       "full range alone": light._blazeface_all.detect,
+                       "blazeface, every face (full range, then HOG)": every_face(light)}
     if args.only_small:
-        return small_faces(args, names, {"hog": hog._dlib_detect, "blazeface (short range) alone":
-                                         short._blazeface.detect, "blazeface-full alone": full._blazeface.detect})
-    results = {label: {"seconds": [], "vectors": {}, "missed": [], "fallback": 0, "boxes": {}} for label in configs}
+        return small_faces(args, names, small_detectors)
+    results = {label: {"seconds": [], "vectors": {}, "missed": [], "fallback": 0, "boxes": {}, "all": {}}
+               for label in configs}
     embedded_by_landmarks: dict[bytes, np.ndarray] = {}
     for done, name in enumerate(names, 1):
         photo = images.decode((args.lfw / name).read_bytes(), keep_side=conf.get("DETECT_MAX_SIDE"))
@@ -113,6 +119,8 @@ def main():
             start = time.perf_counter()
             detections = detect(rgb)
             results[label]["seconds"].append(time.perf_counter() - start)
+            if label in every:
+                results[label]["all"][name] = [d.box for d in detections]
             if not detections:
                 results[label]["missed"].append(name)
                 continue
@@ -129,8 +137,8 @@ def main():
         if done % 500 == 0:
             print(f"{done}/{len(names)} photos", file=sys.stderr, flush=True)
 
-    hog_median = float(np.median(results["hog (today)"]["seconds"]))
-    hog_boxes = results["hog (today)"]["boxes"]
+    hog_median = float(np.median(results["hog"]["seconds"]))
+    hog_boxes = results["hog"]["boxes"]
     halves = evaluation.split_people(ids)
     print(f"lfw-dev: {len(names)} photos, model {conf.get('MODEL')}; HOG's median detection "
           f"{hog_median * 1000:.1f} ms per photo\n")
@@ -162,12 +170,24 @@ def main():
         if other:
             print(f"{label}: another face than HOG's in {', '.join(other[:6])}{' …' if len(other) > 6 else ''}")
 
+    hog_all = results["hog"]["all"]
+    print("\n| looking for every face (lfw-dev) | faces found | of HOG's, missed | found where HOG found none near |")
+    print("| --- | --- | --- | --- |")
+    for label in every:
+        found_all = results[label]["all"]
+        missed = sum(1 for n, boxes in hog_all.items() for box in boxes
+                     if not any(overlap(box, other) > 0.3 for other in found_all[n]))
+        extra = sum(1 for n, boxes in found_all.items() for box in boxes
+                    if not any(overlap(box, other) > 0.3 for other in hog_all[n]))
+        print(f"| {label} | {sum(map(len, found_all.values()))} | {missed} | {extra} |")
+
     print(f"\n../faces ({FACES_DIR.name}): detection time per photo decoded to {conf.get('DETECT_MAX_SIDE')} px "
           "(median of 3 runs each), as a ratio to HOG's")
     photos = [images.decode(path.read_bytes(), keep_side=conf.get("DETECT_MAX_SIDE"))
               for path in sorted(FACES_DIR.glob("*.jpg"))]
     timings: dict[str, list[float]] = {label: [] for label in configs}
     found: dict[str, int] = dict.fromkeys(configs, 0)
+    faces_found: dict[str, int] = dict.fromkeys(configs, 0)
     for photo in photos:
         rgb = engine._rgb(photo.rgb)
         for label, detect in configs.items():
@@ -178,32 +198,45 @@ def main():
                 runs.append(time.perf_counter() - start)
             timings[label].append(float(np.median(runs)))
             found[label] += bool(detections)
-    base = float(np.median(timings["hog (today)"]))
-    print(f"| detector | photos with a face (of {len(photos)}) | time / HOG (median; HOG {base * 1000:.1f} ms) |")
-    print("| --- | --- | --- |")
+            faces_found[label] += len(detections)
+    base = float(np.median(timings["hog"]))
+    print(f"| detector | photos with a face (of {len(photos)}) | faces | time / HOG (median; HOG "
+          f"{base * 1000:.1f} ms) |")
+    print("| --- | --- | --- | --- |")
     for label in configs:
-        print(f"| {label} | {found[label]} | {float(np.median(timings[label])) / base:.2f} |")
-    small_faces(args, names, {"hog": hog._dlib_detect, "blazeface (short range) alone": short._blazeface.detect,
-                              "blazeface-full alone": full._blazeface.detect})
+        print(f"| {label} | {found[label]} | {faces_found[label]} | {float(np.median(timings[label])) / base:.2f} |")
+    small_faces(args, names, small_detectors)
 
 
 def small_faces(args, names, detectors):
     """Share of faces found when an LFW photo (its face about 40 % of its side) is pasted small, somewhere in a
-    640 px grey frame: how a face far from the camera, or one of many in a group photo, fares. Each detector alone
-    (in a group photo, BlazeFace finding the near faces means HOG is never asked)."""
+    640 px grey frame: how a face far from the camera fares; then the same beside a near face (another LFW photo,
+    its face 25 % of the side, in the top left corner), as in a group photo, where HOG's second pass at twice the
+    resolution never runs (it only runs when the first finds nothing) and neither does any fallback."""
+    for near in (False, True):
+        _small_faces(args, names, detectors, near)
+
+
+def _small_faces(args, names, detectors, near):
     import numpy as np
     from PIL import Image
 
     rng = np.random.default_rng(0)
     sample = names[:: max(1, len(names) // args.small)][: args.small]
-    fractions = (0.05, 0.07, 0.10, 0.15, 0.25)
+    near_side = round(640 * 0.25 / 0.4)
+    fractions = tuple(f for f in (0.05, 0.07, 0.10, 0.15, 0.25) if not near or round(640 * f / 0.4) <= 640 - near_side)
     found = {label: dict.fromkeys(fractions, 0) for label in detectors}
-    for name in sample:
+    for number, name in enumerate(sample):
         photo = Image.open(args.lfw / name).convert("RGB")
         for fraction in fractions:
             side = round(640 * fraction / 0.4)
-            x, y = (int(v) for v in rng.integers(0, 640 - side, 2))
             frame = Image.new("RGB", (640, 640), (118, 118, 118))
+            if near:  # the far face in the free bottom-right part of the frame
+                other = Image.open(args.lfw / sample[(number + 1) % len(sample)]).convert("RGB")
+                frame.paste(other.resize((near_side, near_side), Image.Resampling.LANCZOS), (0, 0))
+                x, y = (int(v) for v in rng.integers(near_side, 640 - side + 1, 2))
+            else:
+                x, y = (int(v) for v in rng.integers(0, 640 - side, 2))
             frame.paste(photo.resize((side, side), Image.Resampling.LANCZOS), (x, y))
             rgb = np.asarray(frame)
             for label, detect in detectors.items():
@@ -212,7 +245,9 @@ def small_faces(args, names, detectors):
                     if x <= fx + fw / 2 <= x + side and y <= fy + fh / 2 <= y + side:
                         found[label][fraction] += 1
                         break
-    print(f"\nsmall faces: {len(sample)} lfw-dev photos pasted into a 640 px frame, the face this share of its side")
+    where = " beside a near face (25 % of the side)" if near else ""
+    print(f"\nsmall faces: {len(sample)} lfw-dev photos pasted into a 640 px frame{where}, the face this share of "
+          "its side")
     print("| detector | " + " | ".join(f"{f:.0%}" for f in fractions) + " |")
     print("| --- |" + " --- |" * len(fractions))
     for label, counts in found.items():

@@ -1,6 +1,6 @@
-"""Kiosk load: 4 kiosks sending 2 frames a second each, against 1,000 enrolled employees, on loopback.
+"""Kiosk load: 8 kiosks sending 2 frames a second each (by default), against 1,000 enrolled employees, on loopback.
 
-Run: .venv/bin/python bench/kiosk_load.py [--enrolled 1000] [--kiosks 4] [--fps 2] [--seconds 30] [--workers 2]
+Run: .venv/bin/python bench/kiosk_load.py [--enrolled 1000] [--kiosks 8] [--fps 2] [--seconds 30] [--workers 2]
      .venv/bin/python bench/kiosk_load.py --challenge [--enrolled 1000] [--kiosks 4] [--seconds 60]
 With --challenge the kiosks ask the liveness challenge: each employee shows two frames, gets a challenge, films
 the answer (synthetic, bench/sequences.py, in real time: 0.6 s + 2 steps x 1.5 s + 0.6 s) and sends it; the
@@ -31,10 +31,10 @@ import requests
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _setup import REPO, gunicorn, server_env, setup  # noqa: E402
+from _setup import REPO, gunicorn, record, server_env, setup  # noqa: E402
 
 LFW_DIR = Path(os.environ.get("FACEREC_LFW_DIR", REPO.parent / "shared" / "lfw-dev"))
-GOAL_P95_MS = 500
+GOAL_P95_MS = 60  # issue 17: 8 kiosks at 2 frames a second
 GOAL_CHALLENGE_P95_S = 3.0
 
 
@@ -64,7 +64,7 @@ def people_photos() -> dict[str, list[Path]]:
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--enrolled", type=int, default=1000)
-    parser.add_argument("--kiosks", type=int, default=4)
+    parser.add_argument("--kiosks", type=int, default=8)
     parser.add_argument("--fps", type=float, default=2.0)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--workers", type=int, default=2)
@@ -149,13 +149,18 @@ def main():
     errors = sum(n for answer, n in answers.items() if answer not in ("clocked", "already", "confirming", "unknown",
                                                                       "no_face"))
     p95 = np.percentile(load, 95)
-    print(f"gunicorn --workers {args.workers}, SQLite, {count} enrolled, 640x480 JPEG frames")
-    print(f"baseline, 1 kiosk back to back: p50 {np.median(base):.0f} ms, p95 {np.percentile(base, 95):.0f} ms")
-    print(f"{args.kiosks} kiosks x {args.fps:g} frames/s for {args.seconds:g} s: {len(load)} frames, "
-          f"p50 {np.median(load):.0f} ms, p95 {p95:.0f} ms, errors {errors}")
-    print(f"answers: {dict(sorted(answers.items()))}")
-    print(f"p95 under load / unloaded p95: {p95 / np.percentile(base, 95):.2f}x; "
-          f"goal p95 <= {GOAL_P95_MS} ms: {'met' if p95 <= GOAL_P95_MS else 'NOT met'}")
+    lines = [
+        f"gunicorn --workers {args.workers}, SQLite, {count} enrolled, 640x480 JPEG frames",
+        f"baseline, 1 kiosk back to back: p50 {np.median(base):.0f} ms, p95 {np.percentile(base, 95):.0f} ms",
+        f"{args.kiosks} kiosks x {args.fps:g} frames/s for {args.seconds:g} s: {len(load)} frames, "
+        f"p50 {np.median(load):.0f} ms, **p95 {p95:.0f} ms**, errors {errors}",
+        f"answers: {dict(sorted(answers.items()))}",
+        f"p95 under load / unloaded p95: {p95 / np.percentile(base, 95):.2f}x; "
+        f"goal p95 <= {GOAL_P95_MS} ms: {'met' if p95 <= GOAL_P95_MS else 'NOT met'}",
+    ]
+    record("kiosk_load", "\n".join(f"- {line}" for line in lines),
+           f"{args.kiosks} kiosks at {args.fps:g} frames/s: frame p95 {p95:.0f} ms "
+           f"({p95 / np.percentile(base, 95):.2f}x one kiosk alone), {errors} errors")
     sys.exit(1 if errors else 0)
 
 

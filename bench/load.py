@@ -25,7 +25,7 @@ import numpy as np
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _setup import FACES_DIR, REPO, gunicorn, server_env  # noqa: E402
+from _setup import FACES_DIR, REPO, gunicorn, record, server_env  # noqa: E402
 from decode import hostile  # noqa: E402
 
 PROBES = ["img2.jpg", "img9.jpg", "img17.jpg", "img38.jpg"]  # three enrolled people's other photos, a stranger
@@ -110,19 +110,25 @@ def main():
                     errors.append(f"{fmt} {side}px: {response.status_code}")
             worst.append((fmt, side, len(body["Image"]) * 3 // 4, (server_cpu(server) - before) / 4, answers[0]))
     ms = np.array(seconds) * 1000
-    print(f"{args.clients} clients x {args.requests} identify requests, gunicorn --workers {args.workers}, "
-          f"SQLite, 7 enrolled, photos of 1-3 MP")
-    print(f"throughput {len(seconds) / elapsed:.1f} requests/s over {elapsed:.1f} s; "
-          f"latency p50 {np.median(ms):.0f} ms, p95 {np.percentile(ms, 95):.0f} ms; errors {len(errors)}"
-          + (f" ({sorted(set(map(str, errors)))})" if errors else ""))
-    print(f"server CPU per request: a real photo {per_photo * 1000:.0f} ms (= 1.0x below)")
+    out = []
+    out.append(f"{args.clients} clients x {args.requests} identify requests, gunicorn --workers {args.workers}, "
+               f"SQLite, 7 enrolled, photos of 1-3 MP")
+    out.append(f"throughput {len(seconds) / elapsed:.1f} requests/s over {elapsed:.1f} s; "
+               f"latency p50 {np.median(ms):.0f} ms, p95 {np.percentile(ms, 95):.0f} ms; errors {len(errors)}"
+               + (f" ({sorted(set(map(str, errors)))})" if errors else ""))
+    out.append(f"server CPU per request: a real photo {per_photo * 1000:.0f} ms (= 1.0x below)")
     for fmt, side, size, cost, status in worst:
-        print(f"  {fmt} {side}x{side} ({side * side / 1e6:.0f} MP, {size // 1024} KB, answered {status}): "
-              f"{cost * 1000:.0f} ms, {cost / per_photo:.1f}x")
+        out.append(f"  - {fmt} {side}x{side} ({side * side / 1e6:.0f} MP, {size // 1024} KB, answered {status}): "
+                   f"{cost * 1000:.0f} ms, {cost / per_photo:.1f}x")
     dearest = max(cost for *_, cost, status in worst if status != 413)
     rate = 240  # THROTTLE_RECOGNITION's default (facerec/settings.py), per user
-    print(f"bound: the dearest accepted image costs {dearest:.1f} s of CPU per request; at the default recognition "
-          f"throttle ({rate}/min per user) one user can cost at most {dearest * rate / 60:.1f} CPU-seconds a second")
+    out.append(f"bound: the dearest accepted image costs {dearest:.1f} s of CPU per request; at the default "
+               f"recognition throttle ({rate}/min per user) one user can cost at most {dearest * rate / 60:.1f} "
+               "CPU-seconds a second")
+    rate_done = len(seconds) / elapsed
+    record("load", "\n".join(line if line.startswith("  - ") else f"- {line}" for line in out),
+           f"`bench/load.py` ({args.clients} clients, gunicorn with {args.workers} workers): {rate_done:.1f} identify "
+           f"requests/s, p95 {np.percentile(ms, 95):.0f} ms, {len(errors)} errors")
     sys.exit(1 if errors else 0)
 
 

@@ -1,17 +1,21 @@
 """Registration time per photo: FaceRec's pipeline against DeepFace.represent, same photos, same run.
 
-Run: .venv/bin/python bench/register.py   (or: make bench)
+Run: .venv/bin/python bench/register.py [--limit N]   (or: make bench)
 FaceRec is timed end to end (decode, detect, align, embed, thumbnail, database write);
 DeepFace.represent(model_name="Dlib", detector_backend="dlib") is timed on the same files.
 """
 
+import argparse
 import time
 
-from _setup import deepface_weights, percentiles, setup
+from _setup import deepface_weights, percentiles, record, setup
 
 
 def main():
-    photos = setup()
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--limit", type=int, help="Only the first N photos (by name).")
+    args = parser.parse_args()
+    photos = setup()[:args.limit]
     from core.exceptions import FaceRecError
     from entries import services
     from entries.recognition import faces
@@ -43,11 +47,12 @@ def main():
 
     (our_p50, our_p95), (their_p50, their_p95) = percentiles(ours), percentiles(theirs)
     print(f"photos: {len(photos)} from {photos[0].parent}")
-    print(f"{'':34}{'p50 ms':>10}{'p95 ms':>10}")
-    print(f"{'FaceRec register (end to end)':34}{our_p50 * 1000:10.0f}{our_p95 * 1000:10.0f}  (n={len(ours)})")
-    print(f"{'DeepFace.represent Dlib/dlib':34}{their_p50 * 1000:10.0f}{their_p95 * 1000:10.0f}  (n={len(theirs)})")
-    print(f"speed-up at p50: {their_p50 / our_p50:.1f}x, at p95: {their_p95 / our_p95:.1f}x")
-
+    record("register", "\n".join([
+        "| | p50 | p95 |", "| --- | --- | --- |",
+        f"| FaceRec register, end to end (n={len(ours)}) | {our_p50 * 1000:.0f} ms | {our_p95 * 1000:.0f} ms |",
+        f"| DeepFace.represent (n={len(theirs)}) | {their_p50 * 1000:.0f} ms | {their_p95 * 1000:.0f} ms |",
+        f"| speed-up | {their_p50 / our_p50:.1f}x | {their_p95 / our_p95:.1f}x |",
+    ]), f"register a photo: p50 {our_p50 * 1000:.0f} ms, {their_p50 / our_p50:.0f}x faster than `DeepFace.represent`")
 
 if __name__ == "__main__":
     main()

@@ -50,9 +50,10 @@ def check_detector(app_configs, **kwargs):
     if detector not in DETECTORS:
         return [Error(f"FACEREC DETECTOR is {detector!r}; it must be one of {', '.join(DETECTORS)}.",
                       id="entries.E004")]
-    variant = DETECTORS[detector]
-    if variant and not (Path(conf.get("MODELS_DIR")) / VARIANTS[variant][0]).is_file():
-        return [Error(f"FACEREC DETECTOR is {detector!r} but {VARIANTS[variant][0]} is missing from "
+    missing = [VARIANTS[variant][0] for variant in DETECTORS[detector] or ()
+               if not (Path(conf.get("MODELS_DIR")) / VARIANTS[variant][0]).is_file()]
+    if missing:
+        return [Error(f"FACEREC DETECTOR is {detector!r} but {' and '.join(missing)} is missing from "
                       f"{conf.get('MODELS_DIR')}.",
                       hint="Run scripts/install-models.sh, or set FACEREC_DETECTOR=hog.", id="entries.E004")]
     return []

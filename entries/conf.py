@@ -10,9 +10,10 @@ DEFAULTS: dict[str, Any] = {
     # The face models on offer (entries.recognition.registry), FaceModel subclasses by dotted path.
     "FACE_MODELS": ["entries.recognition.models.MobileFaceNet", "entries.recognition.models.Dlib"],
     "MODELS_DIR": str(Path(__file__).resolve().parent.parent / "models"),  # scripts/install-models.sh puts weights
-    # When only the largest face is wanted (enrolment, verify, kiosks): blazeface (MediaPipe's short range, then HOG
-    # and CNN when it finds none) or hog. Every face of a photo is HOG's. None: what the model was measured best
-    # with, blazeface for MobileFaceNet, hog for the others (Dlib loses 0.36 points). docs/recognition.md, "Detection".
+    # The first detector: blazeface (MediaPipe's short range when only the largest face is wanted: enrolment,
+    # verify, kiosks; its full range for every face of a photo; HOG and CNN when it finds none) or hog. None: what
+    # the model was measured best with, blazeface for MobileFaceNet, hog for the others (Dlib loses 0.36 points).
+    # docs/recognition.md, "Detection".
     "DETECTOR": None,
     "DETECT_MAX_SIDE": 640,
     "DETECT_UPSAMPLE": 0,

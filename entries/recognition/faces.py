@@ -77,8 +77,8 @@ def _detect(data: bytes, limit: int | None, face_box: Sequence[int] | None = Non
     """Decode only as finely as detection needs, and finer only if a chosen face needs it for alignment.
 
     Returns the photo, every detection (largest first, or the one at face_box first) and the ones to embed; with
-    limit 1 the light detector may answer (FACEREC_DETECTOR), and "every" is then every face it sees. A photo
-    refused for its bytes or its size is refused before the engine is loaded.
+    limit 1 the engine looks for the largest face only (FACEREC_DETECTOR: BlazeFace's short range), and "every" is
+    then every face it sees. A photo refused for its bytes or its size is refused before the engine is loaded.
     """
     photo = images.decode(data, keep_side=conf.get("DETECT_MAX_SIDE"))
     width, height = photo.size

@@ -1,5 +1,6 @@
 """BlazeFace, the optional first detector (FACEREC_DETECTOR): it finds the faces dlib finds, where dlib finds
-them, never crashes on degenerate input, and leaves HOG to find what it misses."""
+them, never crashes on degenerate input, and leaves HOG to find what it misses. Its short range looks for the
+largest face, its full range for every face of a photo."""
 
 import numpy as np
 import pytest
@@ -90,16 +91,54 @@ def test_when_blazeface_finds_nothing_the_engine_asks_hog(monkeypatch):
     assert engine.detect(np.zeros((100, 80, 3), np.uint8), all_faces=False) == [] and asked == [(100, 80, 3)]
 
 
-def test_every_face_of_a_photo_is_hogs_whatever_the_setting(monkeypatch):
-    """BlazeFace's short range misses faces under a tenth of the photo's side: a group photo's far faces."""
+def test_every_face_of_a_photo_is_looked_for_by_the_full_range_then_hog(monkeypatch):
+    """The short range misses faces under a tenth of the photo's side: a group photo's far faces."""
     engine = engine_with("blazeface")
-    monkeypatch.setattr(engine._blazeface, "detect", lambda rgb: pytest.fail("BlazeFace asked for every face"))
-    assert engine.detect(np.zeros((100, 80, 3), np.uint8)) == []
+    asked = []
+    monkeypatch.setattr(engine._blazeface, "detect", lambda rgb: pytest.fail("short range asked for every face"))
+    monkeypatch.setattr(engine._blazeface_all, "detect", lambda rgb: asked.append("full") or [])
+    monkeypatch.setattr(engine, "_dlib_detect", lambda rgb: asked.append("hog") or [])
+    assert engine.detect(np.zeros((100, 80, 3), np.uint8)) == [] and asked == ["full", "hog"]
+
+
+def _face(photo, name, side):
+    """The face of a shared photo with half its width of margin, `side` pixels square."""
+    from PIL import Image
+
+    rgb = images.decode(photo(name)).rgb
+    (found,) = engine_with("hog").detect(rgb)
+    x, y, w, h = found.box
+    crop = Image.fromarray(rgb).crop((x - w // 2, y - h // 2, x + w + w // 2, y + h + h // 2))
+    return crop.resize((side, side), Image.Resampling.LANCZOS)
+
+
+@pytest.mark.faces
+@pytest.mark.parametrize("small", [80, 88])
+def test_a_far_face_beside_a_near_one_is_found_where_hog_sees_only_the_near_one(photo, small):
+    """A face about 45 px wide in a 640 px photo: under HOG's window, and HOG's finer pass only runs on no face."""
+    from PIL import Image
+
+    frame = Image.new("RGB", (640, 480), (118, 118, 118))
+    frame.paste(_face(photo, "img1.jpg", 300), (20, 60))
+    frame.paste(_face(photo, "img3.jpg", small), (480, 300))
+    rgb = np.asarray(frame)
+    assert len(engine_with("hog").detect(rgb)) == 1
+    near, far = engine_with("blazeface").detect(rgb)
+    assert near.box[0] < 320 < far.box[0] and 35 < far.box[2] < 60
+
+
+@pytest.mark.faces
+@pytest.mark.parametrize(("name", "count"), [("couple.jpg", 2), ("selfie-many-people.jpg", 4)])
+def test_the_full_range_finds_every_face_hog_finds_in_a_group_photo(photo, name, count):
+    rgb = images.decode(photo(name), keep_side=640).rgb
+    hog, light = engine_with("hog").detect(rgb), engine_with("blazeface").detect(rgb)
+    assert len(hog) == len(light) == count
+    assert all(max(overlap(h.box, b.box) for b in light) > 0.5 for h in hog)
 
 
 @pytest.mark.faces
 @pytest.mark.parametrize("detector", ["hog", "blazeface"])
-def test_the_setting_chooses_the_detector_for_the_largest_face_only(photo, detector, monkeypatch):
+def test_the_setting_chooses_the_detector_for_the_largest_face_and_every_face(photo, detector, monkeypatch):
     with override_settings(FACEREC={"DETECTOR": detector}):
         engine = faces.get_engine()
         calls = []
