@@ -46,6 +46,7 @@ bench: install  ## every benchmark: ratios against a baseline measured in the sa
 	$(PY) bench/register.py
 	$(PY) bench/identify.py
 	DEBUG=1 $(PY) manage.py evaluate --pairs $(LFW_DIR)/pairs.csv --workers 2 --cache data/lfw-embeddings.npz >/dev/null
+	$(PY) bench/levers.py --cache data/lfw-embeddings.npz --k 100 --frames 2
 	$(PY) bench/search.py --embeddings data/lfw-embeddings.npz --sizes 10000,100000,1000000 --ef-search 40,100,120,200
 	$(PY) bench/bulk_import.py
 	$(PY) bench/decode.py
