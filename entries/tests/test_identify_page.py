@@ -51,6 +51,23 @@ def test_a_match_names_the_employee_and_says_what_its_confidence_is_of(admin_cli
     assert "Bob Stone" not in page and "Closest employees" not in page
 
 
+def test_a_near_certain_match_reads_over_99_percent_never_100(admin_client, staff, monkeypatch):
+    """A calibrated probability is never certainty: one that rounds to 1.0 is shown as "over 99 %"."""
+    from entries import identification
+
+    real = identification.identify
+
+    def sure(**kwargs):
+        result = real(**kwargs)
+        for face in result.faces:
+            face.confidence = 0.9993
+        return result
+
+    monkeypatch.setattr(identification, "identify", sure)
+    page = text(identify_page(admin_client, factories.face_photo("ann", 3)))
+    assert "over 99 % sure this is Ann Lee" in page and "100 %" not in page
+
+
 def test_the_department_is_chosen_from_those_that_exist(admin_client, staff):
     form = admin_client.get(PAGE).content.decode()
     select = re.search(r'<select name="department".*?</select>', form, re.S).group(0)
