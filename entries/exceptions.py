@@ -25,7 +25,7 @@ class UnknownDepartment(FaceRecError):
     """A department to search that nobody is enrolled in: a typo must not silently search nobody."""
 
     code = "unknown_department"
-    status = 400
+    status = 422  # the request is well formed (the schema allows any name); what it names does not exist
 
 
 class MultipleFacesFound(FaceRecError):

@@ -8,7 +8,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 
-from core.api.schema import ALWAYS, ErrorSerializer
+from core.api.schema import WITH_BODY, ErrorSerializer
 
 from .. import identification
 from ..models import FaceEntry
@@ -35,7 +35,7 @@ class RecognitionViewSet(viewsets.ViewSet):
 
     @extend_schema(request=IdentifyRequestSerializer, responses={
         200: IdentifyResponseSerializer,
-        400: OpenApiResponse(ErrorSerializer, description=f"{ALWAYS[400]} Or `unknown_department`: nobody is "
+        422: OpenApiResponse(ErrorSerializer, description=f"{WITH_BODY[422]} Or `unknown_department`: nobody is "
                              "enrolled in that `department` (`details.departments` lists those that exist)."),
     })
     @action(detail=False, methods=["post"])

@@ -180,7 +180,7 @@ class IdentifyRequestSerializer(serializers.Serializer):
     department = serializers.CharField(
         required=False, max_length=128,
         help_text="Search only this department, matched ignoring case; one nobody is enrolled in is refused "
-                  "(400 `unknown_department`).")
+                  "(422 `unknown_department`).")
     max_faces = serializers.IntegerField(min_value=1, max_value=50, default=10)
 
 

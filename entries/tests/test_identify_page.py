@@ -93,7 +93,7 @@ def test_the_api_matches_the_department_ignoring_case(api, staff):
 def test_the_api_refuses_a_department_nobody_is_enrolled_in(api, staff):
     answer = api.post("/api/identify/", {"Image": b64(factories.face_photo("ann", 3)), "department": "Salse"},
                       format="json")
-    assert answer.status_code == 400
+    assert answer.status_code == 422  # well formed, names nothing that exists
     assert answer.json()["code"] == "unknown_department"
     assert answer.json()["details"]["departments"] == ["Sales", "Warehouse"]
 
@@ -101,8 +101,8 @@ def test_the_api_refuses_a_department_nobody_is_enrolled_in(api, staff):
 def test_the_schema_and_the_docs_name_the_unknown_department_error(api):
     schema = api.get("/api/schema/?format=json").json()
     identify = schema["paths"]["/api/identify/"]["post"]
-    assert "unknown_department" in identify["responses"]["400"]["description"]
+    assert "unknown_department" in identify["responses"]["422"]["description"]
     from pathlib import Path
 
     docs = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
-    assert "| 400 | `unknown_department` |" in docs
+    assert "| 422 | `unknown_department` |" in docs
