@@ -60,7 +60,9 @@ def test_an_interrupted_import_stops_promptly_with_no_orphans(tmp_path, faces_di
     workers = children(run.pid)
     assert workers, "the import should be running on worker processes"
     run.send_signal(stop)
-    _, stderr = run.communicate(timeout=15)  # promptly: seconds, not minutes
+    # Promptly: it stops without finishing (130, "Interrupted after", fewer rows than photos, asserted below);
+    # the bound is loose because a loaded CI machine (three test lanes on 2 cores) took over 15 s to reap workers.
+    _, stderr = run.communicate(timeout=60)
     assert run.returncode == 130 and "Interrupted after" in stderr, stderr
     time.sleep(1)
     assert not [pid for pid in workers if running(pid)], "orphan workers"
