@@ -83,6 +83,7 @@ def test_hr_compares_a_possible_duplicate_side_by_side_and_confirms_different_pe
     page = log_in(browser_for, live_server, "view_faceentry", "view_possibleduplicate", "change_possibleduplicate")
     page.goto(f"{live_server.url}/admin/entries/possibleduplicate/")
     page.click("#result_list a:text('Compare')")
+    page.wait_for_load_state("load")  # the photos too: on a slow store they are still coming
     photos = page.locator(".facerec-compare img")
     assert photos.count() == 2
     for n in range(2):  # both photos load, next to each other
