@@ -20,7 +20,7 @@ from django.utils.safestring import mark_safe
 from core.audit import Action, emit
 from core.spreadsheets import csv_writer, xlsx_append, xlsx_fit_columns
 from entries import services as entry_services
-from entries.admin import may_see_faces
+from entries.access import may_see_faces
 from entries.models import FaceEntry
 
 from . import api, badges, charts, conf, nonbiometric, services

@@ -14,17 +14,11 @@ from core.audit import Action, emit
 from core.exceptions import FaceRecError
 
 from . import admin_bulk, admin_uploads, conf, identification, services
+from .access import VIEW_ENTRIES, may_see_faces
 from .exceptions import EntryGone
 from .forms import FaceEntryForm, FacePhotoInlineForm, IdentifyForm
 from .models import FaceEntry, FacePhoto, PhotoSource, PossibleDuplicate, photos_of_model
 from .recognition import calibration, images
-
-VIEW_ENTRIES = "entries.view_faceentry"  # photos, face thumbnails and who a face is: as in the API
-
-
-def may_see_faces(request) -> bool:
-    """The API's rule: the change permission alone shows no face (Django's view permission would)."""
-    return request.user.has_perm(VIEW_ENTRIES)
 
 
 def warn_possible_duplicates(request, photo) -> None:

@@ -21,6 +21,7 @@ from core.audit import Action, emit
 from core.middleware import large_body
 
 from . import archives, conf, exporting, services
+from .access import may_see_faces
 from .exceptions import ArchiveRefused, ConsentRequired, EntryGone, FaceRecError
 from .jobs import import_retry, import_rows, import_start
 from .models import FaceEntry
@@ -148,8 +149,6 @@ class BulkViews:
     def progress_view(self, request, job_id):
         """The progress bar (static/entries/import_progress.js moves it; without script the page refreshes) and,
         photo by photo, what became of each."""
-        from .admin import may_see_faces
-
         job = self._job(request, job_id)
         report = _report(job, named=may_see_faces(request))
         return TemplateResponse(request, "admin/entries/faceentry/import_progress.html", self._context(

@@ -8,11 +8,11 @@ from rest_framework.utils import html
 from core.api.fields import Base64ImageField, RecordId
 
 from .. import services
+from ..access import VIEW_ENTRIES
 from ..models import FaceEntry, Gender
 from ..recognition import faces
 from ..validators import employee_code_validator
 
-VIEW_ENTRIES = "entries.view_faceentry"
 VIEW_EMBEDDINGS = "entries.view_embedding"
 
 
