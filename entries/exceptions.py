@@ -1,6 +1,6 @@
 """Face entries' refusals (core.exceptions holds their base and the errors any app can meet)."""
 
-from core.exceptions import FaceRecError
+from core.exceptions import FaceRecError, ServiceUnavailable
 
 
 class InvalidImage(FaceRecError):
@@ -114,3 +114,9 @@ class ArchiveRefused(FaceRecError):
     def __init__(self, message: str, *, code: str, **details):
         super().__init__(message, **details)
         self.code = code
+
+
+class EngineUnavailable(ServiceUnavailable):
+    """The face engine cannot load on this server (a model file missing or corrupt): no request can be served."""
+
+    code = "engine_unavailable"

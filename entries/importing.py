@@ -13,7 +13,7 @@ from pathlib import Path
 from core.exceptions import FaceRecError
 from core.spreadsheets import unescape
 
-from .exceptions import PhotoAlreadyEnrolled
+from .exceptions import EngineUnavailable, PhotoAlreadyEnrolled
 from .recognition import faces
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp"}
@@ -96,22 +96,37 @@ def _text(record: dict, column: str) -> str:
 
 
 def analyse_file(path: Path, largest_face: bool):
-    """Worker: return (analysis, None) or (None, reason). Runs in a child process."""
+    """Worker: return (analysis, None) or (None, reason); raise EngineUnavailable, which fails every photo."""
     try:
         return faces.analyse(path.read_bytes(), largest_face=largest_face), None
+    except EngineUnavailable:
+        raise
     except FaceRecError as exc:
         return None, f"{exc.code}: {exc.message}"
     except OSError as exc:
         return None, f"unreadable: {exc.strerror or exc}"
 
 
+_unavailable: EngineUnavailable | None = None  # in a worker: why its engine did not load
+
+
 def _worker_start():
-    """In each worker: leave Ctrl-C to the parent (it stops the pool), and load the engine once."""
+    """In each worker: leave Ctrl-C to the parent (it stops the pool), and load the engine once.
+
+    A failure is kept for the first task to raise in the parent: raised here, it would end the worker, and
+    multiprocessing.Pool would start another in its place, forever.
+    """
+    global _unavailable
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    faces.get_engine()
+    try:
+        faces.get_engine()
+    except EngineUnavailable as exc:
+        _unavailable = exc
 
 
 def _analyse_one(task):
+    if _unavailable is not None:
+        raise _unavailable
     return analyse_file(*task)
 
 
@@ -119,7 +134,7 @@ def analyse_all(rows: list[Row], *, largest_face: bool, workers: int):
     """Yield (row, analysis, error) in input order, analysing on `workers` processes.
 
     If the caller stops early (an error, Ctrl-C, SIGTERM), the workers are terminated at once:
-    nothing is left running and nothing queued is analysed.
+    nothing is left running and nothing queued is analysed. EngineUnavailable stops it so, from any worker.
     """
     if workers <= 1 or len(rows) < 2:
         for row in rows:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .. import conf
-from ..exceptions import ImageTooSmall, MultipleFacesFound, NoFaceFound, TooManyFaces
+from ..exceptions import EngineUnavailable, ImageTooSmall, MultipleFacesFound, NoFaceFound, TooManyFaces
 from . import images, quality
 
 if TYPE_CHECKING:
@@ -54,9 +54,13 @@ def digest(data: bytes) -> str:
 def get_engine() -> Engine:
     """Return this process's engine for the configured model (loaded on first use)."""
     from .engine import get_engine as load
+    from .models import EngineUnavailable as Unloadable
 
-    return load(conf.get("MODEL"), conf.get("DETECT_MAX_SIDE"), conf.get("DETECT_UPSAMPLE"),
-                conf.get("MODELS_DIR"), conf.get("DETECT_FALLBACK_MAX_SIDE"), detector())
+    try:
+        return load(conf.get("MODEL"), conf.get("DETECT_MAX_SIDE"), conf.get("DETECT_UPSAMPLE"),
+                    conf.get("MODELS_DIR"), conf.get("DETECT_FALLBACK_MAX_SIDE"), detector())
+    except Unloadable as exc:
+        raise EngineUnavailable(f"The face engine cannot load: {exc}.") from exc
 
 
 def detector() -> str:

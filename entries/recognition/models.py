@@ -91,13 +91,17 @@ def litert_interpreter(path: Path | str) -> Any:
     """
     from ai_edge_litert.interpreter import Interpreter
 
-    net = Interpreter(str(path), num_threads=1)
     with _stderr_lock, tempfile.TemporaryFile() as caught:
         sys.stderr.flush()
         saved = os.dup(2)
         os.dup2(caught.fileno(), 2)
         try:
+            net = Interpreter(str(path), num_threads=1)
             net.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:  # a truncated or corrupted file: say which, not LiteRT's trace
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise EngineUnavailable(f"{path} cannot be loaded ({reason}): run scripts/install-models.sh to "
+                                    "install it again") from exc
         finally:
             sys.stderr.flush()
             os.dup2(saved, 2)

@@ -1,5 +1,6 @@
 """Face models as plug-ins: the registry, and embeddings that do not move when the code around them does."""
 
+import base64
 import os
 import subprocess
 import sys
@@ -176,3 +177,14 @@ def test_pgvector_creates_an_hnsw_index_at_each_registered_models_dimension():
 def test_a_weight_file_from_a_python_package_that_is_not_installed_is_reported_missing():
     weight = WeightFile("w.dat", "0" * 64, "pypi:not-installed==1.0", "not_installed/w.dat", module="not_installed")
     assert not weight.path("models").is_file() and weight.install_command == "pip install -r requirements.txt"
+
+
+@pytest.mark.django_db
+def test_a_corrupt_weight_file_is_a_503_naming_it_not_a_crash(api, photo, tmp_path):
+    for weight in Path(DEFAULTS["MODELS_DIR"]).iterdir():
+        (tmp_path / weight.name).write_bytes(b"not a model")
+    with override_settings(FACEREC={"MODELS_DIR": str(tmp_path)}):
+        response = api.post("/api/identify/", {"Image": base64.b64encode(photo("img1.jpg")).decode()}, format="json")
+    assert response.status_code == 503, response.content
+    assert response.json()["code"] == "engine_unavailable"
+    assert str(tmp_path) in response.json()["message"] and "install-models.sh" in response.json()["message"]

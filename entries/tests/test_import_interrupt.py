@@ -69,3 +69,27 @@ def test_an_interrupted_import_stops_promptly_with_no_orphans(tmp_path, faces_di
     with sqlite3.connect(database) as db:  # every stored photo has its embedding
         rows = db.execute('SELECT count(*), sum(embedding_sha256 = image_sha256) FROM "faceEntries"').fetchone()
     assert rows[0] == rows[1] and 3 <= rows[0] < 8 * 62
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_an_engine_that_cannot_load_stops_the_import_with_its_reason(tmp_path, faces_dir, workers):
+    """A corrupt model file: one clear error naming it, at once (a failing worker used to be restarted forever)."""
+    from entries import conf
+
+    broken = tmp_path / "models"
+    broken.mkdir()
+    for weight in Path(conf.get("MODELS_DIR")).iterdir():  # present, so the system checks pass, but empty
+        (broken / weight.name).write_bytes(b"")
+    database = tmp_path / "db.sqlite3"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "facerec.settings", "SECRET_KEY": "t", "DEBUG": "1",
+           "DATABASE_URL": f"sqlite:///{database}", "FACEREC_MODELS_DIR": str(broken)}
+    manage = [sys.executable, str(REPO / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=REPO, check=True)
+    run = subprocess.run([*manage, "import_faces", str(faces_dir), "--workers", workers, "--no-progress",
+                          "--consent-reference", "F"], env=env, cwd=REPO, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 1, run.stderr[-2000:]
+    assert "The face engine cannot load" in run.stderr and "cannot be loaded" in run.stderr, run.stderr[-2000:]
+    assert "scripts/install-models.sh" in run.stderr and "Traceback" not in run.stderr, run.stderr[-2000:]
+    with sqlite3.connect(database) as db:
+        assert db.execute('SELECT count(*) FROM "faceEntries"').fetchone()[0] == 0

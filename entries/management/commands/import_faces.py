@@ -9,6 +9,7 @@ from core.audit import Action, emit
 from core.exceptions import FaceRecError
 
 from ... import conf
+from ...exceptions import EngineUnavailable
 from ...importing import Report, add_photo, analyse_all, default_workers, read_rows, save_row, unconsented
 from ...models import FaceEntry
 
@@ -66,6 +67,11 @@ class Command(BaseCommand):
         try:
             self._import(todo, existing, report, bar, largest_face=largest_face, workers=workers,
                          allow_duplicate_faces=allow_duplicate_faces)
+        except EngineUnavailable as exc:
+            bar.close()
+            raise CommandError(
+                f"{exc.message} Stopped after {report.created} created, {report.photos_added} added and "
+                f"{report.updated} updated; nothing is half-written.") from None
         except KeyboardInterrupt:
             bar.close()
             raise CommandError(
