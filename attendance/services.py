@@ -226,23 +226,13 @@ def _identity_frames(measures: Sequence[liveness.FrameMeasure]) -> list[int]:
     return sorted({0, middle, len(measures) - 1})
 
 
-def _identified(images: Sequence[bytes], picks: Sequence[int]) -> list[identification.FaceResult | None]:
-    """These frames' faces (None: no face)."""
-    found: list[identification.FaceResult | None] = []
-    for index in picks:
-        try:
-            found.append(identification.identify(image=images[index], k=1, max_faces=1, record=False).faces[0])
-        except identification.NoFaceFound:
-            found.append(None)
-    return found
-
-
 def clock_challenge(*, kiosk: Kiosk, nonce: str, images: Sequence[bytes], times: Sequence[float],
                     direction: str | None = None, now: datetime | None = None) -> Clocking:
     """Clock the employee who answered a liveness challenge with this burst of frames, or say why not.
 
-    The answer counts once, before the deadline, with frames never sent before. The same employee must be
-    identified in its first, a middle and its last frame, and the face mesh must move as the steps asked, in their
+    The answer counts once, before the deadline, with frames never sent before. Its first, a middle and its last
+    frame are identified together (the mean of their embeddings), each must be the employee found (1:1), and the
+    face mesh must move as the steps asked, in their
     order, as a head and not a photo moves (attendance.liveness). On failure the kiosk's policy refuses (and
     audits the attempt), or clocks and flags the event for HR's review.
     """
@@ -255,14 +245,13 @@ def clock_challenge(*, kiosk: Kiosk, nonce: str, images: Sequence[bytes], times:
     _check_times(times, challenge)
     _remember_frames(images, now)
     measures = [liveness.measure(image, t) for image, t in zip(images, times, strict=True)]
-    found = _identified(images, _identity_frames(measures))
-    codes = {face.match.employee_code if face and face.match else "" for face in found}
-    first = found[0]
-    if len(codes) != 1 or first is None or first.match is None:  # nobody known, or more than one person
-        emit(Action.KIOSK_FRAMES, sender=Kiosk, employee_codes=sorted(codes - {""}), kiosk=kiosk.name,
-             frames=len(images), ended="unknown" if codes == {""} else "different_faces")
+    seen = identification.identify_frames(images=[images[n] for n in _identity_frames(measures)])
+    match = seen.match
+    if match is None:  # nobody known, or someone else in one of the frames
+        emit(Action.KIOSK_FRAMES, sender=Kiosk, kiosk=kiosk.name, frames=len(images),
+             employee_codes=[seen.stand_in.employee_code] if seen.stand_in else [],
+             ended="different_faces" if seen.stand_in else "unknown")
         return Clocking("unknown")
-    match = first.match
     verdict = liveness.decide(measures, challenge.steps.split(","))
     flag = []
     if not verdict.passed:
@@ -280,8 +269,7 @@ def clock_challenge(*, kiosk: Kiosk, nonce: str, images: Sequence[bytes], times:
         event = AttendanceEvent(
             employee_code=match.employee_code, employee_name=match.name, department=match.department, at=now,
             direction=next_direction(last, now, direction), kiosk=kiosk, kiosk_name=kiosk.name,
-            similarity=min(face.match.similarity for face in found if face and face.match),
-            confidence=min(face.confidence for face in found if face), method=Method.FACE_LIVENESS,
+            similarity=match.similarity, confidence=seen.confidence, method=Method.FACE_LIVENESS,
             liveness=1.0 if verdict.passed else 0.0)
         kept = images[::max(1, len(images) // REVIEW_FRAMES)][:REVIEW_FRAMES]  # for a review, if flagged
         record_clocking(event, images=kept, reasons=flag, frames=len(images), steps=challenge.steps,

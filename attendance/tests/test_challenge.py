@@ -180,3 +180,49 @@ def test_two_answers_to_one_challenge_sent_at_once_clock_once(live_server, door,
     [thread.start() for thread in threads]
     [thread.join() for thread in threads]
     assert sorted(results) == [200, 409] and AttendanceEvent.objects.count() == 1
+
+
+# --- identified together, on real faces ----------------------------------------------------------
+
+def _photos_by_person(faces_dir):
+    import csv
+
+    people: dict[str, list[bytes]] = {}
+    with open(faces_dir / "identities.csv", newline="") as rows:
+        for row in csv.DictReader(rows):
+            people.setdefault(row["person"], []).append((faces_dir / row["image"]).read_bytes())
+    return people
+
+
+@pytest.mark.faces
+def test_an_answers_frames_identify_their_employee_together_and_a_stand_in_is_refused(door, faces_dir, verdict):
+    """With identify's threshold between the weakest frame's score and that of the frames' mean embedding, the
+    answer clocks (each frame alone would not have); a frame of someone else in the middle is refused."""
+    import numpy as np
+    from django.test import override_settings
+
+    from entries import services as entry_services
+    from entries.recognition import faces, vectors
+
+    people = _photos_by_person(faces_dir)
+    for number, person in enumerate(["person01", "person02", "person03", "person10"], start=1):
+        entry_services.entry_register(employee_code=f"E{number:03}", name=person, image=people[person][0],
+                                      consent_reference="F-1", allow_duplicate_face=True)
+    template = faces.analyse(people["person01"][0]).embedding
+    frames = people["person01"][1:4]
+    embedded = [faces.find(frame, limit=1)[1][0].embedding for frame in frames]
+    weakest = min(float(template @ e) for e in embedded)
+    together = float(template @ vectors.normalise(np.mean(embedded, axis=0)))
+    assert together > weakest + 0.02, (weakest, together)
+    with override_settings(FACEREC={"IDENTIFY_THRESHOLD": (weakest + together) / 2}):
+        client = client_for(door[1])
+        body = answer(client, services.challenge_issue(kiosk=door[0]).nonce, frames).json()
+        assert body["status"] == "clocked", body
+        assert AttendanceEvent.objects.get().employee_code == "E001"
+
+    # at the shipped threshold two frames of person01 carry the mean; the frame between is person02's
+    stand_in = [people["person01"][4], people["person02"][1], people["person01"][5]]
+    body = answer(client, services.challenge_issue(kiosk=door[0]).nonce, stand_in).json()
+    assert body["status"] == "unknown" and AttendanceEvent.objects.count() == 1
+    ended = AuditEvent.objects.filter(action="kiosk_frames").latest("at", "id")
+    assert (ended.details["ended"], ended.employees) == ("different_faces", ",E001,")
