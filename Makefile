@@ -53,4 +53,5 @@ bench: install  ## every benchmark: ratios against a baseline measured in the sa
 	$(PY) bench/load.py
 	$(PY) bench/kiosk_load.py
 	$(PY) bench/liveness.py
+	$(PY) bench/kiosk_fusion.py --enrolled 1000 --known 100 --strangers 100
 	$(PY) bench/jobs.py
