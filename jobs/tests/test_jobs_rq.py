@@ -11,19 +11,33 @@ import pytest
 from .test_jobs_worker_crash import REGISTER
 
 REPO = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("FACEREC_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+REDIS_URL = os.environ.get("FACEREC_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+TEST_DATABASES = range(10, 16)  # Redis databases these tests may take, one per concurrent run
 pytestmark = pytest.mark.faces
 
 
 @pytest.fixture
 def redis_url():
+    """A Redis database of this run's own: CI's lanes run this test at once, and an RQ worker takes any task on
+    its queue, so a shared database let one lane's worker run (and lose) another lane's job."""
     import redis
 
+    base = REDIS_URL.rstrip("/")
     try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+        redis.Redis.from_url(base, socket_connect_timeout=1).ping()
     except redis.RedisError as exc:
-        pytest.skip(f"Redis at {REDIS_URL} does not answer ({exc}); set FACEREC_TEST_REDIS_URL")
-    return REDIS_URL
+        pytest.skip(f"Redis at {base} does not answer ({exc}); set FACEREC_TEST_REDIS_URL")
+    for number in TEST_DATABASES:
+        client = redis.Redis.from_url(f"{base}/{number}")
+        if client.set("facerec-test-lock", os.getpid(), nx=True, ex=900):
+            client.flushdb()  # what a killed run left queued
+            client.set("facerec-test-lock", os.getpid(), ex=900)
+            try:
+                yield f"{base}/{number}"
+            finally:
+                client.flushdb()
+            return
+    pytest.fail(f"every Redis database {TEST_DATABASES.start}-{TEST_DATABASES.stop - 1} at {base} is taken")
 
 
 def test_a_job_queued_on_redis_is_run_by_an_rq_worker(tmp_path, faces_dir, redis_url):
