@@ -98,6 +98,11 @@ def identify(*, image: bytes, k: int = 3, threshold: float | None = None, depart
     return Identification(results, model, gallery_size, threshold)
 
 
+def _similarity(templates: Sequence[np.ndarray], embedding: np.ndarray) -> float:
+    """A face's similarity to an employee: to the best-matching of their photos."""
+    return vectors.answer(max(float(t @ embedding) for t in templates))
+
+
 @dataclass
 class FramesIdentification:
     """One attempt's frames of one person (a kiosk's liveness answer), identified together.
@@ -149,7 +154,7 @@ def identify_frames(*, images: Sequence[bytes]) -> FramesIdentification:
     templates = entry.templates(model) if entry else []
     if not templates:  # nobody found, or deleted since the search
         return FramesIdentification(face, [], verify_threshold)
-    similarities = [vectors.answer(max(float(t @ embedding) for t in templates)) for embedding in embeddings]
+    similarities = [_similarity(templates, embedding) for embedding in embeddings]
     return FramesIdentification(face, similarities, verify_threshold)
 
 
@@ -188,7 +193,7 @@ def verify(*, image: bytes, entry: FaceEntry, threshold: float | None = None) ->
         raise NoFaceFound("No face was found in the photo.")
     if threshold is None:
         threshold = calibration.verify_threshold(model)
-    similarity = vectors.answer(max(float(t @ found[0].embedding) for t in templates))
+    similarity = _similarity(templates, found[0].embedding)
     result = Verification(entry, found[0].box, similarity, threshold, model)
     emit(Action.VERIFY, sender=FaceEntry, employee_codes=[entry.employee_code], match=result.match,
          similarity=similarity)

@@ -99,7 +99,7 @@ def litert_interpreter(path: Path | str) -> Any:
             net = Interpreter(str(path), num_threads=1)
             net.allocate_tensors()
         except (ValueError, RuntimeError) as exc:  # a truncated or corrupted file: say which, not LiteRT's trace
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise EngineUnavailable(f"{path} cannot be loaded ({reason}): run scripts/install-models.sh to "
                                     "install it again") from exc
         finally:
