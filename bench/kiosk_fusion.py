@@ -108,29 +108,24 @@ def main() -> None:
     rules = ("first frame", "before: every frame", "now: mean embedding")
     hits = {rule: 0 for rule in rules}
     false = {rule: 0 for rule in rules}
-    measured_known = measured_strangers = skipped = 0
-    for name in known:
+    measured = {"known": 0, "strangers": 0}
+    skipped = 0
+    for group, name, photo in [*(("known", n, people[n][1]) for n in known),
+                               *(("strangers", n, people[n][0]) for n in strangers)]:
         try:
-            frames = answer_frames(people[name][1])
+            frames = answer_frames(photo)
         except FaceRecError:
             frames = None
         if frames is None:
             skipped += 1
             continue
-        measured_known += 1
+        measured[group] += 1
         for rule, code in decisions(frames).items():
-            hits[rule] += code == name
-    for name in strangers:
-        try:
-            frames = answer_frames(people[name][0])
-        except FaceRecError:
-            frames = None
-        if frames is None:
-            skipped += 1
-            continue
-        measured_strangers += 1
-        for rule, code in decisions(frames).items():
-            false[rule] += code != ""
+            if group == "known":
+                hits[rule] += code == name
+            else:
+                false[rule] += code != ""
+    measured_known, measured_strangers = measured["known"], measured["strangers"]
     print(f"SYNTHETIC answers (bench/sequences.py) from {LFW_DIR.name}: {len(codes)} enrolled, {measured_known} known "
           f"and {measured_strangers} strangers answering ({skipped} photos without a meshable face skipped), "
           f"--seed {args.seed}; identify at {identify_at:.4f}, verify at {verify_at:.4f} ({model})")
