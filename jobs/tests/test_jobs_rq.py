@@ -13,6 +13,7 @@ from .test_jobs_worker_crash import REGISTER
 REPO = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("FACEREC_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 TEST_DATABASES = range(10, 16)  # Redis databases these tests may take, one per concurrent run
+LOCK = "facerec-test-lock"  # held in the database a run takes, until it ends (flushdb releases it)
 pytestmark = pytest.mark.faces
 
 
@@ -29,9 +30,10 @@ def redis_url():
         pytest.skip(f"Redis at {base} does not answer ({exc}); set FACEREC_TEST_REDIS_URL")
     for number in TEST_DATABASES:
         client = redis.Redis.from_url(f"{base}/{number}")
-        if client.set("facerec-test-lock", os.getpid(), nx=True, ex=900):
-            client.flushdb()  # what a killed run left queued
-            client.set("facerec-test-lock", os.getpid(), ex=900)
+        if client.set(LOCK, os.getpid(), nx=True, ex=900):
+            for key in client.scan_iter():  # what a killed run left queued; the lock stays held throughout
+                if key != LOCK.encode():
+                    client.delete(key)
             try:
                 yield f"{base}/{number}"
             finally:
